@@ -1,0 +1,110 @@
+"""Atomic file output and run-folder bookkeeping.
+
+Every writer goes through a temporary file in the destination folder followed by ``os.replace``, so an
+interrupted command never leaves a half-written JSON, checkpoint or figure behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    dest = Path(path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=dest.suffix or ".tmp", dir=dest.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~umask)
+        os.replace(tmp_path, dest)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu().tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def write_json(path: str | os.PathLike[str], data: Any) -> Path:
+    """Write ``data`` as indented JSON atomically (numpy/torch scalars and paths converted)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(_jsonable(data), indent=2, allow_nan=True) + "\n")
+    return Path(path)
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    from neuralens.errors import NeuralensError
+
+    p = Path(path)
+    if not p.is_file():
+        raise NeuralensError(f"{p}: file not found")
+    try:
+        return json.loads(p.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise NeuralensError(f"{p}: not valid JSON ({exc})") from None
+
+
+def save_npz(path: str | os.PathLike[str], **arrays: Any) -> Path:
+    """``np.savez_compressed`` through a temporary file."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **{k: np.asarray(v) for k, v in arrays.items()})
+    return Path(path)
+
+
+def torch_save(obj: Any, path: str | os.PathLike[str]) -> Path:
+    """``torch.save`` through a temporary file, so Ctrl-C mid-write keeps the previous checkpoint."""
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+    return Path(path)
+
+
+def environment() -> dict[str, str]:
+    """Versions that decide whether a run can be reproduced."""
+    import torchvision
+
+    return {
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+    }
+
+
+def write_config(out: str | os.PathLike[str], args: dict[str, Any]) -> Path:
+    """Write ``config.json`` (all arguments, seed, versions) into a run folder."""
+    from neuralens import __version__
+
+    clean = {k: v for k, v in args.items() if not callable(v)}
+    return write_json(Path(out) / "config.json", {"args": clean, "neuralens": __version__, "env": environment()})

@@ -1,0 +1,97 @@
+"""CIFAR-style VGG16 and ResNet18 with a width multiplier.
+
+Both take [0, 1] images; normalisation is part of the model (see :mod:`neuralens.models.registry`), so a
+checkpoint carries it and nobody can feed un-normalised data by mistake.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+VGG16_CFG: list[int | str] = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
+
+
+def _ch(c: int, width: float) -> int:
+    return max(4, round(c * width))
+
+
+class VGG(nn.Module):
+    """VGG16 for 32x32 inputs: 13 3x3 convs in five stages, then one linear classifier on the 1x1 map."""
+
+    def __init__(self, num_classes: int = 10, width: float = 1.0, batch_norm: bool = False,
+                 cfg: list[int | str] | None = None) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        in_ch = 3
+        for v in cfg or VGG16_CFG:
+            if v == "M":
+                layers.append(nn.MaxPool2d(2))
+                continue
+            out = _ch(int(v), width)
+            layers.append(nn.Conv2d(in_ch, out, 3, padding=1, bias=not batch_norm))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(out))
+            layers.append(nn.ReLU(inplace=True))
+            in_ch = out
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Linear(in_ch, num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(torch.flatten(self.features(x), 1))
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convs plus the shortcut: out = relu(F(x) + shortcut(x)); ``shortcut=False`` drops the skip."""
+
+    def __init__(self, in_ch: int, out_ch: int, stride: int = 1, shortcut: bool = True) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_ch, out_ch, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_ch)
+        self.conv2 = nn.Conv2d(out_ch, out_ch, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_ch)
+        self.use_shortcut = shortcut
+        self.shortcut: nn.Module = nn.Identity()
+        if shortcut and (stride != 1 or in_ch != out_ch):
+            self.shortcut = nn.Sequential(nn.Conv2d(in_ch, out_ch, 1, stride, bias=False), nn.BatchNorm2d(out_ch))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        if self.use_shortcut:
+            out = out + self.shortcut(x)
+        return torch.relu(out)
+
+
+class ResNet(nn.Module):
+    """ResNet18 for 32x32 inputs: 3x3 stem, no max-pool, four stages of two BasicBlocks."""
+
+    def __init__(self, num_classes: int = 10, width: float = 1.0, blocks: tuple[int, ...] = (2, 2, 2, 2),
+                 shortcut: bool = True) -> None:
+        super().__init__()
+        widths = [_ch(c, width) for c in (64, 128, 256, 512)]
+        self.conv1 = nn.Conv2d(3, widths[0], 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(widths[0])
+        stages = []
+        in_ch = widths[0]
+        for i, (w, n) in enumerate(zip(widths, blocks)):
+            layer = []
+            for j in range(n):
+                layer.append(BasicBlock(in_ch, w, 2 if (i > 0 and j == 0) else 1, shortcut))
+                in_ch = w
+            stages.append(nn.Sequential(*layer))
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+        self.fc = nn.Linear(in_ch, num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.bn1(self.conv1(x)))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))

@@ -1,0 +1,60 @@
+"""Assemble ``report.html`` from a demo run folder: one section per study, in a fixed order.
+
+Each section is a function ``(run_dir) -> html | None`` registered with :func:`section`; ``None`` means the
+study's folder is absent, and the report says so rather than leaving a silent gap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from neuralens.errors import NeuralensError
+from neuralens.io import atomic_path, read_json
+from neuralens.report.html import esc, page, table
+
+SectionFn = Callable[[Path], str | None]
+_SECTIONS: list[tuple[str, str, SectionFn]] = []
+
+
+def section(folder: str, title: str) -> Callable[[SectionFn], SectionFn]:
+    """Register a report section that reads ``run_dir/folder``."""
+
+    def deco(fn: SectionFn) -> SectionFn:
+        _SECTIONS.append((folder, title, fn))
+        return fn
+
+    return deco
+
+
+def _run_summary(run_dir: Path) -> str:
+    cfg_path = run_dir / "config.json"
+    if not cfg_path.is_file():
+        return ""
+    cfg = read_json(cfg_path)
+    rows = [[k, v] for k, v in {**cfg.get("env", {}), "neuralens": cfg.get("neuralens")}.items()]
+    rows += [[f"arg {k}", v] for k, v in cfg.get("args", {}).items()]
+    return "<h2>Run</h2>" + table(["setting", "value"], rows)
+
+
+def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Write ``report.html`` (self-contained) for ``run_dir``; returns its path."""
+    from neuralens.report import sections  # noqa: F401  (registers the sections)
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise NeuralensError(f"{run_dir}: run folder not found")
+    parts = [_run_summary(run_dir)]
+    toc = []
+    for folder, title, fn in _SECTIONS:
+        body = fn(run_dir / folder) if (run_dir / folder).is_dir() else None
+        anchor = folder.replace("/", "-")
+        toc.append(f"<li><a href='#{anchor}'>{esc(title)}</a>{'' if body else ' (not run)'}</li>")
+        if body is None:
+            body = f"<p class='note'>Not run: no <code>{esc(folder)}/</code> in {esc(run_dir)}.</p>"
+        parts.append(f"<section id='{anchor}'><h2>{esc(title)}</h2>{body}</section>")
+    html = page("neuralens report", "<ul>" + "".join(toc) + "</ul>" + "".join(parts))
+    dest = Path(out) if out else run_dir / "report.html"
+    with atomic_path(dest) as tmp:
+        tmp.write_text(html, encoding="utf-8")
+    return dest

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+import neuralens.models.train as train_mod
+from neuralens.data.cifar import make_synthetic, to_float
+from neuralens.models import load_checkpoint, model_from_checkpoint
+from neuralens.models.train import TrainConfig, evaluate, train
+
+
+def _cfg(**kw: object) -> TrainConfig:
+    base = dict(model="resnet18", width=0.125, epochs=2, batch_size=32, lr=0.05, steps_per_epoch=2, seed=1,
+                device="cpu")
+    base.update(kw)
+    return TrainConfig(**base)  # type: ignore[arg-type]
+
+
+def _loss_on(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    model.eval()
+    with torch.no_grad():
+        return float(nn.functional.cross_entropy(model(to_float(x)), y))
+
+
+def test_two_batches_lower_the_loss(tmp_path: Path) -> None:
+    data = make_synthetic(64, 32, seed=0)
+    cfg = _cfg(epochs=1, steps_per_epoch=2, lr=0.02)
+    torch.manual_seed(cfg.seed)
+    from neuralens.models.registry import create_model
+
+    torch.manual_seed(cfg.seed)
+    init = create_model("resnet18", width=0.125)
+    before = _loss_on(init, data.x_train, data.y_train)
+    train(cfg, data, tmp_path, log=lambda m: None)
+    after = _loss_on(model_from_checkpoint(load_checkpoint(tmp_path / "model.pt")), data.x_train, data.y_train)
+    assert after < before
+
+
+def test_evaluate_matches_manual_count() -> None:
+    data = make_synthetic(10, 40, seed=0)
+
+    class Fixed(nn.Module):  # predicts class = label of the first pixel's red value parity, a known rule
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(1))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return nn.functional.one_hot((x[:, 0, 0, 0] * 255).round().long() % 10, 10).float() * 5
+
+    res = evaluate(Fixed(), data.x_test, data.y_test, 10, batch_size=7)
+    pred = data.x_test[:, 0, 0, 0].long() % 10
+    assert torch.equal(res["predictions"], pred)
+    assert res["accuracy"] == pytest.approx(float((pred == data.y_test).float().mean()))
+    assert int(res["confusion"].sum()) == 40 and int(res["confusion"].trace()) == int((pred == data.y_test).sum())
+
+
+def test_resume_continues_exactly(tmp_path: Path) -> None:
+    data = make_synthetic(96, 32, seed=0)
+    full = train(_cfg(), data, tmp_path / "full", log=lambda m: None)
+    # same run, interrupted by Ctrl-C inside the second epoch's first step, then resumed
+    calls = {"n": 0}
+    real = train_mod.augment_batch
+
+    def interrupting(*a: object, **k: object) -> torch.Tensor:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    train_mod.augment_batch = interrupting  # type: ignore[assignment]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train(_cfg(), data, tmp_path / "cut", log=lambda m: None)
+    finally:
+        train_mod.augment_batch = real
+    state = load_checkpoint(tmp_path / "cut" / "model.pt")["train_state"]
+    assert (state["epoch"], state["step"]) == (1, 0)
+    resumed = train(_cfg(), data, tmp_path / "cut", resume=True, log=lambda m: None)
+    a = load_checkpoint(tmp_path / "full" / "model.pt")["state_dict"]
+    b = load_checkpoint(tmp_path / "cut" / "model.pt")["state_dict"]
+    for k in a:
+        assert torch.allclose(a[k].float(), b[k].float(), atol=1e-6), k
+    assert resumed["accuracy"] == pytest.approx(full["accuracy"])
+    assert (tmp_path / "cut" / "history.csv").read_text() .count("\n") == 3  # header + 2 epochs
+
+
+def test_resume_refuses_other_settings(tmp_path: Path) -> None:
+    from neuralens.errors import NeuralensError
+
+    data = make_synthetic(64, 32, seed=0)
+    train(_cfg(epochs=1), data, tmp_path, log=lambda m: None)
+    with pytest.raises(NeuralensError, match="width"):
+        train(_cfg(epochs=1, width=0.25), data, tmp_path, resume=True, log=lambda m: None)
