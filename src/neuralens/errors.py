@@ -1,5 +1,8 @@
 """The one exception type meant for users: the CLI prints it as a single line and exits with code 2."""
 
 
-class NeuralensError(Exception):
-    """A problem the user can fix (bad path, wrong shape, wrong checkpoint); the message says how."""
+class NeuralensError(ValueError):
+    """A problem the user can fix (bad path, wrong shape, wrong checkpoint); the message says how.
+
+    A ``ValueError`` so library callers can catch bad arguments the usual way.
+    """

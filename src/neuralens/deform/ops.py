@@ -1,0 +1,361 @@
+"""Deformable convolution (DCNv1, and DCNv2 with a mask) in plain PyTorch: any device, exact gradients.
+
+Layouts are torchvision's, so weights and offsets can be exchanged with ``torchvision.ops.deform_conv2d``:
+
+* ``input``  (N, C_in, H, W)
+* ``offset`` (N, 2 * G * kh * kw, H_out, W_out), channel ``g*2*kh*kw + 2*(i*kw + j) + {0: dy, 1: dx}``
+* ``weight`` (C_out, C_in / groups, kh, kw)
+* ``mask``   (N, G * kh * kw, H_out, W_out), channel ``g*kh*kw + i*kw + j`` (multiplies the sample as given)
+
+Tap (i, j) of output pixel (oy, ox) samples the input bilinearly at
+``y = oy*stride_h - pad_h + i*dil_h + dy``, ``x = ox*stride_w - pad_w + j*dil_w + dx``; bilinear corners outside
+the image count as zero. ``G`` (offset groups) and ``groups`` (weight groups) are read off the tensor shapes.
+
+Why a hand-written backward: autograd through four gathers would keep four copies of the sampled columns
+alive until backward. :class:`_DeformConv2dFn` keeps only its inputs and recomputes the samples chunk by chunk,
+so memory stays bounded by ``chunk_bytes`` and the columns are never stored across forward and backward.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+from torch.nn.modules.utils import _pair
+
+from neuralens.errors import NeuralensError
+
+#: columns (samples gathered for the matmul) per chunk; bounds the working memory of forward and backward
+DEFAULT_CHUNK_BYTES = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    n: int
+    c_in: int
+    h: int
+    w: int
+    c_out: int
+    kh: int
+    kw: int
+    groups: int
+    offset_groups: int
+    h_out: int
+    w_out: int
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+
+    @property
+    def k(self) -> int:
+        return self.kh * self.kw
+
+    @property
+    def p(self) -> int:
+        return self.h_out * self.w_out
+
+
+def _check(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | None, mask: Tensor | None,
+           stride: tuple[int, int], padding: tuple[int, int], dilation: tuple[int, int]) -> _Geometry:
+    """Validate shapes the way torchvision does, but with messages that say what was expected."""
+    for name, t in (("input", input), ("offset", offset), ("weight", weight)):
+        if t.dim() != 4:
+            raise NeuralensError(f"deform_conv2d: {name} must be 4-D, got shape {tuple(t.shape)}")
+    if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
+        raise NeuralensError(f"deform_conv2d: need stride >= 1, dilation >= 1, padding >= 0; got "
+                             f"{stride}, {dilation}, {padding}")
+    n, c_in, h, w = input.shape
+    c_out, c_per_group, kh, kw = weight.shape
+    if c_per_group == 0 or c_in % c_per_group:
+        raise NeuralensError(f"deform_conv2d: input channels {c_in} not divisible by weight.shape[1]={c_per_group}")
+    groups = c_in // c_per_group
+    if c_out % groups:
+        raise NeuralensError(f"deform_conv2d: out channels {c_out} not divisible by groups={groups}")
+    taps = kh * kw
+    if offset.shape[1] == 0 or offset.shape[1] % (2 * taps):
+        raise NeuralensError(f"deform_conv2d: offset has {offset.shape[1]} channels; expected a multiple of "
+                             f"2*kh*kw = {2 * taps} (one (dy, dx) pair per kernel tap per offset group)")
+    g = offset.shape[1] // (2 * taps)
+    if c_in % g:
+        raise NeuralensError(f"deform_conv2d: input channels {c_in} not divisible by offset groups {g}")
+    h_out = (h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    w_out = (w + 2 * padding[1] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    if h_out < 1 or w_out < 1:
+        raise NeuralensError(f"deform_conv2d: output would be empty ({h_out}x{w_out}) for a {h}x{w} input")
+    if offset.shape[0] != n or offset.shape[2:] != (h_out, w_out):
+        raise NeuralensError(f"deform_conv2d: offset must be (N={n}, {2 * g * taps}, {h_out}, {w_out}), "
+                             f"got {tuple(offset.shape)}")
+    if mask is not None and tuple(mask.shape) != (n, g * taps, h_out, w_out):
+        raise NeuralensError(f"deform_conv2d: mask must be (N={n}, G*kh*kw={g * taps}, {h_out}, {w_out}), "
+                             f"got {tuple(mask.shape)}")
+    if bias is not None and tuple(bias.shape) != (c_out,):
+        raise NeuralensError(f"deform_conv2d: bias must have shape ({c_out},), got {tuple(bias.shape)}")
+    return _Geometry(n, c_in, h, w, c_out, kh, kw, groups, g, h_out, w_out, stride, padding, dilation)
+
+
+def sampling_locations(offset: Tensor, kernel_size: tuple[int, int], stride: tuple[int, int] = (1, 1),
+                       padding: tuple[int, int] = (0, 0), dilation: tuple[int, int] = (1, 1)) -> Tensor:
+    """Absolute (y, x) input coordinates sampled by every tap: shape (N, G, kh*kw, H_out, W_out, 2)."""
+    n, ch, h_out, w_out = offset.shape
+    kh, kw = kernel_size
+    g = ch // (2 * kh * kw)
+    dev, dt = offset.device, offset.dtype
+    oy = torch.arange(h_out, device=dev, dtype=dt) * stride[0] - padding[0]
+    ox = torch.arange(w_out, device=dev, dtype=dt) * stride[1] - padding[1]
+    ty = (torch.arange(kh, device=dev, dtype=dt) * dilation[0]).repeat_interleave(kw)
+    tx = (torch.arange(kw, device=dev, dtype=dt) * dilation[1]).repeat(kh)
+    base_y = ty[:, None, None] + oy[None, :, None]  # (K, H_out, 1)
+    base_x = tx[:, None, None] + ox[None, None, :]  # (K, 1, W_out)
+    off = offset.view(n, g, kh * kw, 2, h_out, w_out)
+    return torch.stack((base_y + off[:, :, :, 0], base_x + off[:, :, :, 1]), dim=-1)
+
+
+class _Corners:
+    """Flat gather indices and bilinear weights of the 4 neighbours of every sample point of one chunk.
+
+    Points are ordered (n, g, p, k) so gathered rows form the im2col matrix without a transpose when
+    G = groups = 1. ``dwy``/``dwx`` are the derivatives of the weights w.r.t. y and x (for the offset gradient).
+    """
+
+    def __init__(self, loc: Tensor, g: _Geometry, n0: int) -> None:
+        # loc: (n, G, K, H_out, W_out, 2) -> (n, G, P, K)
+        n = loc.shape[0]
+        y = loc[..., 0].flatten(3).transpose(2, 3).contiguous()
+        x = loc[..., 1].flatten(3).transpose(2, 3).contiguous()
+        y0, x0 = y.floor(), x.floor()
+        ly, lx = y - y0, x - x0
+        base = (torch.arange(n, device=loc.device)[:, None] + n0) * g.offset_groups + torch.arange(
+            g.offset_groups, device=loc.device)[None, :]
+        base = (base * (g.h * g.w))[:, :, None, None]
+        self.index, self.weight, self.dwy, self.dwx = [], [], [], []
+        for cy, cx in ((0, 0), (0, 1), (1, 0), (1, 1)):
+            yi, xi = y0 + cy, x0 + cx
+            valid = (yi >= 0) & (yi <= g.h - 1) & (xi >= 0) & (xi <= g.w - 1)
+            wy = ly if cy else 1 - ly
+            wx = lx if cx else 1 - lx
+            vf = valid.to(y.dtype)
+            idx = base + (yi.clamp(0, g.h - 1) * g.w + xi.clamp(0, g.w - 1)).long()
+            self.index.append(idx.reshape(-1))
+            self.weight.append(wy * wx * vf)
+            self.dwy.append((1.0 if cy else -1.0) * wx * vf)
+            self.dwx.append((1.0 if cx else -1.0) * wy * vf)
+
+
+def _to_cols(samples: Tensor, g: _Geometry) -> Tensor:
+    """(n, G, P, K, Cg) samples -> (n, groups, P, K*C_in/groups) im2col rows, ordered like the weight."""
+    n = samples.shape[0]
+    cw = g.c_in // g.groups
+    s = samples.permute(0, 2, 3, 1, 4).reshape(n, g.p, g.k, g.groups, cw)
+    return s.permute(0, 3, 1, 2, 4).reshape(n, g.groups, g.p, g.k * cw)
+
+
+def _from_cols(cols: Tensor, g: _Geometry) -> Tensor:
+    """Inverse of :func:`_to_cols`: (n, groups, P, K*Cw) -> (n, G, P, K, Cg)."""
+    n = cols.shape[0]
+    cw = g.c_in // g.groups
+    s = cols.reshape(n, g.groups, g.p, g.k, cw).permute(0, 2, 3, 1, 4).reshape(n, g.p, g.k, g.offset_groups, -1)
+    return s.permute(0, 3, 1, 2, 4)
+
+
+def _weight_matrix(weight: Tensor, g: _Geometry) -> Tensor:
+    """(C_out, Cw, kh, kw) -> (groups, K*Cw, C_out/groups), rows ordered (k, c) like the columns."""
+    cw = g.c_in // g.groups
+    return weight.reshape(g.groups, g.c_out // g.groups, cw, g.k).permute(0, 3, 2, 1).reshape(g.groups, g.k * cw, -1)
+
+
+def _table(input: Tensor, g: _Geometry) -> Tensor:
+    """Input as a (N*G*H*W, Cg) row table: one gather fetches all channels of a pixel at once."""
+    cg = g.c_in // g.offset_groups
+    return input.reshape(g.n, g.offset_groups, cg, g.h * g.w).transpose(2, 3).reshape(-1, cg)
+
+
+def _chunk_size(g: _Geometry, itemsize: int, chunk_bytes: int) -> int:
+    per_image = g.p * g.k * g.c_in * itemsize
+    return max(1, min(g.n, chunk_bytes // max(per_image, 1)))
+
+
+def _sample(table: Tensor, corners: _Corners, mask: Tensor | None, shape: tuple[int, ...]) -> Tensor:
+    """Bilinear samples (times the mask) of one chunk: (n, G, P, K, Cg)."""
+    out = None
+    for idx, wgt in zip(corners.index, corners.weight):
+        coef = (wgt if mask is None else wgt * mask)[..., None]
+        rows = table.index_select(0, idx).view(*shape)
+        out = rows.mul_(coef) if out is None else out.addcmul_(rows, coef)
+    return out
+
+
+def _mask_chunk(mask: Tensor | None, g: _Geometry, a: int, b: int) -> Tensor | None:
+    if mask is None:
+        return None
+    return mask[a:b].reshape(b - a, g.offset_groups, g.k, g.p).transpose(2, 3).contiguous()
+
+
+class _DeformConv2dFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | None, mask: Tensor | None,
+                geom: _Geometry, chunk_bytes: int) -> Tensor:
+        g = geom
+        table = _table(input, g)
+        wmat = _weight_matrix(weight, g)
+        out = input.new_empty(g.n, g.groups, g.p, g.c_out // g.groups)
+        step = _chunk_size(g, input.element_size(), chunk_bytes)
+        cg = g.c_in // g.offset_groups
+        for a in range(0, g.n, step):
+            b = min(g.n, a + step)
+            loc = sampling_locations(offset[a:b], (g.kh, g.kw), g.stride, g.padding, g.dilation)
+            corners = _Corners(loc, g, a)
+            samples = _sample(table, corners, _mask_chunk(mask, g, a, b), (b - a, g.offset_groups, g.p, g.k, cg))
+            torch.matmul(_to_cols(samples, g), wmat, out=out[a:b])
+        out = out.permute(0, 1, 3, 2).reshape(g.n, g.c_out, g.h_out, g.w_out)
+        if bias is not None:
+            out = out + bias.view(1, -1, 1, 1)
+        ctx.save_for_backward(input, offset, weight, mask)
+        ctx.geom, ctx.chunk_bytes, ctx.has_bias = g, chunk_bytes, bias is not None
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out: Tensor):
+        input, offset, weight, mask = ctx.saved_tensors
+        g: _Geometry = ctx.geom
+        need_in, need_off, need_w, need_b, need_mask = ctx.needs_input_grad[:5]
+        table = _table(input, g)
+        wmat = _weight_matrix(weight, g)
+        cg = g.c_in // g.offset_groups
+        go = grad_out.reshape(g.n, g.groups, g.c_out // g.groups, g.p).transpose(2, 3)  # (N, groups, P, Co/gr)
+        grad_table = torch.zeros_like(table) if need_in else None
+        grad_off = torch.empty_like(offset) if need_off else None
+        grad_mask = torch.empty_like(mask) if (need_mask and mask is not None) else None
+        grad_wmat = torch.zeros_like(wmat) if need_w else None
+        step = _chunk_size(g, input.element_size(), ctx.chunk_bytes)
+        for a in range(0, g.n, step):
+            b = min(g.n, a + step)
+            n = b - a
+            shape = (n, g.offset_groups, g.p, g.k, cg)
+            loc = sampling_locations(offset[a:b], (g.kh, g.kw), g.stride, g.padding, g.dilation)
+            corners = _Corners(loc, g, a)
+            m = _mask_chunk(mask, g, a, b)
+            go_c = go[a:b]
+            need_dot = need_off or (need_mask and m is not None)
+            grad_samples = None
+            if need_in or need_dot:
+                grad_samples = _from_cols(torch.matmul(go_c, wmat.transpose(1, 2)), g)  # (n, G, P, K, Cg)
+            samples = gy = gx = gm = None
+            # one gather per corner serves the weight gradient (re-sampled columns) and the offset/mask dot
+            for idx, wgt, dwy, dwx in zip(corners.index, corners.weight, corners.dwy, corners.dwx):
+                coef = (wgt if m is None else wgt * m)[..., None]
+                if need_in:
+                    grad_table.index_add_(0, idx, (grad_samples * coef).reshape(-1, cg))
+                if not (need_w or need_dot):
+                    continue
+                rows = table.index_select(0, idx).view(shape)
+                if need_dot:
+                    dot = torch.einsum("...c,...c->...", rows, grad_samples)  # (n, G, P, K)
+                    if need_off:
+                        gy = dwy * dot if gy is None else gy.add_(dwy * dot)
+                        gx = dwx * dot if gx is None else gx.add_(dwx * dot)
+                    if need_mask and m is not None:
+                        gm = wgt * dot if gm is None else gm.add_(wgt * dot)
+                if need_w:
+                    samples = rows.mul_(coef) if samples is None else samples.addcmul_(rows, coef)
+            if need_w:
+                grad_wmat += torch.matmul(_to_cols(samples, g).transpose(2, 3), go_c).sum(0)
+                del samples
+            if need_off:
+                if m is not None:
+                    gy, gx = gy * m, gx * m
+                # (n, G, P, K) x2 -> (n, G, K, 2, H_out, W_out)
+                both = torch.stack((gy, gx), dim=-1).permute(0, 1, 3, 4, 2)
+                grad_off[a:b] = both.reshape(n, -1, g.h_out, g.w_out)
+            if gm is not None:
+                grad_mask[a:b] = gm.transpose(2, 3).reshape(n, -1, g.h_out, g.w_out)
+        grad_in = None
+        if need_in:
+            grad_in = grad_table.view(g.n, g.offset_groups, g.h * g.w, cg).transpose(2, 3).reshape(input.shape)
+        grad_w = None
+        if need_w:
+            cw = g.c_in // g.groups
+            grad_w = grad_wmat.view(g.groups, g.k, cw, -1).permute(0, 3, 2, 1).reshape(weight.shape)
+        grad_b = grad_out.sum((0, 2, 3)) if (need_b and ctx.has_bias) else None
+        return grad_in, grad_off, grad_w, grad_b, grad_mask, None, None
+
+
+def deform_conv2d(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | None = None,
+                  stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+                  dilation: int | tuple[int, int] = 1, mask: Tensor | None = None,
+                  chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Tensor:
+    """Deformable 2-D convolution with torchvision's signature, layouts and semantics (see module docstring).
+
+    Returns (N, C_out, H_out, W_out). ``mask=None`` is DCNv1; a mask (N, G*kh*kw, H_out, W_out) gives DCNv2.
+    ``chunk_bytes`` caps the im2col working set per chunk of images (memory vs. matmul size).
+    Example: zero offsets reproduce ``F.conv2d(input, weight, bias, stride, padding, dilation, groups)``.
+    """
+    stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
+    geom = _check(input, offset, weight, bias, mask, stride, padding, dilation)
+    offset = offset.to(input.dtype).contiguous()
+    mask = mask.to(input.dtype).contiguous() if mask is not None else None
+    return _DeformConv2dFn.apply(input.contiguous(), offset, weight.contiguous(), bias, mask, geom, chunk_bytes)
+
+
+class DeformConv2d(nn.Module):
+    """A deformable conv that owns its offset predictor (and, if ``modulated``, the DCNv2 mask predictor).
+
+    The predictor is an ordinary conv with the same kernel, stride, padding and dilation as the deformable
+    conv, producing ``2 * offset_groups * kh * kw`` channels (one (dy, dx) pair per tap, per output pixel, per
+    offset group) plus ``offset_groups * kh * kw`` mask channels when modulated. It is zero-initialised, so
+    training starts from a plain convolution (modulated: masks start at sigmoid(0) = 0.5, as in DCNv2).
+    After each forward, ``last_offset`` and ``last_mask`` hold the (detached) predictions for visualisation.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+                 dilation: int | tuple[int, int] = 1, groups: int = 1, offset_groups: int = 1,
+                 bias: bool = True, modulated: bool = False) -> None:
+        super().__init__()
+        if in_channels % groups or out_channels % groups:
+            raise NeuralensError(f"DeformConv2d: channels {in_channels}->{out_channels} not divisible by "
+                                 f"groups={groups}")
+        if in_channels % offset_groups:
+            raise NeuralensError(f"DeformConv2d: in_channels {in_channels} not divisible by "
+                                 f"offset_groups={offset_groups}")
+        self.kernel_size = _pair(kernel_size)
+        self.stride, self.padding, self.dilation = _pair(stride), _pair(padding), _pair(dilation)
+        self.groups, self.offset_groups, self.modulated = groups, offset_groups, modulated
+        kh, kw = self.kernel_size
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels // groups, kh, kw))
+        self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
+        n_pred = (3 if modulated else 2) * offset_groups * kh * kw
+        self.offset_conv = nn.Conv2d(in_channels, n_pred, self.kernel_size, self.stride, self.padding,
+                                     self.dilation, bias=True)
+        self.last_offset: Tensor | None = None
+        self.last_mask: Tensor | None = None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * self.weight.shape[2] * self.weight.shape[3]
+            nn.init.uniform_(self.bias, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in))
+        nn.init.zeros_(self.offset_conv.weight)
+        nn.init.zeros_(self.offset_conv.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        pred = self.offset_conv(x)
+        n_off = 2 * self.offset_groups * self.kernel_size[0] * self.kernel_size[1]
+        offset = pred[:, :n_off]
+        mask = torch.sigmoid(pred[:, n_off:]) if self.modulated else None
+        self.last_offset = offset.detach()
+        self.last_mask = mask.detach() if mask is not None else None
+        return deform_conv2d(x, offset, self.weight, self.bias, self.stride, self.padding, self.dilation, mask)
+
+    def sampling_locations(self) -> Tensor:
+        """(N, G, kh*kw, H_out, W_out, 2) input coordinates (y, x) of the last forward's samples."""
+        if self.last_offset is None:
+            raise NeuralensError("DeformConv2d.sampling_locations: run a forward pass first")
+        return sampling_locations(self.last_offset, self.kernel_size, self.stride, self.padding, self.dilation)
+
+    def extra_repr(self) -> str:
+        return (f"{self.weight.shape[1] * self.groups}, {self.weight.shape[0]}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, groups={self.groups}, "
+                f"offset_groups={self.offset_groups}, modulated={self.modulated}")
