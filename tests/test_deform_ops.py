@@ -98,7 +98,7 @@ def test_chunking_does_not_change_results() -> None:
                                      mask=True, bias=True, scale=2.0, seed=7))
     whole = deform_conv2d(x, off, wt, b, padding=1, mask=m)
     g1 = torch.autograd.grad(whole.sum(), [x, off, wt, m])
-    tiny = deform_conv2d(x, off, wt, b, padding=1, mask=m, chunk_bytes=1)  # one image per chunk
+    tiny = deform_conv2d(x, off, wt, b, padding=1, mask=m, chunk_bytes=1)  # one output row per chunk
     g2 = torch.autograd.grad(tiny.sum(), [x, off, wt, m])
     torch.testing.assert_close(whole, tiny)
     for a, c in zip(g1, g2):

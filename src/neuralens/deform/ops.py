@@ -28,7 +28,7 @@ from torch.nn.modules.utils import _pair
 from neuralens.errors import NeuralensError
 
 #: columns (samples gathered for the matmul) per chunk; bounds the working memory of forward and backward
-DEFAULT_CHUNK_BYTES = 64 * 2**20
+DEFAULT_CHUNK_BYTES = 4 * 2**20
 
 
 @dataclass(frozen=True)
@@ -96,13 +96,17 @@ def _check(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | None, m
 
 
 def sampling_locations(offset: Tensor, kernel_size: tuple[int, int], stride: tuple[int, int] = (1, 1),
-                       padding: tuple[int, int] = (0, 0), dilation: tuple[int, int] = (1, 1)) -> Tensor:
-    """Absolute (y, x) input coordinates sampled by every tap: shape (N, G, kh*kw, H_out, W_out, 2)."""
+                       padding: tuple[int, int] = (0, 0), dilation: tuple[int, int] = (1, 1),
+                       first_row: int = 0) -> Tensor:
+    """Absolute (y, x) input coordinates sampled by every tap: shape (N, G, kh*kw, H_out, W_out, 2).
+
+    ``first_row`` is the output row of ``offset[..., 0, :]`` (for row chunks of a larger output).
+    """
     n, ch, h_out, w_out = offset.shape
     kh, kw = kernel_size
     g = ch // (2 * kh * kw)
     dev, dt = offset.device, offset.dtype
-    oy = torch.arange(h_out, device=dev, dtype=dt) * stride[0] - padding[0]
+    oy = (torch.arange(h_out, device=dev, dtype=dt) + first_row) * stride[0] - padding[0]
     ox = torch.arange(w_out, device=dev, dtype=dt) * stride[1] - padding[1]
     ty = (torch.arange(kh, device=dev, dtype=dt) * dilation[0]).repeat_interleave(kw)
     tx = (torch.arange(kw, device=dev, dtype=dt) * dilation[1]).repeat(kh)
@@ -112,6 +116,40 @@ def sampling_locations(offset: Tensor, kernel_size: tuple[int, int], stride: tup
     return torch.stack((base_y + off[:, :, :, 0], base_x + off[:, :, :, 1]), dim=-1)
 
 
+@dataclass(frozen=True)
+class _Chunk:
+    """Images ``a:b`` and output rows ``r0:r1`` of one working set."""
+
+    a: int
+    b: int
+    r0: int
+    r1: int
+    w_out: int
+
+    @property
+    def n(self) -> int:
+        return self.b - self.a
+
+    @property
+    def p(self) -> int:
+        return (self.r1 - self.r0) * self.w_out
+
+    def of(self, t: Tensor) -> Tensor:
+        """This chunk's slice of an (N, ch, H_out, W_out) tensor."""
+        return t[self.a:self.b, :, self.r0:self.r1]
+
+
+def _chunks(g: _Geometry, itemsize: int, chunk_bytes: int) -> list[_Chunk]:
+    """Whole images while they fit in ``chunk_bytes`` of columns, else blocks of output rows of one image."""
+    per_row = g.w_out * g.k * g.c_in * itemsize
+    per_image = per_row * g.h_out
+    if per_image <= chunk_bytes:
+        step = max(1, min(g.n, chunk_bytes // per_image))
+        return [_Chunk(a, min(g.n, a + step), 0, g.h_out, g.w_out) for a in range(0, g.n, step)]
+    rows = max(1, chunk_bytes // per_row)
+    return [_Chunk(a, a + 1, r, min(g.h_out, r + rows), g.w_out) for a in range(g.n) for r in range(0, g.h_out, rows)]
+
+
 class _Corners:
     """Flat gather indices and bilinear weights of the 4 neighbours of every sample point of one chunk.
 
@@ -119,43 +157,43 @@ class _Corners:
     G = groups = 1. ``dwy``/``dwx`` are the derivatives of the weights w.r.t. y and x (for the offset gradient).
     """
 
-    def __init__(self, loc: Tensor, g: _Geometry, n0: int) -> None:
-        # loc: (n, G, K, H_out, W_out, 2) -> (n, G, P, K)
-        n = loc.shape[0]
+    def __init__(self, offset: Tensor, g: _Geometry, c: _Chunk) -> None:
+        loc = sampling_locations(c.of(offset), (g.kh, g.kw), g.stride, g.padding, g.dilation, first_row=c.r0)
+        # loc: (n, G, K, rows, W_out, 2) -> y, x: (n, G, P, K)
         y = loc[..., 0].flatten(3).transpose(2, 3).contiguous()
         x = loc[..., 1].flatten(3).transpose(2, 3).contiguous()
         y0, x0 = y.floor(), x.floor()
         ly, lx = y - y0, x - x0
-        base = (torch.arange(n, device=loc.device)[:, None] + n0) * g.offset_groups + torch.arange(
-            g.offset_groups, device=loc.device)[None, :]
+        dev = offset.device
+        base = (torch.arange(c.a, c.b, device=dev)[:, None] * g.offset_groups
+                + torch.arange(g.offset_groups, device=dev)[None, :])
         base = (base * (g.h * g.w))[:, :, None, None]
         self.index, self.weight, self.dwy, self.dwx = [], [], [], []
         for cy, cx in ((0, 0), (0, 1), (1, 0), (1, 1)):
             yi, xi = y0 + cy, x0 + cx
-            valid = (yi >= 0) & (yi <= g.h - 1) & (xi >= 0) & (xi <= g.w - 1)
+            valid = ((yi >= 0) & (yi <= g.h - 1) & (xi >= 0) & (xi <= g.w - 1)).to(y.dtype)
             wy = ly if cy else 1 - ly
             wx = lx if cx else 1 - lx
-            vf = valid.to(y.dtype)
             idx = base + (yi.clamp(0, g.h - 1) * g.w + xi.clamp(0, g.w - 1)).long()
             self.index.append(idx.reshape(-1))
-            self.weight.append(wy * wx * vf)
-            self.dwy.append((1.0 if cy else -1.0) * wx * vf)
-            self.dwx.append((1.0 if cx else -1.0) * wy * vf)
+            self.weight.append(wy * wx * valid)
+            self.dwy.append((1.0 if cy else -1.0) * wx * valid)
+            self.dwx.append((1.0 if cx else -1.0) * wy * valid)
 
 
 def _to_cols(samples: Tensor, g: _Geometry) -> Tensor:
     """(n, G, P, K, Cg) samples -> (n, groups, P, K*C_in/groups) im2col rows, ordered like the weight."""
-    n = samples.shape[0]
+    n, p = samples.shape[0], samples.shape[2]
     cw = g.c_in // g.groups
-    s = samples.permute(0, 2, 3, 1, 4).reshape(n, g.p, g.k, g.groups, cw)
-    return s.permute(0, 3, 1, 2, 4).reshape(n, g.groups, g.p, g.k * cw)
+    s = samples.permute(0, 2, 3, 1, 4).reshape(n, p, g.k, g.groups, cw)
+    return s.permute(0, 3, 1, 2, 4).reshape(n, g.groups, p, g.k * cw)
 
 
 def _from_cols(cols: Tensor, g: _Geometry) -> Tensor:
     """Inverse of :func:`_to_cols`: (n, groups, P, K*Cw) -> (n, G, P, K, Cg)."""
-    n = cols.shape[0]
+    n, p = cols.shape[0], cols.shape[2]
     cw = g.c_in // g.groups
-    s = cols.reshape(n, g.groups, g.p, g.k, cw).permute(0, 2, 3, 1, 4).reshape(n, g.p, g.k, g.offset_groups, -1)
+    s = cols.reshape(n, g.groups, p, g.k, cw).permute(0, 2, 3, 1, 4).reshape(n, p, g.k, g.offset_groups, -1)
     return s.permute(0, 3, 1, 2, 4)
 
 
@@ -171,11 +209,6 @@ def _table(input: Tensor, g: _Geometry) -> Tensor:
     return input.reshape(g.n, g.offset_groups, cg, g.h * g.w).transpose(2, 3).reshape(-1, cg)
 
 
-def _chunk_size(g: _Geometry, itemsize: int, chunk_bytes: int) -> int:
-    per_image = g.p * g.k * g.c_in * itemsize
-    return max(1, min(g.n, chunk_bytes // max(per_image, 1)))
-
-
 def _sample(table: Tensor, corners: _Corners, mask: Tensor | None, shape: tuple[int, ...]) -> Tensor:
     """Bilinear samples (times the mask) of one chunk: (n, G, P, K, Cg)."""
     out = None
@@ -186,10 +219,16 @@ def _sample(table: Tensor, corners: _Corners, mask: Tensor | None, shape: tuple[
     return out
 
 
-def _mask_chunk(mask: Tensor | None, g: _Geometry, a: int, b: int) -> Tensor | None:
+def _mask_chunk(mask: Tensor | None, g: _Geometry, c: _Chunk) -> Tensor | None:
+    """The chunk's mask as (n, G, P, K), the layout of the sample points."""
     if mask is None:
         return None
-    return mask[a:b].reshape(b - a, g.offset_groups, g.k, g.p).transpose(2, 3).contiguous()
+    return c.of(mask).reshape(c.n, g.offset_groups, g.k, c.p).transpose(2, 3).contiguous()
+
+
+def _rows_of(flat: Tensor, c: _Chunk) -> Tensor:
+    """(N, ..., P, ...) output-position slice of chunk ``c`` along dim 2 of a (N, groups, P, ...) tensor."""
+    return flat[c.a:c.b, :, c.r0 * c.w_out:c.r1 * c.w_out]
 
 
 class _DeformConv2dFn(torch.autograd.Function):
@@ -200,14 +239,12 @@ class _DeformConv2dFn(torch.autograd.Function):
         table = _table(input, g)
         wmat = _weight_matrix(weight, g)
         out = input.new_empty(g.n, g.groups, g.p, g.c_out // g.groups)
-        step = _chunk_size(g, input.element_size(), chunk_bytes)
         cg = g.c_in // g.offset_groups
-        for a in range(0, g.n, step):
-            b = min(g.n, a + step)
-            loc = sampling_locations(offset[a:b], (g.kh, g.kw), g.stride, g.padding, g.dilation)
-            corners = _Corners(loc, g, a)
-            samples = _sample(table, corners, _mask_chunk(mask, g, a, b), (b - a, g.offset_groups, g.p, g.k, cg))
-            torch.matmul(_to_cols(samples, g), wmat, out=out[a:b])
+        for c in _chunks(g, input.element_size(), chunk_bytes):
+            corners = _Corners(offset, g, c)
+            samples = _sample(table, corners, _mask_chunk(mask, g, c), (c.n, g.offset_groups, c.p, g.k, cg))
+            _rows_of(out, c).copy_(torch.matmul(_to_cols(samples, g), wmat))
+            del samples, corners
         out = out.permute(0, 1, 3, 2).reshape(g.n, g.c_out, g.h_out, g.w_out)
         if bias is not None:
             out = out + bias.view(1, -1, 1, 1)
@@ -216,28 +253,25 @@ class _DeformConv2dFn(torch.autograd.Function):
         return out
 
     @staticmethod
-    def backward(ctx, grad_out: Tensor):
+    def backward(ctx, grad_out: Tensor) -> tuple[Tensor | None, ...]:
         input, offset, weight, mask = ctx.saved_tensors
         g: _Geometry = ctx.geom
         need_in, need_off, need_w, need_b, need_mask = ctx.needs_input_grad[:5]
+        need_mask = need_mask and mask is not None
+        need_dot = need_off or need_mask
         table = _table(input, g)
         wmat = _weight_matrix(weight, g)
         cg = g.c_in // g.offset_groups
         go = grad_out.reshape(g.n, g.groups, g.c_out // g.groups, g.p).transpose(2, 3)  # (N, groups, P, Co/gr)
         grad_table = torch.zeros_like(table) if need_in else None
         grad_off = torch.empty_like(offset) if need_off else None
-        grad_mask = torch.empty_like(mask) if (need_mask and mask is not None) else None
+        grad_mask = torch.empty_like(mask) if need_mask else None
         grad_wmat = torch.zeros_like(wmat) if need_w else None
-        step = _chunk_size(g, input.element_size(), ctx.chunk_bytes)
-        for a in range(0, g.n, step):
-            b = min(g.n, a + step)
-            n = b - a
-            shape = (n, g.offset_groups, g.p, g.k, cg)
-            loc = sampling_locations(offset[a:b], (g.kh, g.kw), g.stride, g.padding, g.dilation)
-            corners = _Corners(loc, g, a)
-            m = _mask_chunk(mask, g, a, b)
-            go_c = go[a:b]
-            need_dot = need_off or (need_mask and m is not None)
+        for c in _chunks(g, input.element_size(), ctx.chunk_bytes):
+            shape = (c.n, g.offset_groups, c.p, g.k, cg)
+            corners = _Corners(offset, g, c)
+            m = _mask_chunk(mask, g, c)
+            go_c = _rows_of(go, c)
             grad_samples = None
             if need_in or need_dot:
                 grad_samples = _from_cols(torch.matmul(go_c, wmat.transpose(1, 2)), g)  # (n, G, P, K, Cg)
@@ -255,21 +289,23 @@ class _DeformConv2dFn(torch.autograd.Function):
                     if need_off:
                         gy = dwy * dot if gy is None else gy.add_(dwy * dot)
                         gx = dwx * dot if gx is None else gx.add_(dwx * dot)
-                    if need_mask and m is not None:
+                    if need_mask:
                         gm = wgt * dot if gm is None else gm.add_(wgt * dot)
                 if need_w:
                     samples = rows.mul_(coef) if samples is None else samples.addcmul_(rows, coef)
+            del grad_samples
             if need_w:
                 grad_wmat += torch.matmul(_to_cols(samples, g).transpose(2, 3), go_c).sum(0)
                 del samples
+            rows_shape = (c.n, -1, c.r1 - c.r0, g.w_out)
             if need_off:
                 if m is not None:
                     gy, gx = gy * m, gx * m
-                # (n, G, P, K) x2 -> (n, G, K, 2, H_out, W_out)
+                # (n, G, P, K) x2 -> (n, G, K, 2, P) -> (n, 2*G*K, rows, W_out)
                 both = torch.stack((gy, gx), dim=-1).permute(0, 1, 3, 4, 2)
-                grad_off[a:b] = both.reshape(n, -1, g.h_out, g.w_out)
-            if gm is not None:
-                grad_mask[a:b] = gm.transpose(2, 3).reshape(n, -1, g.h_out, g.w_out)
+                c.of(grad_off).copy_(both.reshape(rows_shape))
+            if need_mask:
+                c.of(grad_mask).copy_(gm.transpose(2, 3).reshape(rows_shape))
         grad_in = None
         if need_in:
             grad_in = grad_table.view(g.n, g.offset_groups, g.h * g.w, cg).transpose(2, 3).reshape(input.shape)

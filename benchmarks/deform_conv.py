@@ -1,0 +1,95 @@
+"""neuralens deform_conv2d vs torchvision's CPU kernel vs nn.Conv2d: time and peak memory, one table.
+
+    python benchmarks/deform_conv.py            # the table in BENCHMARKS.md
+    python benchmarks/deform_conv.py --reps 5
+
+Each (shape, implementation) runs in a fresh process so that peak memory (ru_maxrss above the resident size
+after the inputs exist) belongs to that op alone. Offsets are random (std 2 px), 3x3 kernel, padding 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+SHAPES = [(8, 64, 32), (4, 128, 16), (2, 32, 64), (1, 256, 56)]
+IMPLS = ["neuralens", "torchvision", "conv2d"]
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def child(impl: str, n: int, c: int, h: int, reps: int) -> dict:
+    import torch
+    import torch.nn.functional as F
+    import torchvision.ops as tvo
+
+    from neuralens.deform import deform_conv2d
+
+    torch.manual_seed(0)
+    x = torch.randn(n, c, h, h, requires_grad=True)
+    w = torch.randn(c, c, 3, 3, requires_grad=True)
+    b = torch.randn(c, requires_grad=True)
+    off = (torch.randn(n, 18, h, h) * 2).requires_grad_()
+    fns = {
+        "neuralens": lambda: deform_conv2d(x, off, w, b, padding=1),
+        "torchvision": lambda: tvo.deform_conv2d(x, off, w, b, padding=1),
+        "conv2d": lambda: F.conv2d(x, w, b, padding=1),
+    }
+    fn = fns[impl]
+    base = _rss_mb()
+    fn().sum().backward()  # first run: peak memory
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base
+    fwd, both = [], []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            fn()
+        fwd.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        fn().sum().backward()
+        both.append(time.perf_counter() - t0)
+    return {"fwd_s": min(fwd), "fwd_bwd_s": min(both), "peak_mb": peak}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        impl, n, c, h = args.child
+        print(json.dumps(child(impl, int(n), int(c), int(h), args.reps)))
+        return
+    import torch
+
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
+    print("| N, C, HxW | impl | forward s | fwd+bwd s | peak MB | fwd+bwd speed-up vs torchvision |")
+    print("|---|---|---|---|---|---|")
+    speedups = []
+    for n, c, h in SHAPES:
+        res = {}
+        for impl in IMPLS:
+            out = subprocess.run([sys.executable, __file__, "--reps", str(args.reps), "--child", impl, str(n), str(c),
+                                  str(h)], capture_output=True, text=True, check=True)
+            res[impl] = json.loads(out.stdout.strip().splitlines()[-1])
+        speedups.append(res["torchvision"]["fwd_bwd_s"] / res["neuralens"]["fwd_bwd_s"])
+        for impl in IMPLS:
+            r = res[impl]
+            sp = res["torchvision"]["fwd_bwd_s"] / r["fwd_bwd_s"]
+            print(f"| {n}, {c}, {h}x{h} | {impl} | {r['fwd_s']:.4f} | {r['fwd_bwd_s']:.4f} | {r['peak_mb']:.0f} | "
+                  f"{sp:.1f}x |", flush=True)
+    speedups.sort()
+    mid = len(speedups) // 2
+    median = speedups[mid] if len(speedups) % 2 else (speedups[mid - 1] + speedups[mid]) / 2
+    print(f"median fwd+bwd speed-up over torchvision: {median:.1f}x; slowest row: {speedups[0]:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
