@@ -1,0 +1,105 @@
+"""The built-in NeRF scene: an analytically ray-traced still life, generated offline and deterministically.
+
+Two spheres (one striped and matte, one glossy: its highlight moves with the viewer, so colour depends on
+view direction), a checkered cube and a checkered floor slab, lit by one directional light, on black.
+Objects occlude each other from many of the 360-degree cameras on the upper hemisphere (radius 4, z up).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from neuralens.nerf.rays import get_rays, look_at
+
+LIGHT = torch.tensor([1.0, 0.5, 1.5]) / math.sqrt(1.0 + 0.25 + 2.25)
+SPHERES = [  # center, radius, albedo, specular strength, stripes
+    ((0.45, -0.3, 0.1), 0.45, (0.9, 0.35, 0.15), 0.15, True),
+    ((-0.5, 0.45, -0.05), 0.38, (0.15, 0.3, 0.9), 0.9, False),
+]
+BOXES = [  # min corner, max corner, two checker colours, checker frequency
+    ((-0.75, -0.85, -0.6), (-0.15, -0.25, 0.0), (0.2, 0.75, 0.25), (0.95, 0.95, 0.85), 6.0),
+    ((-1.3, -1.3, -0.7), (1.3, 1.3, -0.6), (0.55, 0.55, 0.55), (0.3, 0.3, 0.32), 2.0),
+]
+
+
+def _sphere_hit(o: Tensor, d: Tensor, c: Tensor, r: float) -> Tensor:
+    oc = o - c
+    b = (oc * d).sum(-1)
+    disc = b * b - (oc * oc).sum(-1) + r * r
+    t = -b - torch.sqrt(disc.clamp_min(0))
+    return torch.where((disc > 0) & (t > 1e-4), t, torch.full_like(t, float("inf")))
+
+
+def _box_hit(o: Tensor, d: Tensor, lo: Tensor, hi: Tensor) -> tuple[Tensor, Tensor]:
+    inv = 1.0 / torch.where(d.abs() < 1e-9, torch.full_like(d, 1e-9), d)
+    t0, t1 = (lo - o) * inv, (hi - o) * inv
+    tmin, tmax = torch.minimum(t0, t1), torch.maximum(t0, t1)
+    t_near, axis = tmin.max(-1)
+    t_far = tmax.min(-1).values
+    hit = (t_near <= t_far) & (t_near > 1e-4)
+    normal = torch.zeros_like(o)
+    normal.scatter_(-1, axis[..., None], 1.0)
+    normal = normal * -torch.sign((d * normal).sum(-1, keepdim=True))
+    return torch.where(hit, t_near, torch.full_like(t_near, float("inf"))), normal
+
+
+def trace(origins: Tensor, dirs: Tensor) -> Tensor:
+    """Colour (…, 3) of rays (origins, unit directions) in the scene; black where nothing is hit."""
+    o, d = origins.reshape(-1, 3).double(), dirs.reshape(-1, 3).double()
+    best = torch.full(o.shape[:1], float("inf"), dtype=o.dtype)
+    color = torch.zeros_like(o)
+    light = LIGHT.to(o.dtype)
+    view = -d
+    for center, radius, albedo, spec, stripes in SPHERES:
+        c = torch.tensor(center, dtype=o.dtype)
+        t = _sphere_hit(o, d, c, radius)
+        p = o + d * t.clamp(max=1e3)[:, None]
+        n = (p - c) / radius
+        base = torch.tensor(albedo, dtype=o.dtype).expand_as(p)
+        if stripes:
+            band = (torch.sin(14.0 * (p[:, 2] - c[2])) > 0).to(o.dtype)[:, None]
+            base = base * (0.55 + 0.45 * band)
+        half = light + view
+        half = half / half.norm(dim=-1, keepdim=True)
+        shade = base * (0.25 + 0.75 * (n @ light).clamp_min(0))[:, None]
+        shade = shade + spec * ((n * half).sum(-1).clamp_min(0) ** 40)[:, None]
+        closer = t < best
+        best = torch.where(closer, t, best)
+        color = torch.where(closer[:, None], shade, color)
+    for lo, hi, c1, c2, freq in BOXES:
+        t, n = _box_hit(o, d, torch.tensor(lo, dtype=o.dtype), torch.tensor(hi, dtype=o.dtype))
+        p = o + d * t.clamp(max=1e3)[:, None]
+        check = (torch.floor(p * freq).sum(-1) % 2 == 0)[:, None]
+        base = torch.where(check, torch.tensor(c1, dtype=o.dtype), torch.tensor(c2, dtype=o.dtype))
+        shade = base * (0.3 + 0.7 * (n @ light).clamp_min(0))[:, None]
+        closer = t < best
+        best = torch.where(closer, t, best)
+        color = torch.where(closer[:, None], shade, color)
+    return color.clamp(0, 1).float().reshape(*origins.shape)
+
+
+def camera_poses(n: int, radius: float = 4.0, el_range: tuple[float, float] = (8.0, 65.0),
+                 phase: float = 0.0) -> Tensor:
+    """``n`` poses spread over the upper hemisphere by a golden-angle spiral, all looking at the origin."""
+    golden = math.pi * (3.0 - math.sqrt(5.0))
+    poses = []
+    for k in range(n):
+        frac = (k + 0.5) / n
+        el = math.radians(el_range[0] + (el_range[1] - el_range[0]) * frac)
+        az = golden * k + phase
+        eye = torch.tensor([radius * math.cos(el) * math.cos(az), radius * math.cos(el) * math.sin(az),
+                            radius * math.sin(el)], dtype=torch.float64)
+        poses.append(look_at(eye))
+    return torch.stack(poses).float()
+
+
+def render_views(poses: Tensor, size: int, focal: float) -> Tensor:
+    """Ground-truth images (N, size, size, 3) of the scene from ``poses``."""
+    images = []
+    for pose in poses:
+        o, d = get_rays(size, size, focal, pose.double(), pixel_offset=0.0)
+        images.append(trace(o, d / d.norm(dim=-1, keepdim=True)))
+    return torch.stack(images)

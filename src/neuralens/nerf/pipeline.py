@@ -1,0 +1,89 @@
+"""Rays in, pixels out: sampler + field + volume rendering, with optional coarse-to-fine resampling.
+
+``render_rays`` is what training and evaluation call; ``render_image`` chunks a whole view so memory stays
+bounded whatever the resolution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from neuralens.nerf.rays import get_rays
+from neuralens.nerf.rendering import volume_render
+from neuralens.nerf.sampling import (
+    importance_samples,
+    midpoints,
+    stratified_samples,
+    tiny_nerf_samples,
+    uniform_samples,
+)
+
+
+@dataclass
+class RenderSettings:
+    near: float = 2.0
+    far: float = 6.0
+    n_samples: int = 64
+    n_importance: int = 0  # > 0: hierarchical second pass (NeRF's fine network)
+    sampler: str = "tiny"  # tiny | stratified | uniform (training); evaluation always uses uniform
+    background: float = 0.0
+    use_viewdirs: bool = False
+
+
+def _samples(s: RenderSettings, n_rays: int, train: bool, gen: torch.Generator | None, device: torch.device) -> Tensor:
+    if not train or s.sampler == "uniform":
+        return uniform_samples(s.near, s.far, s.n_samples, n_rays, device)
+    if s.sampler == "stratified":
+        return stratified_samples(s.near, s.far, s.n_samples, n_rays, gen, device)
+    return tiny_nerf_samples(s.near, s.far, s.n_samples, n_rays, gen, device)
+
+
+def _query(field: nn.Module, origins: Tensor, dirs: Tensor, t: Tensor, s: RenderSettings) -> dict[str, Tensor]:
+    pts = origins[:, None, :] + dirs[:, None, :] * t[..., None]
+    viewdirs = None
+    if s.use_viewdirs:
+        viewdirs = (dirs / dirs.norm(dim=-1, keepdim=True))[:, None, :].expand_as(pts)
+    sigma, rgb = field(pts, viewdirs)
+    return volume_render(sigma, rgb, t, background=s.background if s.background else None)
+
+
+def render_rays(field: nn.Module, origins: Tensor, dirs: Tensor, s: RenderSettings, train: bool = False,
+                generator: torch.Generator | None = None, fine: nn.Module | None = None) -> dict[str, Tensor]:
+    """Render (n_rays, 3) rays. With ``s.n_importance`` > 0 a second pass samples where the first found
+    weight (using ``fine`` if given, else the same field); the result is the fine pass, the coarse one is
+    returned under ``coarse_rgb`` for its own loss.
+    """
+    t = _samples(s, origins.shape[0], train, generator, origins.device)
+    out = _query(field, origins, dirs, t, s)
+    out["t"] = t
+    if s.n_importance > 0:
+        t_fine = importance_samples(midpoints(t), out["weights"], s.n_importance, deterministic=not train,
+                                    generator=generator)
+        t_all = torch.cat([t, t_fine], -1).sort(-1).values
+        fine_out = _query(fine if fine is not None else field, origins, dirs, t_all, s)
+        fine_out["coarse_rgb"] = out["rgb"]
+        fine_out["t"] = t_all
+        out = fine_out
+    return out
+
+
+@torch.no_grad()
+def render_image(field: nn.Module, height: int, width: int, focal: float, c2w: Tensor, s: RenderSettings,
+                 chunk: int = 4096, fine: nn.Module | None = None) -> dict[str, Tensor]:
+    """Render one view in chunks of ``chunk`` rays; returns rgb (H, W, 3), depth (H, W), opacity (H, W)."""
+    device = next(field.parameters()).device
+    origins, dirs = get_rays(height, width, focal, c2w.to(device))
+    origins, dirs = origins.reshape(-1, 3), dirs.reshape(-1, 3)
+    parts: dict[str, list[Tensor]] = {"rgb": [], "depth": [], "opacity": []}
+    for i in range(0, origins.shape[0], chunk):
+        out = render_rays(field, origins[i:i + chunk], dirs[i:i + chunk], s, train=False, fine=fine)
+        for k in parts:
+            parts[k].append(out[k].cpu())
+    return {
+        "rgb": torch.cat(parts["rgb"]).view(height, width, 3),
+        "depth": torch.cat(parts["depth"]).view(height, width),
+        "opacity": torch.cat(parts["opacity"]).view(height, width),
+    }

@@ -1,0 +1,62 @@
+"""Pinhole camera rays in the OpenGL/Blender convention (camera looks down -z, y up, x right)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def get_rays(height: int, width: int, focal: float | tuple[float, float], c2w: Tensor,
+             center: tuple[float, float] | None = None, pixel_offset: float = 0.0) -> tuple[Tensor, Tensor]:
+    """Ray origins and (unnormalised, z = -1 in camera space) directions for every pixel.
+
+    Args:
+        height, width: image size in pixels.
+        focal: focal length in pixels, or (fx, fy).
+        c2w: camera-to-world pose (..., 4, 4) or (..., 3, 4).
+        center: principal point (cx, cy); default (width / 2, height / 2).
+        pixel_offset: 0.0 reproduces the original NeRF/tiny_nerf code (pixel corners); 0.5 shoots through
+            pixel centres.
+
+    Returns:
+        origins, directions, each (..., height, width, 3). Pixel (row j, column i) looks along
+        ``R @ [(i + off - cx) / fx, -(j + off - cy) / fy, -1]``.
+    """
+    fx, fy = (focal, focal) if isinstance(focal, (int, float)) else focal
+    cx, cy = center if center is not None else (width * 0.5, height * 0.5)
+    dev, dt = c2w.device, c2w.dtype
+    j, i = torch.meshgrid(torch.arange(height, device=dev, dtype=dt), torch.arange(width, device=dev, dtype=dt),
+                          indexing="ij")
+    dirs_cam = torch.stack([(i + pixel_offset - cx) / fx, -(j + pixel_offset - cy) / fy, -torch.ones_like(i)], -1)
+    rot = c2w[..., :3, :3]
+    directions = torch.einsum("...ab,hwb->...hwa", rot, dirs_cam)
+    origins = c2w[..., :3, 3][..., None, None, :].expand_as(directions)
+    return origins, directions
+
+
+def look_at(eye: Tensor, target: Tensor | None = None, up: Tensor | None = None) -> Tensor:
+    """Camera-to-world pose (4, 4) at ``eye`` looking at ``target`` (OpenGL: the camera's -z axis faces it)."""
+    target = torch.zeros(3, dtype=eye.dtype) if target is None else target
+    up = torch.tensor([0.0, 0.0, 1.0], dtype=eye.dtype) if up is None else up
+    back = eye - target
+    back = back / back.norm()
+    right = torch.linalg.cross(up, back)
+    if right.norm() < 1e-6:  # looking straight along up: pick any perpendicular
+        right = torch.linalg.cross(torch.tensor([0.0, 1.0, 0.0], dtype=eye.dtype), back)
+    right = right / right.norm()
+    true_up = torch.linalg.cross(back, right)
+    pose = torch.eye(4, dtype=eye.dtype)
+    pose[:3, 0], pose[:3, 1], pose[:3, 2], pose[:3, 3] = right, true_up, back, eye
+    return pose
+
+
+def orbit_poses(n: int, radius: float = 4.0, elevation_deg: float = 30.0, target: Tensor | None = None) -> Tensor:
+    """``n`` poses on a horizontal circle (z up) looking at ``target``: the 360-degree video path."""
+    el = torch.deg2rad(torch.tensor(elevation_deg, dtype=torch.float64))
+    poses = []
+    for k in range(n):
+        az = 2 * torch.pi * k / n
+        eye = radius * torch.stack([torch.cos(el) * torch.cos(torch.tensor(az, dtype=torch.float64)),
+                                    torch.cos(el) * torch.sin(torch.tensor(az, dtype=torch.float64)), torch.sin(el)])
+        poses.append(look_at(eye, target))
+    return torch.stack(poses).float()
