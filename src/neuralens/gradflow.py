@@ -1,0 +1,153 @@
+"""Gradient flow: how much gradient reaches each layer, and each block's input, in depth order.
+
+For every trainable parameter whose name contains ``weight`` (``named_parameters()`` order), the mean and max of
+|dL/dW| per batch, averaged over batches; for every block (conv / residual block / classifier), the RMS of
+dL/dx at its input, taken with a tensor hook. A net whose early layers receive orders of magnitude less
+gradient than its late layers trains its early layers slowly: that ratio is the number to compare.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from torch import Tensor, nn
+
+from neuralens.io import atomic_path
+from neuralens.models.cifar_nets import BasicBlock
+from neuralens.plotting import COLORS, plt, save_figure
+
+
+def block_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The modules whose input gradients describe flow through depth: residual blocks when the net has them
+    (plus stem conv and head), otherwise every conv and linear layer."""
+    named = list(model.named_modules())
+    if any(isinstance(m, BasicBlock) for _, m in named):
+        blocks = [(n, m) for n, m in named if isinstance(m, BasicBlock)]
+        stem = [(n, m) for n, m in named if isinstance(m, nn.Conv2d) and "." not in n]
+        head = [(n, m) for n, m in named if isinstance(m, nn.Linear)]
+        return stem + blocks + head
+    return [(n, m) for n, m in named if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+
+def weight_names(model: nn.Module) -> list[str]:
+    return [n for n, p in model.named_parameters() if p.requires_grad and "weight" in n]
+
+
+def gradient_flow(model: nn.Module, batches: Iterable[tuple[Tensor, Tensor]],
+                  loss_fn: nn.Module | None = None) -> dict[str, Any]:
+    """Run forward+backward (train mode) on each batch and average per-layer gradient statistics."""
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    names = weight_names(model)
+    params = dict(model.named_parameters())
+    blocks = block_modules(model)
+    sums = {n: [0.0, 0.0] for n in names}
+    block_sums = {n: 0.0 for n, _ in blocks}
+    captured: dict[str, float] = {}
+
+    def make_hook(name: str) -> Any:
+        def fwd_hook(mod: nn.Module, args: tuple[Tensor, ...]) -> None:
+            x = args[0]
+            if x.requires_grad:
+                x.register_hook(lambda g: captured.__setitem__(name, float(g.pow(2).mean().sqrt())))
+
+        return fwd_hook
+
+    handles = [m.register_forward_pre_hook(make_hook(n)) for n, m in blocks]
+    model.train()
+    n_batches, losses = 0, []
+    try:
+        for x, y in batches:
+            captured.clear()
+            model.zero_grad(set_to_none=True)
+            loss = loss_fn(model(x.detach().requires_grad_(True)), y)
+            loss.backward()
+            losses.append(float(loss.detach()))
+            for n in names:
+                g = params[n].grad
+                if g is not None:
+                    a = g.abs()
+                    sums[n][0] += float(a.mean())
+                    sums[n][1] += float(a.max())
+            for n in block_sums:
+                block_sums[n] += captured.get(n, 0.0)
+            n_batches += 1
+    finally:
+        for h in handles:
+            h.remove()
+        model.zero_grad(set_to_none=True)
+    k = max(n_batches, 1)
+    layers = [{"name": n, "mean_abs_grad": sums[n][0] / k, "max_abs_grad": sums[n][1] / k} for n in names]
+    block_list = [{"name": n, "input_grad_rms": block_sums[n] / k} for n, _ in blocks]
+    return {"layers": layers, "blocks": block_list, "summary": summarize(layers, block_list),
+            "loss": sum(losses) / k, "batches": n_batches}
+
+
+def summarize(layers: list[dict[str, float]], blocks: list[dict[str, float]]) -> dict[str, float]:
+    """first/last mean |grad| ratio, share of layers below 1e-3 of the largest, and the same for blocks."""
+    means = [entry["mean_abs_grad"] for entry in layers]
+    top = max(means) if means else 0.0
+    bl = [b["input_grad_rms"] for b in blocks if b["input_grad_rms"] > 0]
+    return {
+        "first_to_last_mean_grad": means[0] / means[-1] if means and means[-1] > 0 else float("nan"),
+        "share_below_1e-3_of_max": sum(m < 1e-3 * top for m in means) / len(means) if means else float("nan"),
+        "min_to_max_mean_grad": min(means) / top if top > 0 else float("nan"),
+        "first_to_last_block_input_grad": bl[0] / bl[-1] if len(bl) > 1 else float("nan"),
+        "n_layers": len(means),
+    }
+
+
+def write_csv(result: dict[str, dict[str, Any]], path: str | Path) -> Path:
+    """One row per (model, layer): model, index, relative depth, name, mean and max |grad|."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["model", "index", "relative_depth", "name", "mean_abs_grad", "max_abs_grad"])
+    for model, res in result.items():
+        n = len(res["layers"])
+        for i, layer in enumerate(res["layers"]):
+            w.writerow([model, i, i / max(n - 1, 1), layer["name"], layer["mean_abs_grad"], layer["max_abs_grad"]])
+    with atomic_path(path) as tmp:
+        tmp.write_text(buf.getvalue())
+    return Path(path)
+
+
+def _color(name: str) -> str | None:
+    return COLORS.get(name.split("@")[0])
+
+
+def plot_bars(name: str, res: dict[str, Any], path: str | Path) -> Path:
+    """The classic gradient-flow chart: max and mean |grad| per layer, log scale."""
+    layers = res["layers"]
+    x = range(len(layers))
+    fig, ax = plt.subplots(figsize=(max(6, 0.32 * len(layers)), 4))
+    ax.bar(x, [entry["max_abs_grad"] for entry in layers], color="c", alpha=0.6, label="max |grad|")
+    ax.bar(x, [entry["mean_abs_grad"] for entry in layers], color="b", alpha=0.8, label="mean |grad|")
+    ax.set_yscale("log")
+    ax.set_xticks(list(x), [entry["name"].removesuffix(".weight") for entry in layers], rotation=90, fontsize=7)
+    ax.set_ylabel("|dL/dW|")
+    ax.set_title(f"gradient flow: {name}")
+    ax.legend()
+    return save_figure(fig, path)
+
+
+def plot_overlay(results: dict[str, dict[str, Any]], path: str | Path, title: str = "") -> Path:
+    """Mean |grad| of weights (left) and RMS input gradient of blocks (right) against relative depth."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    for name, res in results.items():
+        style = "--" if "@init" in name else "-"
+        means = [entry["mean_abs_grad"] for entry in res["layers"]]
+        a.plot([i / max(len(means) - 1, 1) for i in range(len(means))], means, style, marker="o", ms=3,
+               color=_color(name), label=name)
+        bl = [blk["input_grad_rms"] for blk in res["blocks"]]
+        b.plot([i / max(len(bl) - 1, 1) for i in range(len(bl))], bl, style, marker="s", ms=3, color=_color(name),
+               label=name)
+    for ax, ylabel in ((a, "mean |dL/dW| of weight tensors"), (b, "RMS dL/dx at block input")):
+        ax.set_yscale("log")
+        ax.set_xlabel("relative depth (0 = input, 1 = output)")
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=8)
+    fig.suptitle(title or "gradient flow against depth")
+    return save_figure(fig, path)

@@ -1,0 +1,293 @@
+"""Loss landscapes with ``loss-landscapes`` as the engine, and the fixes it needs (see FACTS.md).
+
+What we take from the package: its model wrapper and parameter-vector arithmetic (``wrap_model``,
+``ModelParameters``), its ``Metric`` interface, and ``linear_interpolation`` for 1-D paths. What we do in our
+code, because version 3.0.6 gets it wrong for this study:
+
+* directions are filter-normalised here (Li et al. 2018): each output filter of a conv/linear weight gets the
+  norm of the matching weight filter; BN parameters and biases are not perturbed (the package's
+  ``filter_normalize_`` normalises them too and divides by zero on all-zero 1-D parameters);
+* the 2-D grid is walked here so that alpha = beta = 0 is a grid point and equals the model itself (the
+  package's ``random_plane``/``planar_interpolation`` shift every other column by one step);
+* the evaluation subset is held in memory once, as one float tensor, so each grid point costs one forward
+  pass over it and nothing else.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from loss_landscapes.metrics.metric import Metric
+from loss_landscapes.model_interface.model_parameters import ModelParameters
+from loss_landscapes.model_interface.model_wrapper import ModelWrapper, wrap_model
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from neuralens.plotting import plt, save_figure
+
+
+class LossAccuracy(Metric):
+    """Mean cross-entropy and accuracy of the wrapped model on an in-memory batch set (eval mode, no grad)."""
+
+    def __init__(self, x: Tensor, y: Tensor, batch_size: int = 512) -> None:
+        super().__init__()
+        self.x, self.y, self.batch_size = x, y, batch_size
+
+    @torch.no_grad()
+    def __call__(self, model_wrapper: ModelWrapper) -> tuple[float, float]:
+        loss_sum, correct = 0.0, 0
+        for i in range(0, len(self.x), self.batch_size):
+            logits = model_wrapper.forward(self.x[i:i + self.batch_size])
+            yb = self.y[i:i + self.batch_size]
+            loss_sum += float(nn.functional.cross_entropy(logits, yb, reduction="sum"))
+            correct += int((logits.argmax(1) == yb).sum())
+        return loss_sum / len(self.y), correct / len(self.y)
+
+
+def perturbed(name: str, p: Tensor) -> bool:
+    """Li et al. perturb conv/linear weights only: not biases, not BN scale/shift."""
+    return p.ndim > 1
+
+
+def filter_normalized_direction(model: nn.Module, generator: torch.Generator) -> list[Tensor]:
+    """A random direction, one tensor per parameter (``parameters()`` order), filter-normalised.
+
+    For every weight with ndim > 1, each slice d[i] along dim 0 (an output filter) is rescaled to the norm
+    of w[i]; 1-D parameters get a zero direction.
+    """
+    out = []
+    for name, p in model.named_parameters():
+        if not perturbed(name, p):
+            out.append(torch.zeros_like(p))
+            continue
+        d = torch.randn(p.shape, generator=generator, dtype=p.dtype).to(p.device)
+        d_norm = d.flatten(1).norm(dim=1).clamp_min(1e-12)
+        w_norm = p.detach().flatten(1).norm(dim=1)
+        out.append(d * (w_norm / d_norm).view(-1, *([1] * (p.ndim - 1))))
+    return out
+
+
+def _as_parameters(tensors: list[Tensor]) -> ModelParameters:
+    return ModelParameters([t.clone() for t in tensors])
+
+
+def grid_points(steps: int, distance: float) -> np.ndarray:
+    """``steps`` evenly spaced coordinates in [-distance, distance]; odd ``steps`` puts 0 on the grid."""
+    return np.linspace(-distance, distance, steps)
+
+
+def evaluate_plane(model: nn.Module, metric: LossAccuracy, d1: list[Tensor], d2: list[Tensor], steps: int,
+                   distance: float, points: list[int] | None = None, progress: bool = True
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Loss and accuracy at theta + a*d1 + b*d2 for a, b on the grid (row index = a, column = b).
+
+    ``points`` restricts the work to these flat indices (the rest stay NaN): how ranks share a grid.
+    """
+    wrapper = wrap_model(copy.deepcopy(model).eval())
+    theta = wrapper.get_module_parameters()
+    start = _as_parameters([p.detach() for p in theta.parameters])
+    dir1, dir2 = _as_parameters(d1), _as_parameters(d2)
+    coords = grid_points(steps, distance)
+    loss = np.full((steps, steps), np.nan)
+    acc = np.full((steps, steps), np.nan)
+    todo = list(range(steps * steps)) if points is None else list(points)
+    for flat in tqdm(todo, desc="landscape", unit="pt", disable=None if progress else True):
+        i, j = divmod(flat, steps)
+        # theta <- start + a*d1 + b*d2, written in place through the package's parameter vector
+        for t, s, u, v in zip(theta.parameters, start.parameters, dir1.parameters, dir2.parameters):
+            t.copy_(s).add_(u, alpha=float(coords[i])).add_(v, alpha=float(coords[j]))
+        loss[i, j], acc[i, j] = metric(wrapper)
+    return loss, acc
+
+
+def interpolate(model_a: nn.Module, model_b: nn.Module, metric: LossAccuracy, steps: int = 21) -> np.ndarray:
+    """Loss/accuracy along theta_a + t (theta_b - theta_a), t in [0, 1]: (steps, 2).
+
+    ``loss_landscapes.linear_interpolation`` evaluates t = 1/n ... 1, so t = 0 is evaluated separately."""
+    from loss_landscapes import linear_interpolation
+
+    a = copy.deepcopy(model_a).eval()
+    b = copy.deepcopy(model_b).eval()
+    first = metric(wrap_model(a))
+    rest = linear_interpolation(a, b, metric, steps=steps - 1, deepcopy_model=True)
+    return np.array([first, *[tuple(r) for r in rest]])
+
+
+def line(model: nn.Module, metric: LossAccuracy, direction: list[Tensor], steps: int, distance: float) -> np.ndarray:
+    """Loss/accuracy along a (filter-normalised) direction through the model: (steps, 2)."""
+    zero = [torch.zeros_like(d) for d in direction]
+    loss, acc = evaluate_plane(model, metric, direction, zero, steps, distance, progress=False,
+                               points=[i * steps + steps // 2 for i in range(steps)])
+    return np.stack([loss[:, steps // 2], acc[:, steps // 2]], 1)
+
+
+def sharpness(alphas: np.ndarray, betas: np.ndarray, loss: np.ndarray,
+              radii: tuple[float, ...] = (0.25, 0.5, 1.0)) -> dict[str, float]:
+    """Loss at the centre and the mean rise of the loss at each radius (grid points within half a step)."""
+    a, b = np.meshgrid(alphas, betas, indexing="ij")
+    r = np.sqrt(a * a + b * b)
+    c = len(alphas) // 2
+    centre = float(loss[c, c])
+    half = (alphas[1] - alphas[0]) / 2 if len(alphas) > 1 else 0.0
+    out = {"loss_centre": centre}
+    for rad in radii:
+        ring = np.abs(r - rad) <= half + 1e-9
+        out[f"mean_rise_r{rad:g}"] = float(np.nanmean(loss[ring]) - centre) if ring.any() else float("nan")
+    return out
+
+
+def top_hessian_eigenvalue(model: nn.Module, x: Tensor, y: Tensor, iters: int = 20, seed: int = 0,
+                           batch_size: int = 256) -> float:
+    """Largest Hessian eigenvalue of the loss w.r.t. the perturbed weights, by power iteration on
+    Hessian-vector products (double backward), eval mode, on ``x``/``y``."""
+    model = copy.deepcopy(model).eval()
+    params = [p for n, p in model.named_parameters() if perturbed(n, p)]
+    g = torch.Generator().manual_seed(seed)
+    v = [torch.randn(p.shape, generator=g) for p in params]
+    norm = math.sqrt(sum(float((t * t).sum()) for t in v))
+    v = [t / norm for t in v]
+    eig = 0.0
+    for _ in range(iters):
+        hv = [torch.zeros_like(p) for p in params]
+        for i in range(0, len(x), batch_size):
+            xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+            loss = nn.functional.cross_entropy(model(xb), yb) * len(xb) / len(x)
+            grads = torch.autograd.grad(loss, params, create_graph=True)
+            dot = sum((gr * vv).sum() for gr, vv in zip(grads, v))
+            for acc, h in zip(hv, torch.autograd.grad(dot, params)):
+                acc += h
+        eig = sum(float((h * vv).sum()) for h, vv in zip(hv, v))
+        norm = math.sqrt(sum(float((h * h).sum()) for h in hv))
+        if norm == 0:
+            return 0.0
+        v = [h / norm for h in hv]
+    return eig
+
+
+def distributed_plane(model: nn.Module, metric: LossAccuracy, d1: list[Tensor], d2: list[Tensor], steps: int,
+                      distance: float) -> tuple[np.ndarray, np.ndarray]:
+    """Split the grid across torch.distributed ranks (gloo works on CPU); every rank gets the full grid."""
+    import torch.distributed as dist
+
+    rank, world = dist.get_rank(), dist.get_world_size()
+    mine = [k for k in range(steps * steps) if k % world == rank]
+    loss, acc = evaluate_plane(model, metric, d1, d2, steps, distance, points=mine, progress=rank == 0)
+    both = torch.from_numpy(np.stack([loss, acc])).double()
+    filled = torch.from_numpy(~np.isnan(np.stack([loss, acc]))).double()
+    both = torch.nan_to_num(both)
+    dist.all_reduce(both)
+    dist.all_reduce(filled)
+    if not torch.all(filled == 1):
+        raise RuntimeError("distributed landscape: some grid points were computed by no rank or by two")
+    return both[0].numpy(), both[1].numpy()
+
+
+def in_distributed_run() -> bool:
+    return "WORLD_SIZE" in os.environ and int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def compute_landscape(model: nn.Module, x: Tensor, y: Tensor, steps: int = 21, distance: float = 1.0,
+                      seed: int = 0, batch_size: int = 512, hessian_iters: int = 0,
+                      progress: bool = True) -> dict[str, Any]:
+    """The 2-D filter-normalised plane (and the two 1-D lines along its axes) around ``model``."""
+    g = torch.Generator().manual_seed(seed)
+    d1 = filter_normalized_direction(model, g)
+    d2 = filter_normalized_direction(model, g)
+    metric = LossAccuracy(x, y, batch_size)
+    if in_distributed_run():
+        import torch.distributed as dist
+
+        if not dist.is_initialized():
+            dist.init_process_group("gloo")
+        loss, acc = distributed_plane(model, metric, d1, d2, steps, distance)
+    else:
+        loss, acc = evaluate_plane(model, metric, d1, d2, steps, distance, progress=progress)
+    alphas = grid_points(steps, distance)
+    result: dict[str, Any] = {"alphas": alphas, "betas": alphas.copy(), "loss": loss, "accuracy": acc}
+    result["sharpness"] = sharpness(alphas, alphas, loss)
+    if hessian_iters > 0:
+        result["sharpness"]["top_hessian_eigenvalue"] = top_hessian_eigenvalue(model, x, y, hessian_iters, seed)
+    return result
+
+
+# ------------------------------------------------------------------------------------------------ figures
+def _levels(vmin: float, vmax: float, n: int = 25) -> np.ndarray:
+    lo = max(vmin, 1e-3)
+    return np.geomspace(lo, max(vmax, lo * 1.01), n)
+
+
+def plot_landscapes(results: dict[str, dict[str, Any]], out: Path, clip: float | None = None) -> list[Path]:
+    """Contours (log-spaced levels), 3-D surfaces and the two axis lines, models side by side on one scale."""
+    names = list(results)
+    vmin = min(float(np.nanmin(r["loss"])) for r in results.values())
+    vmax = max(float(np.nanmax(r["loss"])) for r in results.values())
+    if clip is not None:
+        vmax = min(vmax, clip)
+    levels = _levels(vmin, vmax)
+    paths = []
+    fig, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 4.4), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        r = results[name]
+        cs = ax.contour(r["betas"], r["alphas"], np.clip(r["loss"], None, vmax), levels=levels, cmap="viridis",
+                        norm=plt.matplotlib.colors.LogNorm(levels[0], levels[-1]))
+        ax.clabel(cs, cs.levels[::4], fontsize=7, fmt="%.2g")
+        ax.plot(0, 0, "r*", ms=10)
+        ax.set_title(f"{name}: loss contours (log levels)")
+        ax.set_xlabel("beta (direction 2)")
+        ax.set_ylabel("alpha (direction 1)")
+        ax.set_aspect("equal")
+    paths.append(save_figure(fig, out / "landscape_contour.png"))
+    fig = plt.figure(figsize=(5.5 * len(names), 4.6))
+    for k, name in enumerate(names):
+        r = results[name]
+        ax = fig.add_subplot(1, len(names), k + 1, projection="3d")
+        b, a = np.meshgrid(r["betas"], r["alphas"])
+        ax.plot_surface(b, a, np.clip(r["loss"], None, vmax), cmap="viridis", vmin=vmin, vmax=vmax,
+                        linewidth=0, antialiased=True)
+        ax.set_zlim(vmin, vmax)
+        ax.set_title(f"{name}: loss surface")
+        ax.set_xlabel("beta")
+        ax.set_ylabel("alpha")
+    paths.append(save_figure(fig, out / "landscape_surface.png"))
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    from neuralens.plotting import COLORS
+
+    for name in names:
+        r = results[name]
+        c = len(r["alphas"]) // 2
+        ax.plot(r["alphas"], r["loss"][:, c], "-", color=COLORS.get(name), label=f"{name}, direction 1")
+        ax.plot(r["betas"], r["loss"][c, :], "--", color=COLORS.get(name), label=f"{name}, direction 2")
+    ax.set_yscale("log")
+    ax.set_xlabel("step along a filter-normalised direction")
+    ax.set_ylabel("loss")
+    ax.set_title("1-D slices through the model")
+    ax.legend(fontsize=8)
+    paths.append(save_figure(fig, out / "landscape_1d.png"))
+    return paths
+
+
+def plot_interpolation(curves: dict[str, np.ndarray], path: Path, xlabel: str) -> Path:
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
+    from neuralens.plotting import COLORS
+
+    for name, c in curves.items():
+        t = np.linspace(0, 1, len(c))
+        a.plot(t, c[:, 0], color=COLORS.get(name), label=name)
+        b.plot(t, c[:, 1], color=COLORS.get(name), label=name)
+    a.set_yscale("log")
+    a.set_ylabel("loss")
+    b.set_ylabel("accuracy")
+    for ax in (a, b):
+        ax.set_xlabel(xlabel)
+        ax.legend()
+    return save_figure(fig, path)
+
+
+ProgressFn = Callable[[str], None]
