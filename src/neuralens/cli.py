@@ -181,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
 #: study modules that contribute sub-commands through ``add_commands(subparsers)``
 _COMMAND_MODULES = [
     "neuralens.inspect_cli",
+    "neuralens.deform.cli",
     "neuralens.nerf.cli",
     "neuralens.demo",
 ]

@@ -111,6 +111,22 @@ def _plain18(num_classes: int, width: float, **kw: Any) -> nn.Module:
     return ResNet(num_classes, width, shortcut=False, **kw)
 
 
+@register_model("small_cnn")
+def _small_cnn(num_classes: int, width: float, **kw: Any) -> nn.Module:
+    """The DCN experiment's control: three plain 3x3 layers at 16x16."""
+    from neuralens.deform.experiment import SmallCNN
+
+    return SmallCNN(num_classes, width, deformable=False, **kw)
+
+
+@register_model("small_dcn")
+def _small_dcn(num_classes: int, width: float, **kw: Any) -> nn.Module:
+    """The same network with the three layers deformable (offsets zero-initialised)."""
+    from neuralens.deform.experiment import SmallCNN
+
+    return SmallCNN(num_classes, width, deformable=True, **kw)
+
+
 def _torchvision_builder(tv_name: str) -> Callable[..., nn.Module]:
     def build(num_classes: int, width: float, weights: Any = None, **kw: Any) -> nn.Module:
         import torchvision

@@ -1,0 +1,67 @@
+"""Where each output pixel of a deformable stack really samples (the 9 -> 81 -> 729 figure), offset heat maps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from neuralens.deform.experiment import SmallCNN, offset_magnitude, receptive_points, regular_points
+from neuralens.plotting import plt, save_figure
+
+
+def _to_input(pts: Tensor, scale: float) -> Tensor:
+    """Feature-map coordinates (after a 2x pool) -> input-pixel coordinates."""
+    return (pts + 0.5) * scale - 0.5
+
+
+def plot_sampling_points(model: SmallCNN, image: Tensor, path: str | Path, pixel: tuple[int, int] | None = None,
+                         title: str = "") -> Path:
+    """Plain conv's regular grid next to the deformable stack's points after 1, 2 and 3 layers.
+
+    ``image`` is one float (3, H, W) image in [0, 1]; ``model`` a SmallCNN with deformable layers.
+    """
+    model.eval()
+    with torch.no_grad():
+        model(image[None])
+    layers = model.deform_layers()
+    h_feat = layers[-1].last_offset.shape[-2]
+    scale = image.shape[-1] / h_feat
+    py, px = pixel if pixel is not None else (h_feat // 2, h_feat // 2)
+    traced = receptive_points(layers, float(py), float(px))
+    big = F.interpolate(image[None], scale_factor=4, mode="nearest")[0].permute(1, 2, 0).numpy()
+    fig, axes = plt.subplots(1, 4, figsize=(16, 4.4))
+    panels = [("plain conv, 3 layers: regular 7x7 grid", regular_points(3, py, px))]
+    panels += [(f"deformable, {k + 1} layer(s): {len(p)} points", p) for k, p in enumerate(traced)]
+    for ax, (name, pts) in zip(axes, panels):
+        ax.imshow(big, extent=(-0.5, image.shape[-1] - 0.5, image.shape[-2] - 0.5, -0.5))
+        q = _to_input(pts, scale)
+        ax.scatter(q[:, 1], q[:, 0], s=6 if len(q) > 100 else 16, c="yellow", edgecolors="black", linewidths=0.3)
+        c = _to_input(torch.tensor([[py, px]], dtype=torch.float32), scale)[0]
+        ax.plot(c[1], c[0], "r*", ms=12)
+        ax.set_title(name, fontsize=9)
+        ax.axis("off")
+    fig.suptitle(title or "where one output pixel (red star) samples the input")
+    return save_figure(fig, path)
+
+
+def plot_offset_heatmaps(model: SmallCNN, image: Tensor, path: str | Path) -> Path:
+    """Mean |offset| per output location of each deformable layer, over the (upsampled) image."""
+    model.eval()
+    with torch.no_grad():
+        model(image[None])
+    layers = model.deform_layers()
+    fig, axes = plt.subplots(1, len(layers) + 1, figsize=(4 * (len(layers) + 1), 3.8))
+    axes[0].imshow(image.permute(1, 2, 0).numpy())
+    axes[0].set_title("input")
+    axes[0].axis("off")
+    for k, (ax, layer) in enumerate(zip(axes[1:], layers)):
+        mag = offset_magnitude(layer)
+        im = ax.imshow(mag.numpy(), cmap="inferno")
+        fig.colorbar(im, ax=ax, fraction=0.046, label="mean |offset| (feature pixels)")
+        ax.set_title(f"deformable layer {k + 1}")
+        ax.axis("off")
+    fig.suptitle("how far the learned offsets move the kernel taps")
+    return save_figure(fig, path)
