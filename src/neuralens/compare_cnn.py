@@ -8,21 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from neuralens.explain import LANDSCAPE_WHY, SHORTCUT_DERIVATION
 from neuralens.io import read_json, write_json
-
-SHORTCUT_DERIVATION = (
-    "With identity shortcuts a block computes x_{l+1} = x_l + F(x_l). Unrolled, x_L = x_l + sum_{i=l}^{L-1} "
-    "F(x_i), so dL/dx_l = dL/dx_L * (I + d/dx_l sum_{i=l}^{L-1} F(x_i)). The identity term carries the output "
-    "gradient to every block unchanged: it cannot vanish however deep the net, whereas in a plain stack "
-    "(VGG) dL/dx_l = dL/dx_L * prod_i dF_i/dx_i, a product of Jacobians that shrinks or grows geometrically "
-    "with depth (He et al. 2016, 'Identity mappings in deep residual networks')."
-)
-LANDSCAPE_WHY = (
-    "Why the landscape matters: a smooth, wide basin (small loss rise around the minimum, small top Hessian "
-    "eigenvalue) lets SGD use larger learning rates without diverging, makes training less sensitive to the "
-    "learning-rate choice, and has been linked to better generalisation (Li et al. 2018; Keskar et al. 2017). "
-    "Chaotic, sharp landscapes (deep nets without skips) trap or derail optimisation."
-)
 
 
 def _fmt(v: float) -> str:
@@ -37,24 +24,33 @@ def _ratio_sentence(what: str, a_name: str, a: float, b_name: str, b: float, lar
     return f"{what}: {a_name} {_fmt(a)}, {b_name} {_fmt(b)}; {hi} is {r:.3g}x larger ({larger_means})."
 
 
-def gradflow_sentences(gf: dict[str, Any], pair: tuple[str, str] = ("vgg16", "resnet18")) -> list[str]:
+PAIRS = (("vgg16", "resnet18"), ("vgg16_bn", "resnet18"), ("plain18", "resnet18"))
+
+
+def gradflow_sentences(gf: dict[str, Any]) -> list[str]:
     models = gf["models"]
     out = []
-    for suffix in ("@init", ""):
-        a, b = pair[0] + suffix, pair[1] + suffix
-        if a not in models or b not in models:
-            continue
-        when = "at initialisation" if suffix or not any("@init" in k for k in models) else "after training"
-        sa, sb = models[a]["summary"], models[b]["summary"]
-        out.append(_ratio_sentence(f"Mean |grad| of the first weight layer relative to the last ({when})",
-                                   a, sa["first_to_last_mean_grad"], b, sb["first_to_last_mean_grad"],
-                                   "nearer 1 means early layers learn as fast as late ones"))
-        out.append(f"Share of weight layers whose mean |grad| is below 1e-3 of the largest ({when}): "
-                   f"{a} {100 * sa['share_below_1e-3_of_max']:.0f}%, {b} {100 * sb['share_below_1e-3_of_max']:.0f}%.")
-        out.append(_ratio_sentence(f"RMS gradient at the first block's input relative to the last block's ({when})",
-                                   a, sa["first_to_last_block_input_grad"], b, sb["first_to_last_block_input_grad"],
-                                   "below 1 means the gradient shrinks on its way back to the input"))
+    for pair in PAIRS:
+        for suffix in ("@init", ""):
+            a, b = pair[0] + suffix, pair[1] + suffix
+            if a in models and b in models:
+                out += _pair_sentences(models, a, b, suffix)
     return out
+
+
+def _pair_sentences(models: dict[str, Any], a: str, b: str, suffix: str) -> list[str]:
+    when = "at initialisation" if suffix or not any("@init" in k for k in models) else "after training"
+    sa, sb = models[a]["summary"], models[b]["summary"]
+    return [
+        _ratio_sentence(f"Mean |grad| of the first weight layer relative to the last ({when})",
+                        a, sa["first_to_last_mean_grad"], b, sb["first_to_last_mean_grad"],
+                        "nearer 1 means early layers learn as fast as late ones"),
+        f"Share of weight layers whose mean |grad| is below 1e-3 of the largest ({when}): "
+        f"{a} {100 * sa['share_below_1e-3_of_max']:.0f}%, {b} {100 * sb['share_below_1e-3_of_max']:.0f}%.",
+        _ratio_sentence(f"RMS gradient at the first block's input relative to the last block's ({when})",
+                        a, sa["first_to_last_block_input_grad"], b, sb["first_to_last_block_input_grad"],
+                        "below 1 means the gradient shrinks on its way back to the input"),
+    ]
 
 
 def landscape_sentences(lands: dict[str, dict[str, Any]]) -> list[str]:

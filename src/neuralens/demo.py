@@ -12,6 +12,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import torch
 
 from neuralens.io import write_config, write_json
 
@@ -35,39 +38,160 @@ class Step:
     run: Callable[[DemoContext, Path], None]
 
 
+def _data(ctx: DemoContext, n_train: int, n_test: int) -> Any:
+    from neuralens.data.cifar import load_image_data
+
+    return load_image_data("auto", ctx.data_root, synthetic_size=(n_train, n_test), seed=ctx.seed,
+                           log=ctx.log).subset(n_train, n_test)
+
+
+def _cnn_sizes(ctx: DemoContext) -> dict[str, Any]:
+    if ctx.quick:
+        return {"n_train": 2048, "n_test": 512, "epochs": 2, "width": 0.125}
+    return {"n_train": 20000, "n_test": 2000, "epochs": 3, "width": 0.25}
+
+
 def _cnn_step(ctx: DemoContext, folder: Path) -> None:
     """Train small VGG16-BN and ResNet18 briefly, evaluate them, keep figures for the report."""
-    from neuralens.data.cifar import load_image_data
-    from neuralens.models.checkpoint import model_from_checkpoint
+    from neuralens.models.checkpoint import load_checkpoint, model_from_checkpoint
     from neuralens.models.train import TrainConfig, evaluate, train
     from neuralens.models.viz import plot_confusion, plot_history, plot_predictions
 
-    n_train, n_test, epochs, width = (2048, 512, 2, 0.125) if ctx.quick else (10000, 2000, 4, 0.25)
-    data = load_image_data("auto", ctx.data_root, synthetic_size=(n_train, n_test), seed=ctx.seed,
-                           log=ctx.log).subset(n_train, n_test)
+    sz = _cnn_sizes(ctx)
+    data = _data(ctx, sz["n_train"], sz["n_test"])
     models = []
-    for name in ("vgg16_bn", "resnet18"):
+    for name in CNN_MODELS:
         sub = folder / name
-        cfg = TrainConfig(model=name, width=width, epochs=epochs, batch_size=128, lr=0.1, seed=ctx.seed,
+        cfg = TrainConfig(model=name, width=sz["width"], epochs=sz["epochs"], batch_size=128, lr=0.1, seed=ctx.seed,
                           device=ctx.device, data="auto")
         t0 = time.perf_counter()
         metrics = train(cfg, data, sub, log=ctx.log)
         seconds = time.perf_counter() - t0
-        plot_history(metrics["history"], sub / "history.png", f"{name} x{width}")
-        from neuralens.models.checkpoint import load_checkpoint
-
+        plot_history(metrics["history"], sub / "history.png", f"{name} x{sz['width']}")
         model = model_from_checkpoint(load_checkpoint(sub / "model.pt"))
         res = evaluate(model, data.x_test, data.y_test, data.num_classes)
         plot_confusion(res["confusion"], data.classes, sub / "eval" / "confusion.png", f"{name} on {data.source}")
-        plot_predictions(data.x_test[:24], data.y_test[:24], res["predictions"][:24], data.classes,
-                         sub / "eval" / "predictions.png", title=f"{name}: predicted (true)")
-        models.append({"model": name, "width": width, "epochs": epochs, "train_images": len(data.x_train),
+        correct = torch.nonzero(res["predictions"] == data.y_test).flatten()[:16]
+        wrong = torch.nonzero(res["predictions"] != data.y_test).flatten()[:8]
+        idx = torch.cat([correct, wrong])
+        plot_predictions(data.x_test[idx], data.y_test[idx], res["predictions"][idx], data.classes,
+                         sub / "eval" / "predictions.png", title=f"{name}: predicted (true); correct first")
+        models.append({"model": name, "width": sz["width"], "epochs": sz["epochs"], "train_images": len(data.x_train),
                        "accuracy": metrics["accuracy"], "loss": metrics["loss"], "seconds": seconds})
     write_json(folder / "summary.json", {"data": data.source, "models": models})
 
 
+CNN_MODELS = ("vgg16_bn", "resnet18")
+
+
+def _checkpoints(ctx: DemoContext) -> list[str]:
+    paths = [ctx.out / "cnn" / m / "model.pt" for m in CNN_MODELS]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        from neuralens.errors import NeuralensError
+
+        raise NeuralensError(f"demo: the cnn step's checkpoints are missing ({missing[0]}); run it first")
+    return [str(p) for p in paths]
+
+
+def _gradflow_step(ctx: DemoContext, folder: Path) -> None:
+    """Gradient flow of VGG16 (no BN), VGG16-BN and ResNet18 at init, and of the two trained nets."""
+    from neuralens.inspect_cli import run_gradflow
+
+    ckpts = _checkpoints(ctx)
+    sz = _cnn_sizes(ctx)
+    data = _data(ctx, 1024, 64)
+    batches, bs = (2, 64) if ctx.quick else (8, 128)
+    run_gradflow(["vgg16", "vgg16_bn", "resnet18", "plain18"], ["", ckpts[0], ckpts[1], ""], data, sz["width"],
+                 batches, bs, ctx.seed, folder)
+
+
+def _landscape_step(ctx: DemoContext, folder: Path) -> None:
+    """2-D landscapes of the trained VGG16-BN and ResNet18, then the numeric comparison."""
+    from neuralens.compare_cnn import compare
+    from neuralens.inspect_cli import run_landscape
+
+    ckpts = _checkpoints(ctx)
+    sz = _cnn_sizes(ctx)
+    data = _data(ctx, 64, 512)
+    steps, eval_size, hess = (7, 128, 3) if ctx.quick else (21, 256, 10)
+    for name, ckpt in zip(CNN_MODELS, ckpts):
+        ctx.log(f"  landscape of {name}: {steps}x{steps} points on {eval_size} test images")
+        run_landscape(name, ckpt, data, sz["width"], steps, 1.0, eval_size, ctx.seed, hess, folder / name,
+                      interp_steps=7 if ctx.quick else 21)
+    compare(ctx.out / "gradflow" if (ctx.out / "gradflow" / "gradflow.json").is_file() else None,
+            [folder / m for m in CNN_MODELS], folder)
+
+
+def _deform_step(ctx: DemoContext, folder: Path) -> None:
+    """Op check against torchvision, a timing, the DCN-vs-CNN experiment and the sampling figures."""
+    from neuralens.deform.cli import check_against_torchvision
+    from neuralens.deform.experiment import plot_experiment, run_experiment, warped_data
+    from neuralens.deform.speed import time_one_shape
+    from neuralens.deform.viz import plot_offset_heatmaps, plot_sampling_points
+    from neuralens.models import load_checkpoint, model_from_checkpoint
+
+    rows = check_against_torchvision(4 if ctx.quick else 12, ctx.seed)
+    write_json(folder / "check.json", {"cases": rows,
+                                       "worst": max(max(r["max_abs_diff_output"], r["max_abs_diff_grads"])
+                                                    for r in rows)})
+    shape = (2, 32, 16) if ctx.quick else (8, 64, 32)
+    write_json(folder / "speed.json", time_one_shape(*shape))
+    n_train, n_test, epochs = (512, 256, 1) if ctx.quick else (3000, 1000, 3)
+    data = warped_data(_data(ctx, n_train, n_test), ctx.seed)
+    res = run_experiment(data, folder / "experiment", epochs, 0.5, ctx.seed, log=ctx.log)
+    write_json(folder / "experiment" / "results.json", res)
+    plot_experiment(res, folder / "experiment" / "curves.png")
+    model = model_from_checkpoint(load_checkpoint(folder / "experiment" / "small_dcn" / "model.pt"))
+    image = data.x_test[0].float() / 255
+    plot_sampling_points(model, image, folder / "sampling_points.png",
+                         title="where one output pixel samples, with the experiment's learned offsets")
+    plot_offset_heatmaps(model, image, folder / "offset_magnitude.png")
+
+
+def _nerf_step(ctx: DemoContext, folder: Path) -> None:
+    """Sampler figure; baseline vs best variant for the same time; orbit video; rendering figure; the
+    trained field evaluated on a different scene."""
+    from neuralens.data.scenes import load_scene
+    from neuralens.io import save_npz
+    from neuralens.nerf.cli import load_nerf, render_orbit
+    from neuralens.nerf.compare import run_compare
+    from neuralens.nerf.trainer import evaluate_views
+    from neuralens.nerf.viz import plot_rendering, plot_sampling
+
+    plot_sampling(folder / "sampling.png", seed=ctx.seed)
+    size, seconds, frames = (32, 8.0, 8) if ctx.quick else (64, 75.0, 36)
+    spec = f"builtin:{size}"
+    scene = load_scene(spec)
+    variants = ["tiny", "fast"] if ctx.quick else ["tiny", "tiny_viewdirs", "fast"]
+    summary = run_compare(["--scene", spec], scene, seconds, folder / "compare", variants, ctx.seed, log=ctx.log)
+    best = summary["best"]
+    ckpt, cfg, fields = load_nerf(folder / "compare" / best / "checkpoint.pt")
+    render_orbit(fields, cfg, ckpt["scene"], folder / "orbit", frames, 12)
+    view = scene.test_idx[0]
+    plot_rendering(fields, (scene.height, scene.width, scene.focal), scene.poses[view], cfg, folder / "rendering.png",
+                   target=scene.images[view])
+    other = load_scene(f"builtin-b:{size}")
+    own = evaluate_views(fields, scene, cfg)
+    cross = evaluate_views(fields, other, cfg)
+    save_npz(folder / "cross_scene_renders.npz", images=cross["images"][:4].numpy(),
+             targets=other.images[other.test_idx[:4]].numpy())
+    write_json(folder / "cross_scene.json", {
+        "model": best, "trained_on": scene.name, "other_scene": other.name,
+        "psnr_own_scene": own["psnr"]["mean"], "psnr_other_scene": cross["psnr"]["mean"],
+        "ssim_own_scene": own["ssim"]["mean"], "ssim_other_scene": cross["ssim"]["mean"]})
+    from neuralens.nerf.cli import plot_renders
+
+    plot_renders(cross["images"], other.images[cross["indices"]], folder / "cross_scene.png",
+                 f"{best} trained on {scene.name}, asked to render {other.name}'s cameras")
+
+
 STEPS: list[Step] = [
     Step("cnn", "CNNs: train briefly, predict", _cnn_step),
+    Step("gradflow", "gradient flow", _gradflow_step),
+    Step("landscape", "loss landscapes and the VGG/ResNet comparison", _landscape_step),
+    Step("deform", "deformable convolution: check, speed, experiment, figures", _deform_step),
+    Step("nerf", "tiny NeRF: sampling, baseline vs improved, orbit video, another scene", _nerf_step),
 ]
 
 

@@ -19,8 +19,11 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def _split(text: str | None) -> list[str]:
-    return [t.strip() for t in text.split(",") if t.strip()] if text else []
+def _split(text: str | None, keep_empty: bool = False) -> list[str]:
+    if not text:
+        return []
+    parts = [t.strip() for t in text.split(",")]
+    return parts if keep_empty else [t for t in parts if t]
 
 
 def fresh_model(name: str, width: float, num_classes: int, seed: int) -> torch.nn.Module:
@@ -61,7 +64,7 @@ def run_gradflow(models: list[str], checkpoints: list[str], data: Any, width: fl
         key = f"{name}@init" if checkpoints else name
         _log(f"gradflow: {key}")
         results[key] = gradient_flow(fresh_model(name, width, data.num_classes, seed), chunks)
-        if checkpoints:
+        if checkpoints and checkpoints[k]:
             model, _ = trained_model(checkpoints[k], name)
             _log(f"gradflow: {name} (trained, {checkpoints[k]})")
             results[name] = gradient_flow(model, chunks)
@@ -83,7 +86,7 @@ def _cmd_gradflow(args: argparse.Namespace) -> int:
     data = load_data_from_args(args)
     out = Path(args.out)
     write_config(out, vars(args))
-    res = run_gradflow(_split(args.models), _split(args.checkpoint), data, args.width, args.batches,
+    res = run_gradflow(_split(args.models), _split(args.checkpoint, keep_empty=True), data, args.width, args.batches,
                        args.batch_size, args.seed, out)
     for key, r in res.items():
         s = r["summary"]
@@ -176,7 +179,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                               "  neuralens gradflow --models vgg16_bn,resnet18 --checkpoint runs/v/model.pt,"
                               "runs/r/model.pt --data-root ../shared/data/cifar10 --out runs/gradflow")
     p.add_argument("--models", default="vgg16,vgg16_bn,resnet18", help="comma-separated registry names")
-    p.add_argument("--checkpoint", default=None, help="comma-separated checkpoints, one per model (adds trained)")
+    p.add_argument("--checkpoint", default=None,
+                   help="comma-separated checkpoints, one per model, empty for none (adds trained)")
     p.add_argument("--width", type=positive_float, default=0.25)
     p.add_argument("--batches", type=positive_int, default=8)
     p.add_argument("--batch-size", type=positive_int, default=128)

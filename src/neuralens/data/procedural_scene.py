@@ -14,6 +14,15 @@ from torch import Tensor
 
 from neuralens.nerf.rays import get_rays, look_at
 
+#: a second still life ("builtin-b"): other objects, places and colours, the same cameras
+SPHERES_B = [
+    ((-0.2, 0.1, 0.35), 0.6, (0.85, 0.8, 0.2), 0.5, True),
+    ((0.7, 0.6, -0.3), 0.3, (0.8, 0.2, 0.7), 0.9, False),
+]
+BOXES_B = [
+    ((0.2, -0.9, -0.6), (0.9, -0.2, 0.3), (0.9, 0.4, 0.1), (0.2, 0.2, 0.6), 4.0),
+    ((-1.3, -1.3, -0.7), (1.3, 1.3, -0.6), (0.7, 0.45, 0.3), (0.35, 0.25, 0.2), 3.0),
+]
 LIGHT = torch.tensor([1.0, 0.5, 1.5]) / math.sqrt(1.0 + 0.25 + 2.25)
 SPHERES = [  # center, radius, albedo, specular strength, stripes
     ((0.45, -0.3, 0.1), 0.45, (0.9, 0.35, 0.15), 0.15, True),
@@ -46,14 +55,15 @@ def _box_hit(o: Tensor, d: Tensor, lo: Tensor, hi: Tensor) -> tuple[Tensor, Tens
     return torch.where(hit, t_near, torch.full_like(t_near, float("inf"))), normal
 
 
-def trace(origins: Tensor, dirs: Tensor) -> Tensor:
-    """Colour (…, 3) of rays (origins, unit directions) in the scene; black where nothing is hit."""
+def trace(origins: Tensor, dirs: Tensor, variant: str = "a") -> Tensor:
+    """Colour (…, 3) of rays (origins, unit directions) in scene ``a`` or ``b``; black where nothing is hit."""
+    spheres, boxes = (SPHERES, BOXES) if variant == "a" else (SPHERES_B, BOXES_B)
     o, d = origins.reshape(-1, 3).double(), dirs.reshape(-1, 3).double()
     best = torch.full(o.shape[:1], float("inf"), dtype=o.dtype)
     color = torch.zeros_like(o)
     light = LIGHT.to(o.dtype)
     view = -d
-    for center, radius, albedo, spec, stripes in SPHERES:
+    for center, radius, albedo, spec, stripes in spheres:
         c = torch.tensor(center, dtype=o.dtype)
         t = _sphere_hit(o, d, c, radius)
         p = o + d * t.clamp(max=1e3)[:, None]
@@ -69,7 +79,7 @@ def trace(origins: Tensor, dirs: Tensor) -> Tensor:
         closer = t < best
         best = torch.where(closer, t, best)
         color = torch.where(closer[:, None], shade, color)
-    for lo, hi, c1, c2, freq in BOXES:
+    for lo, hi, c1, c2, freq in boxes:
         t, n = _box_hit(o, d, torch.tensor(lo, dtype=o.dtype), torch.tensor(hi, dtype=o.dtype))
         p = o + d * t.clamp(max=1e3)[:, None]
         check = (torch.floor(p * freq).sum(-1) % 2 == 0)[:, None]
@@ -96,10 +106,10 @@ def camera_poses(n: int, radius: float = 4.0, el_range: tuple[float, float] = (8
     return torch.stack(poses).float()
 
 
-def render_views(poses: Tensor, size: int, focal: float) -> Tensor:
-    """Ground-truth images (N, size, size, 3) of the scene from ``poses``."""
+def render_views(poses: Tensor, size: int, focal: float, variant: str = "a") -> Tensor:
+    """Ground-truth images (N, size, size, 3) of scene ``variant`` from ``poses``."""
     images = []
     for pose in poses:
         o, d = get_rays(size, size, focal, pose.double(), pixel_offset=0.0)
-        images.append(trace(o, d / d.norm(dim=-1, keepdim=True)))
+        images.append(trace(o, d / d.norm(dim=-1, keepdim=True), variant))
     return torch.stack(images)

@@ -180,29 +180,30 @@ def load_blender(folder: Path, white_background: bool = False, downscale: int = 
     return Scene(imgs, pz, focal, 2.0, 6.0, train, test or train[:1], folder.name)
 
 
-def builtin_scene(size: int = 100, n_train: int = 100, n_test: int = 10) -> Scene:
-    """The procedural scene: ``n_train`` training and ``n_test`` held-out views, ``size`` x ``size`` pixels,
-    the same field of view as the NeRF synthetic scenes (camera_angle_x 0.6911)."""
+def builtin_scene(size: int = 100, n_train: int = 100, n_test: int = 10, variant: str = "a") -> Scene:
+    """The procedural scene (``variant`` a, or the different still life b): ``n_train`` training and ``n_test``
+    held-out views, ``size`` x ``size`` pixels, the field of view of the NeRF synthetic scenes."""
     from neuralens.data.procedural_scene import camera_poses, render_views
 
     focal = 0.5 * size / math.tan(0.5 * 0.6911112070083618)
     poses = torch.cat([camera_poses(n_train), camera_poses(n_test, el_range=(15.0, 55.0), phase=1.1)])
-    images = render_views(poses, size, focal)
-    return Scene(images, poses, focal, 2.0, 6.0, list(range(n_train)), list(range(n_train, n_train + n_test)),
-                 f"builtin{size}")
+    images = render_views(poses, size, focal, variant)
+    name = f"builtin{size}" if variant == "a" else f"builtin-{variant}{size}"
+    return Scene(images, poses, focal, 2.0, 6.0, list(range(n_train)), list(range(n_train, n_train + n_test)), name)
 
 
 def load_scene(spec: str, split: str | None = None, test_views: str | None = None, white_background: bool = False,
                downscale: int = 1) -> Scene:
-    """``builtin`` (or ``builtin:SIZE``), a tiny_nerf ``.npz``, or a Blender-layout folder."""
-    if spec.startswith("builtin"):
-        size = 100
-        if ":" in spec:
-            try:
-                size = int(spec.split(":", 1)[1])
-            except ValueError:
-                raise NeuralensError(f"--scene {spec!r}: use builtin or builtin:SIZE") from None
-        return _apply_split(builtin_scene(size), split, test_views)
+    """``builtin`` / ``builtin-b`` (optionally ``:SIZE``), a tiny_nerf ``.npz``, or a Blender-layout folder."""
+    name, _, size_text = spec.partition(":")
+    if name in ("builtin", "builtin-b"):
+        try:
+            size = int(size_text) if size_text else 100
+        except ValueError:
+            raise NeuralensError(f"--scene {spec!r}: use builtin, builtin-b or builtin:SIZE") from None
+        if not 8 <= size <= 1024:
+            raise NeuralensError(f"--scene {spec!r}: size must lie in 8..1024")
+        return _apply_split(builtin_scene(size, variant="b" if name == "builtin-b" else "a"), split, test_views)
     path = Path(spec)
     if path.is_file():
         if path.suffix != ".npz":

@@ -13,7 +13,8 @@ import torch
 from neuralens.errors import NeuralensError
 from neuralens.io import save_npz, write_config, write_json
 
-DEFAULT_MODEL = "tiny"
+DEFAULT_MODEL = "fast"
+DEFAULT_VARIANTS_CLI = ("tiny", "tiny_hier", "tiny_viewdirs", "vm_dense", "fast")  # baseline first
 
 
 def _log(msg: str) -> None:
@@ -36,18 +37,20 @@ def _load_scene(args: argparse.Namespace) -> Any:
     return load_scene(args.scene, args.split, args.test_views, args.white_bg, args.downscale)
 
 
-def _load_nerf(path: str) -> tuple[dict[str, Any], Any, Any, Any]:
+def load_nerf(path: str | Path) -> tuple[dict[str, Any], Any, Any]:
+    """(checkpoint dict, NerfConfig, Fields) of a NeRF checkpoint, with one-line errors for wrong files."""
     from neuralens.models.checkpoint import load_checkpoint
-    from neuralens.nerf.trainer import build_fields, config_from_dict, load_state
+    from neuralens.nerf.trainer import build_fields, config_from_dict
 
     ckpt = load_checkpoint(path, kind="nerf")
-    cfg = config_from_dict(ckpt["config"])
-    coarse, fine = build_fields(cfg)
     try:
-        load_state(coarse, fine, ckpt["state_dict"])
-    except RuntimeError as exc:
-        raise NeuralensError(f"{path}: weights do not fit field {cfg.model!r} ({str(exc).splitlines()[0]})") from None
-    return ckpt, cfg, coarse, fine
+        cfg = config_from_dict(ckpt["config"])
+        fields = build_fields(cfg)
+        fields.load_state_dict(ckpt["state_dict"])
+    except (RuntimeError, TypeError, KeyError) as exc:
+        raise NeuralensError(f"{path}: not a loadable NeRF checkpoint ({str(exc).splitlines()[0][:160]})") from None
+    fields.train(False)
+    return ckpt, cfg, fields
 
 
 def plot_renders(images: torch.Tensor, targets: torch.Tensor, path: Path, title: str, n: int = 4) -> Path:
@@ -98,6 +101,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
          f"{scene.height}x{scene.width}; model {model}")
     res = train_nerf(cfg, scene, out, resume=args.resume, log=_log)
     targets = scene.images[scene.test_idx]
+    save_npz(out / "renders.npz", images=res["renders"].numpy().astype(np.float32),
+             indices=np.array(scene.test_idx))
     plot_renders(res["renders"], targets, out / "test_renders.png", f"{model}: held-out views")
     from neuralens.io import read_json
 
@@ -110,7 +115,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_eval(args: argparse.Namespace) -> int:
     from neuralens.nerf.trainer import evaluate_views
 
-    ckpt, cfg, coarse, fine = _load_nerf(args.checkpoint)
+    ckpt, cfg, fields = load_nerf(args.checkpoint)
     scene = _load_scene(args)
     info = ckpt.get("scene", {})
     if info and (info.get("height"), info.get("width")) != (scene.height, scene.width):
@@ -118,7 +123,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
              f"{scene.height}x{scene.width}")
     out = Path(args.out or Path(args.checkpoint).parent / "eval")
     write_config(out, vars(args))
-    res = evaluate_views(coarse, fine, scene, cfg)
+    res = evaluate_views(fields, scene, cfg)
     ts = ckpt.get("train_state", {})
     metrics = {"psnr": res["psnr"], "ssim": res["ssim"], "seconds": ts.get("elapsed"),
                "iterations": ts.get("iteration"), "views": res["indices"], "scene": scene.name,
@@ -132,12 +137,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def render_orbit(coarse: Any, fine: Any, cfg: Any, info: dict[str, Any], out: Path, frames: int, fps: int,
+def render_orbit(fields: Any, cfg: Any, info: dict[str, Any], out: Path, frames: int, fps: int,
                  size: int | None = None) -> list[Path]:
     """Render a 360-degree orbit; write orbit.gif, orbit.mp4 and depth.mp4 into ``out``."""
     from tqdm.auto import tqdm
 
-    from neuralens.nerf.pipeline import render_image
     from neuralens.nerf.rays import orbit_poses
     from neuralens.nerf.viz import colorize_depth, write_video
 
@@ -147,9 +151,9 @@ def render_orbit(coarse: Any, fine: Any, cfg: Any, info: dict[str, Any], out: Pa
         focal, h, w = focal * size / w, size, size
     poses = orbit_poses(frames, info.get("orbit_radius", 4.0), info.get("orbit_elevation", 30.0))
     rgb, depth = [], []
-    coarse.eval()
+    fields.train(False)
     for pose in tqdm(poses, desc="orbit", unit="frame", disable=None):
-        r = render_image(coarse, h, w, focal, pose, cfg.render, cfg.chunk, fine)
+        r = fields.render_image((h, w, focal), pose, cfg)
         rgb.append(r["rgb"].clamp(0, 1).numpy())
         depth.append(colorize_depth(r["depth"] + (1 - r["opacity"]) * cfg.render.far, cfg.render.near,
                                     cfg.render.far))
@@ -159,11 +163,11 @@ def render_orbit(coarse: Any, fine: Any, cfg: Any, info: dict[str, Any], out: Pa
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    ckpt, cfg, coarse, fine = _load_nerf(args.checkpoint)
+    ckpt, cfg, fields = load_nerf(args.checkpoint)
     if not args.orbit:
         raise NeuralensError("nothing to render: pass --orbit")
     out = Path(args.out or Path(args.checkpoint).parent / "render")
-    paths = render_orbit(coarse, fine, cfg, ckpt.get("scene", {}), out, args.frames, args.fps, args.size)
+    paths = render_orbit(fields, cfg, ckpt.get("scene", {}), out, args.frames, args.fps, args.size)
     print("\n".join(str(p) for p in paths))
     return 0
 
@@ -174,12 +178,46 @@ def _cmd_viz(args: argparse.Namespace) -> int:
     out = Path(args.out)
     paths = [plot_sampling(out / "sampling.png", seed=args.seed)]
     if args.checkpoint:
-        _ckpt, cfg, coarse, fine = _load_nerf(args.checkpoint)
+        _ckpt, cfg, fields = load_nerf(args.checkpoint)
         scene = _load_scene(args)
         view = scene.test_idx[0]
-        paths.append(plot_rendering(coarse, scene.height, scene.width, scene.focal, scene.poses[view], cfg.render,
-                                    out / "rendering.png", target=scene.images[view], fine=fine))
+        paths.append(plot_rendering(fields, (scene.height, scene.width, scene.focal), scene.poses[view], cfg,
+                                    out / "rendering.png", target=scene.images[view]))
     print("\n".join(str(p) for p in paths))
+    return 0
+
+
+def _scene_argv(args: argparse.Namespace) -> list[str]:
+    """The scene options of ``args`` as command-line words, for child ``nerf train`` runs."""
+    argv = ["--scene", args.scene, "--downscale", str(args.downscale)]
+    if args.split:
+        argv += ["--split", args.split]
+    if args.test_views:
+        argv += ["--test-views", args.test_views]
+    if args.white_bg:
+        argv.append("--white-bg")
+    return argv
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from neuralens.nerf.compare import run_compare
+
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in variants if v not in variant_names()]
+    if unknown:
+        raise NeuralensError(f"unknown variant(s) {unknown}; available: {', '.join(variant_names())}")
+    if args.seconds <= 0:
+        raise NeuralensError(f"--seconds must be positive, got {args.seconds}")
+    scene = _load_scene(args)  # validates the scene once, before any training starts
+    out = Path(args.out)
+    write_config(out, vars(args))
+    summary = run_compare(_scene_argv(args), scene, args.seconds, out, variants, args.seed, log=_log)
+    print(f"{'variant':14s} {'PSNR':>7s} {'SSIM':>6s} {'it/s':>6s} {'t->base':>8s} {'peak MB':>8s}")
+    for v, r in summary["variants"].items():
+        reach = f"{r['time_to_baseline_final_psnr_s']:.1f}" if r["time_to_baseline_final_psnr_s"] else "-"
+        print(f"{v:14s} {r['psnr']:7.2f} {r['ssim']:6.3f} {r['iterations_per_s']:6.2f} {reach:>8s} "
+              f"{r['peak_rss_mb'] or 0:8.0f}")
+    print(f"best: {summary['best']} -> {out / 'compare.json'}")
     return 0
 
 
@@ -237,6 +275,18 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=int, default=None, help="square output size (default: training size)")
     p.add_argument("--out", default=None, help="default: CHECKPOINT_DIR/render")
     p.set_defaults(func=_cmd_render)
+
+    p = nsub.add_parser("compare", help="train every variant for the same time budget; curves, table, renders",
+                        formatter_class=fmt,
+                        epilog="examples:\n"
+                               "  neuralens nerf compare --scene builtin --seconds 60 --out runs/nerf_compare\n"
+                               "  neuralens nerf compare --scene ../shared/data/nerf/lego_100.npz --seconds 180")
+    p.add_argument("--seconds", type=float, default=60.0, help="training-time budget per variant")
+    p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS_CLI), help="comma-separated variants")
+    p.add_argument("--out", default="runs/nerf_compare")
+    p.add_argument("--seed", type=int, default=0)
+    _scene_args(p)
+    p.set_defaults(func=_cmd_compare)
 
     p = nsub.add_parser("viz", help="figures: samplers along rays; rendering, depth, opacity, sigma/T/w curves",
                         formatter_class=fmt,

@@ -26,14 +26,20 @@ def register_field(name: str) -> Callable[[Callable[..., nn.Module]], Callable[.
     return deco
 
 
+def _register_builtin() -> None:
+    import neuralens.nerf.grid_field  # noqa: F401  (registers "vm")
+
+
 def create_field(name: str, **kw: Any) -> nn.Module:
-    """Build a registered field (``tiny``, ...) with keyword overrides of its defaults."""
+    """Build a registered field (``tiny``, ``vm``) with keyword overrides of its defaults."""
+    _register_builtin()
     if name not in _FIELDS:
         raise NeuralensError(f"unknown NeRF field {name!r}; available: {', '.join(sorted(_FIELDS))}")
     return _FIELDS[name](**kw)
 
 
 def list_fields() -> list[str]:
+    _register_builtin()
     return sorted(_FIELDS)
 
 

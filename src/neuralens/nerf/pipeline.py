@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from neuralens.nerf.occupancy import OccupancyGrid, march
 from neuralens.nerf.rays import get_rays
 from neuralens.nerf.rendering import volume_render
 from neuralens.nerf.sampling import (
@@ -31,6 +32,9 @@ class RenderSettings:
     sampler: str = "tiny"  # tiny | stratified | uniform (training); evaluation always uses uniform
     background: float = 0.0
     use_viewdirs: bool = False
+    occupancy: bool = False  # empty-space skipping with an occupancy grid (packed samples)
+    march_steps: int = 192  # fixed-step samples per ray over [near, far] before skipping
+    bound: float = 1.5  # scene box [-bound, bound]^3 of the occupancy grid
 
 
 def _samples(s: RenderSettings, n_rays: int, train: bool, gen: torch.Generator | None, device: torch.device) -> Tensor:
@@ -50,12 +54,29 @@ def _query(field: nn.Module, origins: Tensor, dirs: Tensor, t: Tensor, s: Render
     return volume_render(sigma, rgb, t, background=s.background if s.background else None)
 
 
+def _render_packed(field: nn.Module, origins: Tensor, dirs: Tensor, s: RenderSettings, occ: OccupancyGrid,
+                   train: bool, generator: torch.Generator | None) -> dict[str, Tensor]:
+    t, rays, delta = march(origins, dirs, s.near, s.far, s.march_steps, occ, generator, jitter=train)
+    pts = origins[rays] + dirs[rays] * t[:, None]
+    viewdirs = None
+    if s.use_viewdirs:
+        viewdirs = dirs[rays] / dirs[rays].norm(dim=-1, keepdim=True)
+    sigma, rgb = field(pts, viewdirs)
+    out = volume_render(sigma, rgb, t, delta, background=s.background if s.background else None,
+                        ray_indices=rays, n_rays=origins.shape[0])
+    out["n_samples"] = torch.tensor(float(t.numel()))
+    return out
+
+
 def render_rays(field: nn.Module, origins: Tensor, dirs: Tensor, s: RenderSettings, train: bool = False,
-                generator: torch.Generator | None = None, fine: nn.Module | None = None) -> dict[str, Tensor]:
-    """Render (n_rays, 3) rays. With ``s.n_importance`` > 0 a second pass samples where the first found
-    weight (using ``fine`` if given, else the same field); the result is the fine pass, the coarse one is
-    returned under ``coarse_rgb`` for its own loss.
+                generator: torch.Generator | None = None, fine: nn.Module | None = None,
+                occ: OccupancyGrid | None = None) -> dict[str, Tensor]:
+    """Render (n_rays, 3) rays. With an occupancy grid (``s.occupancy``) samples in empty cells are skipped.
+    With ``s.n_importance`` > 0 a second pass samples where the first found weight (using ``fine`` if given,
+    else the same field); the result is the fine pass, the coarse one is returned under ``coarse_rgb``.
     """
+    if occ is not None and s.occupancy:
+        return _render_packed(field, origins, dirs, s, occ, train, generator)
     t = _samples(s, origins.shape[0], train, generator, origins.device)
     out = _query(field, origins, dirs, t, s)
     out["t"] = t
@@ -72,14 +93,15 @@ def render_rays(field: nn.Module, origins: Tensor, dirs: Tensor, s: RenderSettin
 
 @torch.no_grad()
 def render_image(field: nn.Module, height: int, width: int, focal: float, c2w: Tensor, s: RenderSettings,
-                 chunk: int = 4096, fine: nn.Module | None = None) -> dict[str, Tensor]:
+                 chunk: int = 4096, fine: nn.Module | None = None, occ: OccupancyGrid | None = None
+                 ) -> dict[str, Tensor]:
     """Render one view in chunks of ``chunk`` rays; returns rgb (H, W, 3), depth (H, W), opacity (H, W)."""
-    device = next(field.parameters()).device
+    device = next((p.device for p in field.parameters()), c2w.device)
     origins, dirs = get_rays(height, width, focal, c2w.to(device))
     origins, dirs = origins.reshape(-1, 3), dirs.reshape(-1, 3)
     parts: dict[str, list[Tensor]] = {"rgb": [], "depth": [], "opacity": []}
     for i in range(0, origins.shape[0], chunk):
-        out = render_rays(field, origins[i:i + chunk], dirs[i:i + chunk], s, train=False, fine=fine)
+        out = render_rays(field, origins[i:i + chunk], dirs[i:i + chunk], s, train=False, fine=fine, occ=occ)
         for k in parts:
             parts[k].append(out[k].cpu())
     return {

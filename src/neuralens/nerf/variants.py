@@ -26,9 +26,45 @@ def _tiny_notebook() -> NerfConfig:
     return replace(_tiny(), batch_rays=0)
 
 
+def _tiny_hier() -> NerfConfig:
+    """+ improvement 1: NeRF's hierarchical second pass (64 coarse + 64 importance samples, separate fine MLP)."""
+    cfg = _tiny()
+    cfg.render.n_importance = 64
+    cfg.render.sampler = "stratified"
+    return cfg
+
+
+def _tiny_viewdirs() -> NerfConfig:
+    """+ improvement 2: view direction input (a colour branch fed gamma(d)) for view-dependent colour."""
+    cfg = _tiny()
+    cfg.render.use_viewdirs = True
+    return cfg
+
+
+def _vm(occupancy: bool) -> NerfConfig:
+    return NerfConfig(model="vm", field_kwargs={"resolution": 128, "use_viewdirs": True},
+                      render=RenderSettings(n_samples=128, sampler="stratified", use_viewdirs=True,
+                                            occupancy=occupancy, march_steps=192, bound=1.5),
+                      lr=2e-3, grid_lr=0.02, lr_decay=0.1, tv_weight=0.0, batch_rays=4096, log_every=50)
+
+
+def _vm_dense() -> NerfConfig:
+    """+ improvement 3a: the factorised grid field (TensoRF VM) with view directions, every sample evaluated."""
+    return _vm(occupancy=False)
+
+
+def _fast() -> NerfConfig:
+    """+ improvement 3b: the grid field with empty-space skipping from an occupancy grid and a decaying LR."""
+    return _vm(occupancy=True)
+
+
 VARIANTS: dict[str, Callable[[], NerfConfig]] = {
     "tiny": _tiny,
     "tiny_notebook": _tiny_notebook,
+    "tiny_hier": _tiny_hier,
+    "tiny_viewdirs": _tiny_viewdirs,
+    "vm_dense": _vm_dense,
+    "fast": _fast,
 }
 
 

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from neuralens.io import atomic_path
-from neuralens.nerf.pipeline import RenderSettings, render_image
+from neuralens.nerf.pipeline import RenderSettings
 from neuralens.nerf.rays import get_rays
 from neuralens.nerf.rendering import render_weight_from_density
 from neuralens.nerf.sampling import importance_samples, midpoints, stratified_samples, uniform_samples
@@ -85,12 +85,16 @@ def ray_profile(field: nn.Module, origin: Tensor, direction: Tensor, s: RenderSe
     return {"t": t[0], "sigma": sigma[0], "transmittance": trans[0], "weights": w[0]}
 
 
-def plot_rendering(field: nn.Module, height: int, width: int, focal: float, pose: Tensor, s: RenderSettings,
-                   path: str | Path, pixels: list[tuple[int, int]] | None = None, target: Tensor | None = None,
-                   fine: nn.Module | None = None) -> Path:
-    """Rendered image, depth and opacity maps, and sigma/T/w along the rays of a few marked pixels."""
-    field.eval()
-    out = render_image(field, height, width, focal, pose, s, fine=fine)
+def plot_rendering(fields: Any, hwf: tuple[int, int, float], pose: Tensor, cfg: Any, path: str | Path,
+                   pixels: list[tuple[int, int]] | None = None, target: Tensor | None = None) -> Path:
+    """Rendered image, depth and opacity maps, and sigma/T/w along the rays of a few marked pixels.
+
+    ``fields`` is a trainer ``Fields``; the curves use its (coarse) field densely sampled along each ray.
+    """
+    height, width, focal = hwf
+    fields.train(False)
+    out = fields.render_image(hwf, pose, cfg)
+    field, s = fields.coarse, cfg.render
     pixels = pixels or [(height // 2, width // 2), (height // 3, width // 4), (2 * height // 3, 3 * width // 4)]
     origins, dirs = get_rays(height, width, focal, pose)
     n_top = 4 if target is not None else 3
@@ -118,7 +122,6 @@ def plot_rendering(field: nn.Module, height: int, width: int, focal: float, pose
         ax.set_title({"sigma": "density sigma(t)", "transmittance": "transmittance T(t)",
                       "weights": "weight w(t) = T(t)(1 - exp(-sigma delta))"}[name])
     fig.axes[-1].legend()
-    field.train()
     return save_figure(fig, path)
 
 

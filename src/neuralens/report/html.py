@@ -42,13 +42,22 @@ def fmt(value: Any, digits: int = 4) -> str:
     return esc(value)
 
 
-def figure(path: Path, caption: str = "") -> str:
-    """Embed a PNG as base64 so the report opens offline as one file; missing figures are said, not hidden."""
+def _embed(path: Path, mime: str, caption: str) -> str:
     if not path.is_file():
         return f'<p class="note">figure missing: {esc(path.name)}</p>'
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
-    return f'<figure><img alt="{esc(path.stem)}" src="data:image/png;base64,{data}">{cap}</figure>'
+    return f'<figure><img alt="{esc(path.stem)}" src="data:{mime};base64,{data}">{cap}</figure>'
+
+
+def figure(path: Path, caption: str = "") -> str:
+    """Embed a PNG as base64 so the report opens offline as one file; missing figures are said, not hidden."""
+    return _embed(path, "image/png", caption)
+
+
+def gif(path: Path, caption: str = "") -> str:
+    """Embed an animated GIF (the orbit video) the same way."""
+    return _embed(path, "image/gif", caption)
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from neuralens.explain import (
+    LANDSCAPE_WHY,
+    NERF_IMPROVEMENTS,
+    NERF_OTHER_SCENE,
+    NERF_RENDERING,
+    OFFSET_CHANNELS,
+    OFFSET_IS_CONV,
+    SHORTCUT_DERIVATION,
+)
 from neuralens.io import read_json
 from neuralens.report.builder import section
-from neuralens.report.html import figure, paragraph, table
+from neuralens.report.html import esc, figure, gif, paragraph, table
 
 
 @section("cnn", "CNNs on CIFAR-10: training and predictions")
@@ -25,4 +34,132 @@ def cnn_section(folder: Path) -> str | None:
         parts.append(figure(d / "eval" / "predictions.png",
                             f"{m['model']}: test images with predicted (true) labels; green = correct"))
         parts.append(figure(d / "eval" / "confusion.png", f"{m['model']}: confusion matrix on the test set"))
+    return "".join(parts)
+
+
+@section("gradflow", "Gradient flow through depth")
+def gradflow_section(folder: Path) -> str | None:
+    if not (folder / "gradflow.json").is_file():
+        return None
+    gf = read_json(folder / "gradflow.json")
+    from neuralens.compare_cnn import gradflow_sentences
+
+    parts = [paragraph(f"Data: {gf['data']}; {gf['batches']} batches of {gf['batch_size']} images, width "
+                       f"{gf['width']}, train mode, cross-entropy. Mean and max |dL/dW| per weight tensor in "
+                       "depth order, averaged over batches; RMS of dL/dx at each block's input.")]
+    rows = [[k, s["first_to_last_mean_grad"], s["min_to_max_mean_grad"], s["share_below_1e-3_of_max"],
+             s["first_to_last_block_input_grad"], v["loss"]]
+            for k, v in gf["models"].items() for s in [v["summary"]]]
+    parts.append(table(["model", "first/last mean |grad|", "min/max mean |grad|", "share < 1e-3 of max",
+                        "first/last block-input grad", "loss"], rows))
+    parts.append("<ul>" + "".join(f"<li>{esc(t)}</li>" for t in gradflow_sentences(gf)) + "</ul>")
+    parts.append(figure(folder / "gradflow_overlay.png", "mean |grad| (left) and block-input gradient (right) "
+                                                         "against relative depth; dashed: at initialisation"))
+    parts.append(figure(folder / "gradflow_vgg_bn.png", "VGG16 without vs with batch norm"))
+    for key in gf["models"]:
+        parts.append(figure(folder / f"gradflow_{key.replace('@', '_')}.png", f"{key}: max and mean |grad| per layer"))
+    parts.append(paragraph(SHORTCUT_DERIVATION, "explain"))
+    return "".join(parts)
+
+
+@section("landscape", "Loss landscapes and the VGG/ResNet comparison")
+def landscape_section(folder: Path) -> str | None:
+    if not (folder / "compare.json").is_file():
+        return None
+    cmp = read_json(folder / "compare.json")
+    parts = []
+    metas = {}
+    for sub in sorted(p for p in folder.iterdir() if (p / "landscape.json").is_file()):
+        metas[sub.name] = read_json(sub / "landscape.json")
+    if metas:
+        first = next(iter(metas.values()))
+        parts.append(paragraph(f"Filter-normalised random plane, {first['steps']}x{first['steps']} points over "
+                               f"[-{first['distance']}, {first['distance']}]^2, {first['eval_size']} test images "
+                               f"({first['data']}), eval mode, BN parameters and biases not perturbed."))
+        keys = sorted({k for m in metas.values() for k in m["sharpness"]})
+        parts.append(table(["model", *keys], [[n, *[m["sharpness"].get(k) for k in keys]] for n, m in metas.items()]))
+    parts.append("<ul>" + "".join(f"<li>{esc(t)}</li>" for t in cmp["sentences"]) + "</ul>")
+    parts.append(figure(folder / "landscape_contour.png", "loss contours, log-spaced levels, same scale"))
+    parts.append(figure(folder / "landscape_surface.png", "3-D loss surfaces, same scale"))
+    parts.append(figure(folder / "landscape_1d.png", "1-D slices along each direction"))
+    for name in metas:
+        parts.append(figure(folder / name / "interpolation.png", f"{name}: loss from initialisation to trained"))
+    parts.append(paragraph(LANDSCAPE_WHY, "explain"))
+    return "".join(parts)
+
+
+@section("deform", "Deformable convolution")
+def deform_section(folder: Path) -> str | None:
+    if not (folder / "check.json").is_file():
+        return None
+    check = read_json(folder / "check.json")
+    parts = [paragraph(f"Our deform_conv2d against torchvision.ops.deform_conv2d on {len(check['cases'])} random "
+                       f"shapes (groups, offset groups, stride, padding, dilation, masks, offsets outside the "
+                       f"image): worst absolute difference over outputs and all gradients {check['worst']:.2e} "
+                       "(float32).")]
+    if (folder / "speed.json").is_file():
+        sp = read_json(folder / "speed.json")
+        sh = sp["shape"]
+        parts.append(table(["implementation", "forward+backward s"], list(sp["fwd_bwd_s"].items())))
+        parts.append(paragraph(f"N={sh['N']}, C={sh['C']}, {sh['H']}x{sh['W']}, 3x3, random offsets: "
+                               f"{sp['speedup_vs_torchvision']:.1f}x the speed of torchvision's CPU kernel. "
+                               "The full table with peak memory is in BENCHMARKS.md."))
+    res_path = folder / "experiment" / "results.json"
+    if res_path.is_file():
+        res = read_json(res_path)
+        rows = [[n, r["accuracy"], r["loss"], r["params"], r["seconds"]] for n, r in res["models"].items()]
+        parts.append(paragraph(f"Experiment: {res['data']}, {res['epochs']} epoch(s), width {res['width']}, "
+                               "same recipe and budget for both networks."))
+        parts.append(table(["model", "test accuracy", "test loss", "parameters", "train s"], rows))
+        acc = {n: r["accuracy"] for n, r in res["models"].items()}
+        if {"small_cnn", "small_dcn"} <= set(acc):
+            winner = "the deformable network" if acc["small_dcn"] > acc["small_cnn"] else "the plain network"
+            parts.append(paragraph(f"On this run {winner} scored higher "
+                                   f"({acc['small_dcn']:.4f} vs {acc['small_cnn']:.4f})."))
+        parts.append(figure(folder / "experiment" / "curves.png", "accuracy and loss per epoch"))
+    parts.append(figure(folder / "sampling_points.png", "where one output pixel samples: regular grid vs 1, 2, 3 "
+                                                        "deformable layers (9, 81, 729 points)"))
+    parts.append(figure(folder / "offset_magnitude.png", "offset magnitude per output location"))
+    parts.append(paragraph(OFFSET_CHANNELS, "explain"))
+    parts.append(paragraph(OFFSET_IS_CONV, "explain"))
+    return "".join(parts)
+
+
+@section("nerf", "Tiny NeRF")
+def nerf_section(folder: Path) -> str | None:
+    cmp_path = folder / "compare" / "compare.json"
+    if not cmp_path.is_file():
+        return None
+    cmp = read_json(cmp_path)
+    parts = [paragraph(NERF_RENDERING, "explain"), figure(folder / "sampling.png", "uniform, stratified and "
+                                                                                   "hierarchical samples along rays")]
+    parts.append(paragraph(f"Every variant trained for {cmp['seconds_budget']:g} s on {cmp['scene']} "
+                           f"(test views {cmp['test_views']} held out)."))
+    rows = [[v, r["psnr"], r["ssim"], r["iterations"], r["iterations_per_s"], r["time_to_baseline_final_psnr_s"],
+             r["peak_rss_mb"]] for v, r in cmp["variants"].items()]
+    parts.append(table(["variant", "test PSNR dB", "SSIM", "iterations", "it/s", "s to baseline's final PSNR",
+                        "peak RSS MB"], rows))
+    parts.append(figure(folder / "compare" / "psnr_vs_time.png", "PSNR on a held-out view against training time"))
+    parts.append(figure(folder / "compare" / "psnr_vs_iter.png", "the same against iterations"))
+    parts.append(figure(folder / "compare" / "side_by_side.png", "a held-out view: each variant and its error"))
+    base = cmp["variants"].get("tiny")
+    items = []
+    for v, r in cmp["variants"].items():
+        gain = f" Measured: {r['psnr']:.2f} dB"
+        if base and v != "tiny":
+            gain += f" ({r['psnr'] - base['psnr']:+.2f} dB vs the baseline in the same time)"
+        items.append(f"<li><b>{esc(v)}</b>: {esc(NERF_IMPROVEMENTS.get(v, ''))}{esc(gain)}.</li>")
+    parts.append("<ul>" + "".join(items) + "</ul>")
+    parts.append(figure(folder / "rendering.png", f"best variant ({cmp['best']}): render, depth, opacity and "
+                                                  "sigma/T/w along marked rays"))
+    if (folder / "orbit" / "orbit.gif").is_file():
+        parts.append(gif(folder / "orbit" / "orbit.gif", "360-degree orbit of the best variant "
+                                                         "(orbit.mp4 and depth.mp4 beside it)"))
+    if (folder / "cross_scene.json").is_file():
+        cs = read_json(folder / "cross_scene.json")
+        parts.append(table(["rendered scene", "PSNR dB", "SSIM"],
+                           [[f"{cs['trained_on']} (its own)", cs["psnr_own_scene"], cs["ssim_own_scene"]],
+                            [f"{cs['other_scene']} (another)", cs["psnr_other_scene"], cs["ssim_other_scene"]]]))
+        parts.append(figure(folder / "cross_scene.png", "the trained field asked for another scene's views"))
+    parts.append(paragraph(NERF_OTHER_SCENE, "explain"))
     return "".join(parts)

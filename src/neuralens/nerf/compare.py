@@ -1,0 +1,113 @@
+"""``neuralens nerf compare``: every variant trained for the same wall-clock budget on the same views.
+
+Each variant trains in its own process (``neuralens nerf train``), so its time and peak memory are its own.
+The comparison reads only what those runs wrote: metrics.json, psnr_log.json and renders.npz.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from neuralens.errors import NeuralensError
+from neuralens.io import read_json, write_json
+from neuralens.plotting import plt, save_figure
+
+BASELINE = "tiny"
+
+
+def train_variant(variant: str, scene_args: list[str], seconds: float, out: Path, seed: int,
+                  extra: list[str] | None = None, log: Any = print) -> dict[str, Any]:
+    """Run ``neuralens nerf train`` for one variant in a child process; return its metrics."""
+    cmd = [sys.executable, "-m", "neuralens.cli", "nerf", "train", "--model", variant, "--seconds", str(seconds),
+           "--seed", str(seed), "--out", str(out), *scene_args, *(extra or [])]
+    log(f"  {variant}: training for {seconds:g}s")
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        last = (res.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise NeuralensError(f"training variant {variant!r} failed: {last}")
+    return read_json(out / "metrics.json")
+
+
+def time_to_reach(history: list[dict[str, float]], target: float) -> float | None:
+    """First logged training time at which the probe-view PSNR reached ``target``."""
+    for h in history:
+        if h["psnr"] >= target:
+            return h["seconds"]
+    return None
+
+
+def summarize(folder: Path, variants: list[str]) -> dict[str, Any]:
+    """The comparison table from the variants' run folders."""
+    rows = {}
+    logs = {v: read_json(folder / v / "psnr_log.json")["history"] for v in variants}
+    base_final = logs[BASELINE][-1]["psnr"] if logs.get(BASELINE) else None
+    for v in variants:
+        m = read_json(folder / v / "metrics.json")
+        reach = time_to_reach(logs[v], base_final) if base_final is not None else None
+        rows[v] = {"psnr": m["psnr"]["mean"], "ssim": m["ssim"]["mean"], "seconds": m["seconds"],
+                   "iterations": m["iterations"], "iterations_per_s": m["iterations_per_s"],
+                   "peak_rss_mb": m.get("peak_rss_mb"), "time_to_baseline_final_psnr_s": reach,
+                   "speedup_to_baseline_psnr": (logs[BASELINE][-1]["seconds"] / reach) if reach else None}
+    best = max(rows, key=lambda v: rows[v]["psnr"])
+    return {"variants": rows, "baseline": BASELINE if BASELINE in rows else None, "best": best,
+            "baseline_final_probe_psnr": base_final, "logs": logs}
+
+
+def plot_curves(summary: dict[str, Any], folder: Path) -> list[Path]:
+    paths = []
+    for key, xlabel, name in (("seconds", "training time (s)", "psnr_vs_time.png"),
+                              ("iteration", "iteration", "psnr_vs_iter.png")):
+        fig, ax = plt.subplots(figsize=(7, 4.2))
+        for v, hist in summary["logs"].items():
+            ax.plot([h[key] for h in hist], [h["psnr"] for h in hist], "-", marker="o", ms=2.5, label=v,
+                    lw=2.5 if v == summary["best"] else 1.2)
+        if summary["baseline_final_probe_psnr"] is not None:
+            ax.axhline(summary["baseline_final_probe_psnr"], color="0.5", ls=":", lw=1,
+                       label="baseline's final PSNR")
+        if key == "iteration":
+            ax.set_xscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("PSNR on a held-out view (dB)")
+        ax.legend(fontsize=8)
+        paths.append(save_figure(fig, folder / name))
+    return paths
+
+
+def plot_side_by_side(folder: Path, variants: list[str], target: torch.Tensor, view_pos: int = 0) -> Path:
+    """Ground truth, then each variant's render of one held-out view with its error map underneath."""
+    n = len(variants) + 1
+    fig, axes = plt.subplots(2, n, figsize=(2.6 * n, 5.4), squeeze=False)
+    axes[0, 0].imshow(target.numpy())
+    axes[0, 0].set_title("ground truth", fontsize=9)
+    axes[1, 0].axis("off")
+    for k, v in enumerate(variants, start=1):
+        with np.load(folder / v / "renders.npz") as f:
+            img = torch.from_numpy(f["images"][view_pos])
+        err = (img - target).abs().mean(-1)
+        p = float(-10 * torch.log10(((img - target) ** 2).mean().clamp_min(1e-12)))
+        axes[0, k].imshow(img.numpy())
+        axes[0, k].set_title(f"{v}\n{p:.2f} dB", fontsize=9)
+        axes[1, k].imshow(err.numpy(), cmap="magma", vmin=0, vmax=0.3)
+        axes[1, k].set_title("|error|", fontsize=9)
+    for ax in axes.flat:
+        ax.axis("off")
+    return save_figure(fig, folder / "side_by_side.png")
+
+
+def run_compare(scene_args: list[str], scene: Any, seconds: float, folder: Path, variants: list[str],
+                seed: int = 0, extra: list[str] | None = None, log: Any = print) -> dict[str, Any]:
+    """Train every variant, then write compare.json, the PSNR curves and the side-by-side figure."""
+    for v in variants:
+        train_variant(v, scene_args, seconds, folder / v, seed, extra, log)
+    summary = summarize(folder, variants)
+    plot_curves(summary, folder)
+    plot_side_by_side(folder, variants, scene.images[scene.test_idx[0]])
+    write_json(folder / "compare.json", {k: v for k, v in summary.items() if k != "logs"}
+               | {"seconds_budget": seconds, "scene": scene.name, "test_views": scene.test_idx})
+    return summary

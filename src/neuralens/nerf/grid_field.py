@@ -1,0 +1,91 @@
+"""A fast radiance field for CPUs: TensoRF-style vector-matrix (VM) factors read with ``grid_sample``.
+
+Density and appearance are sums of products of a 2-D plane and a 1-D line per axis pair (xy.z, xz.y, yz.x):
+``f(x) = sum_r P_xy[r](x, y) L_z[r](z) + P_xz[r](x, z) L_y[r](y) + P_yz[r](y, z) L_x[r](x)``. Evaluating a point
+costs six bilinear/linear lookups instead of a 256-wide MLP, which is what makes thousands of steps fit into
+three CPU minutes. Colour comes from the appearance features and the encoded view direction through a tiny MLP.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from neuralens.nerf.encoding import PositionalEncoding
+from neuralens.nerf.fields import register_field
+
+_PLANES = ((0, 1), (0, 2), (1, 2))  # xy, xz, yz
+_LINES = (2, 1, 0)  # the axis left out by each plane
+
+
+class VMField(nn.Module):
+    """VM-factorised density and appearance grids in the box [-bound, bound]^3, with a small colour MLP."""
+
+    def __init__(self, resolution: int = 128, density_rank: int = 16, app_rank: int = 24, app_dim: int = 27,
+                 hidden: int = 64, bound: float = 1.5, density_shift: float = -4.0, dir_freqs: int = 2,
+                 use_viewdirs: bool = True) -> None:
+        super().__init__()
+        self.bound, self.density_shift, self.use_viewdirs = bound, density_shift, use_viewdirs
+        self.resolution = resolution
+
+        def grid(rank: int, shape: tuple[int, int]) -> nn.Parameter:
+            return nn.Parameter(0.1 * torch.randn(3, rank, *shape))
+
+        self.density_planes = grid(density_rank, (resolution, resolution))
+        self.density_lines = grid(density_rank, (resolution, 1))
+        self.app_planes = grid(app_rank, (resolution, resolution))
+        self.app_lines = grid(app_rank, (resolution, 1))
+        self.basis = nn.Linear(3 * app_rank, app_dim, bias=False)
+        self.dir_enc = PositionalEncoding(3, dir_freqs)
+        in_dim = app_dim + (self.dir_enc.out_dim if use_viewdirs else 0)
+        self.color = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                                   nn.Linear(hidden, 3))
+
+    def grid_parameters(self) -> list[nn.Parameter]:
+        """The factor grids (they want a higher learning rate than the MLP)."""
+        return [self.density_planes, self.density_lines, self.app_planes, self.app_lines]
+
+    def _features(self, x: Tensor, planes: Tensor, lines: Tensor) -> Tensor:
+        """(N, 3) points in [-1, 1] -> (3, R, N) plane*line products."""
+        n = x.shape[0]
+        plane_xy = torch.stack([x[:, list(p)] for p in _PLANES])  # (3, N, 2)
+        line_xy = torch.stack([torch.stack([torch.zeros_like(x[:, a]), x[:, a]], -1) for a in _LINES])
+        p = F.grid_sample(planes, plane_xy.view(3, 1, n, 2), mode="bilinear", align_corners=True)
+        ln = F.grid_sample(lines, line_xy.view(3, 1, n, 2), mode="bilinear", align_corners=True)
+        return (p * ln).view(3, planes.shape[1], n)
+
+    def normalize(self, x: Tensor) -> Tensor:
+        return (x / self.bound).clamp(-1, 1)
+
+    def density(self, x: Tensor) -> Tensor:
+        """sigma at (..., 3) world points (zero outside the box)."""
+        shape = x.shape[:-1]
+        flat = x.reshape(-1, 3)
+        raw = self._features(self.normalize(flat), self.density_planes, self.density_lines).sum((0, 1))
+        sigma = F.softplus(raw + self.density_shift)
+        inside = (flat.abs() <= self.bound).all(-1)
+        return torch.where(inside, sigma, torch.zeros_like(sigma)).view(shape)
+
+    def forward(self, x: Tensor, viewdirs: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        shape = x.shape[:-1]
+        flat = x.reshape(-1, 3)
+        sigma = self.density(flat)
+        app = self._features(self.normalize(flat), self.app_planes, self.app_lines)
+        feat = self.basis(app.reshape(-1, flat.shape[0]).T)
+        if self.use_viewdirs:
+            if viewdirs is None:
+                raise ValueError("VMField(use_viewdirs=True) needs viewdirs")
+            feat = torch.cat([feat, self.dir_enc(viewdirs.reshape(-1, 3))], -1)
+        rgb = torch.sigmoid(self.color(feat))
+        return sigma.view(shape), rgb.view(*shape, 3)
+
+    def tv_loss(self) -> Tensor:
+        """Total variation of the density planes: discourages floaters in unseen space."""
+        p = self.density_planes
+        return (p[..., 1:, :] - p[..., :-1, :]).pow(2).mean() + (p[..., 1:] - p[..., :-1]).pow(2).mean()
+
+
+@register_field("vm")
+def _vm(**kw: object) -> nn.Module:
+    return VMField(**kw)  # type: ignore[arg-type]

@@ -1,0 +1,69 @@
+"""The main job end to end: `neuralens demo --quick`, its report, and resuming a finished demo."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from neuralens.report.html import fmt
+
+
+class _Collect(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.h2: list[str] = []
+        self.images = 0
+        self._in_h2 = False
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self._in_h2 = tag == "h2"
+        if tag == "img" and dict(attrs).get("src", "").startswith("data:image/"):
+            self.images += 1
+
+    def handle_data(self, data: str) -> None:
+        if self._in_h2:
+            self.h2.append(data)
+            self._in_h2 = False
+
+
+@pytest.mark.slow
+def test_quick_demo_writes_a_complete_report(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    t0 = time.perf_counter()
+    res = subprocess.run([sys.executable, "-m", "neuralens.cli", "demo", "--quick", "--out", str(out),
+                          "--data-root", str(tmp_path / "no-cifar")], capture_output=True, text=True, timeout=900)
+    first = time.perf_counter() - t0
+    assert res.returncode == 0, res.stderr[-3000:]
+    html = (out / "report.html").read_text()
+    parser = _Collect()
+    parser.feed(html)
+    for title in ("CNNs on CIFAR-10", "Gradient flow", "Loss landscapes", "Deformable convolution", "Tiny NeRF"):
+        assert any(title in h for h in parser.h2), title
+    assert "Not run" not in html and "figure missing" not in html
+    assert parser.images >= 20
+    # numbers in the report are the run folder's numbers
+    cnn = json.loads((out / "cnn" / "summary.json").read_text())
+    for m in cnn["models"]:
+        assert fmt(m["accuracy"]) in html
+    nerf = json.loads((out / "nerf" / "compare" / "compare.json").read_text())
+    for v in nerf["variants"].values():
+        assert fmt(v["psnr"]) in html
+    cross = json.loads((out / "nerf" / "cross_scene.json").read_text())
+    assert cross["psnr_other_scene"] < cross["psnr_own_scene"]  # a NeRF does not render another scene
+    assert "synthetic" in res.stderr  # the data source was announced
+    for f in ("orbit.gif", "orbit.mp4", "depth.mp4"):
+        assert (out / "nerf" / "orbit" / f).stat().st_size > 0
+    assert re.search(r"pixelNeRF", html) and "2*kh*kw" in html
+    # a second run finds every step done and only rebuilds the report
+    t0 = time.perf_counter()
+    again = subprocess.run([sys.executable, "-m", "neuralens.cli", "demo", "--quick", "--out", str(out),
+                            "--data-root", str(tmp_path / "no-cifar")], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and again.stderr.count("skipped") == 5
+    assert time.perf_counter() - t0 < first / 2

@@ -1,0 +1,99 @@
+"""The NeRF improvements: occupancy skipping leaves images unchanged, each variant's forward pass, compare."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from neuralens.nerf.grid_field import VMField
+from neuralens.nerf.occupancy import OccupancyGrid, march, ray_box
+from neuralens.nerf.pipeline import RenderSettings, render_image, render_rays
+from neuralens.nerf.rays import look_at
+from neuralens.nerf.trainer import build_fields
+from neuralens.nerf.variants import VARIANTS, make_config
+
+
+class Ball(nn.Module):
+    """A known field: a dense ball of radius 0.6 whose colour varies with position; empty elsewhere."""
+
+    def density(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.where(x.norm(dim=-1) < 0.6, torch.tensor(40.0), torch.tensor(0.0))
+
+    def forward(self, x: torch.Tensor, viewdirs: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.density(x), torch.sigmoid(3 * x)
+
+
+def test_occupancy_skipping_does_not_change_the_image() -> None:
+    field = Ball()
+    s = RenderSettings(near=2.0, far=6.0, occupancy=True, march_steps=256, bound=1.5)
+    pose = look_at(torch.tensor([0.0, -4.0, 0.5]))
+    grid = OccupancyGrid(bound=1.5, resolution=32)
+    full = render_image(field, 24, 24, 30.0, pose, s, occ=grid)  # grid starts all-occupied: nothing skipped
+    share = grid.update(field.density, (s.far - s.near) / s.march_steps, torch.Generator().manual_seed(0))
+    assert 0.0 < share < 0.15  # only cells near the ball stay occupied
+    skipped = render_image(field, 24, 24, 30.0, pose, s, occ=grid)
+    assert torch.allclose(full["rgb"], skipped["rgb"], atol=1e-3)
+    assert torch.allclose(full["opacity"], skipped["opacity"], atol=1e-3)
+    assert full["opacity"].max() > 0.99 and full["opacity"].min() < 0.01  # the ball is in view, not everywhere
+    from neuralens.nerf.rays import get_rays
+
+    o, d = get_rays(24, 24, 30.0, pose)
+    n_full = march(o.reshape(-1, 3), d.reshape(-1, 3), 2.0, 6.0, 256, OccupancyGrid(1.5, 32), jitter=False)[0].numel()
+    n_skip = march(o.reshape(-1, 3), d.reshape(-1, 3), 2.0, 6.0, 256, grid, jitter=False)[0].numel()
+    assert n_skip < 0.3 * n_full
+
+
+def test_ray_box_and_march_stay_inside() -> None:
+    o = torch.tensor([[0.0, -4.0, 0.0], [5.0, 5.0, 5.0]])
+    d = torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    t0, t1 = ray_box(o, d, 1.0)
+    assert t0[0] == pytest.approx(3.0) and t1[0] == pytest.approx(5.0) and t1[1] < t0[1]  # second ray misses
+    t, rays, delta = march(o, d, 2.0, 6.0, 40, OccupancyGrid(1.0, 8), jitter=False)
+    assert torch.all(rays == 0) and t.min() >= 3.0 and t.max() <= 5.0 and torch.allclose(delta, torch.tensor(0.1))
+
+
+def test_vm_field_shapes_and_box() -> None:
+    f = VMField(resolution=16, density_rank=4, app_rank=4, app_dim=8, hidden=16)
+    x = torch.randn(5, 7, 3)
+    sigma, rgb = f(x, torch.nn.functional.normalize(torch.randn(5, 7, 3), dim=-1))
+    assert sigma.shape == (5, 7) and rgb.shape == (5, 7, 3) and (sigma >= 0).all()
+    assert f.density(torch.tensor([[3.0, 0.0, 0.0]])).item() == 0.0  # outside the box: empty
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_every_variant_renders_a_batch(name: str) -> None:
+    cfg = make_config(name, iters=1)
+    cfg.field_kwargs.update({"width": 16, "depth": 2} if cfg.model == "tiny" else {"resolution": 16})
+    cfg.render.n_samples = 8
+    if cfg.render.n_importance:
+        cfg.render.n_importance = 8
+    fields = build_fields(cfg)
+    o = torch.zeros(6, 3) + torch.tensor([0.0, -4.0, 0.0])
+    d = torch.nn.functional.normalize(torch.randn(6, 3) * 0.1 + torch.tensor([0.0, 1.0, 0.0]), dim=-1)
+    out = render_rays(fields.coarse, o, d, cfg.render, train=True, fine=fields.fine, occ=fields.occ)
+    assert out["rgb"].shape == (6, 3) and out["depth"].shape == (6,) and out["opacity"].shape == (6,)
+    assert out["rgb"].requires_grad
+    assert (fields.fine is not None) == (name == "tiny_hier")
+    assert (fields.occ is not None) == (name == "fast")
+
+
+def test_nerf_compare_cli(tmp_path: Path) -> None:
+    res = subprocess.run([sys.executable, "-m", "neuralens.cli", "nerf", "compare", "--scene", "builtin:16",
+                          "--seconds", "1.5", "--variants", "tiny,fast", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    cmp = json.loads((tmp_path / "compare.json").read_text())
+    assert set(cmp["variants"]) == {"tiny", "fast"} and cmp["best"] in cmp["variants"]
+    for v in cmp["variants"].values():
+        assert v["seconds"] >= 1.5 and v["iterations"] >= 1 and v["peak_rss_mb"] > 0
+    for f in ("psnr_vs_time.png", "psnr_vs_iter.png", "side_by_side.png"):
+        assert (tmp_path / f).stat().st_size > 0
+    bad = subprocess.run([sys.executable, "-m", "neuralens.cli", "nerf", "compare", "--variants", "nope",
+                          "--out", str(tmp_path / "x")], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "unknown variant" in bad.stderr and not (tmp_path / "x").exists()
