@@ -110,6 +110,6 @@ def render_views(poses: Tensor, size: int, focal: float, variant: str = "a") -> 
     """Ground-truth images (N, size, size, 3) of scene ``variant`` from ``poses``."""
     images = []
     for pose in poses:
-        o, d = get_rays(size, size, focal, pose.double(), pixel_offset=0.0)
+        o, d = get_rays(size, size, focal, pose.double(), pixel_offset=0.5)  # a pixel is seen at its centre
         images.append(trace(o, d / d.norm(dim=-1, keepdim=True), variant))
     return torch.stack(images)

@@ -70,8 +70,13 @@ class VMField(nn.Module):
     def forward(self, x: Tensor, viewdirs: Tensor | None = None) -> tuple[Tensor, Tensor]:
         shape = x.shape[:-1]
         flat = x.reshape(-1, 3)
-        sigma = self.density(flat)
-        app = self._features(self.normalize(flat), self.app_planes, self.app_lines)
+        # one lookup for density and appearance factors together: half the grid_sample calls
+        r = self.density_planes.shape[1]
+        both = self._features(self.normalize(flat), torch.cat([self.density_planes, self.app_planes], 1),
+                              torch.cat([self.density_lines, self.app_lines], 1))
+        sigma = F.softplus(both[:, :r].sum((0, 1)) + self.density_shift)
+        sigma = torch.where((flat.abs() <= self.bound).all(-1), sigma, torch.zeros_like(sigma))
+        app = both[:, r:]
         feat = self.basis(app.reshape(-1, flat.shape[0]).T)
         if self.use_viewdirs:
             if viewdirs is None:

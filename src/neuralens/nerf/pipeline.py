@@ -35,6 +35,7 @@ class RenderSettings:
     occupancy: bool = False  # empty-space skipping with an occupancy grid (packed samples)
     march_steps: int = 192  # fixed-step samples per ray over [near, far] before skipping
     bound: float = 1.5  # scene box [-bound, bound]^3 of the occupancy grid
+    pixel_offset: float = 0.0  # 0: rays through pixel corners (the original code); 0.5: through pixel centres
 
 
 def _samples(s: RenderSettings, n_rays: int, train: bool, gen: torch.Generator | None, device: torch.device) -> Tensor:
@@ -97,7 +98,7 @@ def render_image(field: nn.Module, height: int, width: int, focal: float, c2w: T
                  ) -> dict[str, Tensor]:
     """Render one view in chunks of ``chunk`` rays; returns rgb (H, W, 3), depth (H, W), opacity (H, W)."""
     device = next((p.device for p in field.parameters()), c2w.device)
-    origins, dirs = get_rays(height, width, focal, c2w.to(device))
+    origins, dirs = get_rays(height, width, focal, c2w.to(device), pixel_offset=s.pixel_offset)
     origins, dirs = origins.reshape(-1, 3), dirs.reshape(-1, 3)
     parts: dict[str, list[Tensor]] = {"rgb": [], "depth": [], "opacity": []}
     for i in range(0, origins.shape[0], chunk):

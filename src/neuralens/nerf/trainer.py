@@ -167,7 +167,7 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
 
     # --- data: every training ray in memory (N*H*W rays), colours beside them
     images, poses = scene.views("train")
-    origins, dirs = get_rays(scene.height, scene.width, scene.focal, poses)
+    origins, dirs = get_rays(scene.height, scene.width, scene.focal, poses, pixel_offset=cfg.render.pixel_offset)
     origins, dirs, colors = origins.reshape(-1, 3), dirs.reshape(-1, 3), images.reshape(-1, 3)
     n_pix = scene.height * scene.width
     probe = scene.test_idx[0]

@@ -44,8 +44,8 @@ def _tiny_viewdirs() -> NerfConfig:
 def _vm(occupancy: bool) -> NerfConfig:
     return NerfConfig(model="vm", field_kwargs={"resolution": 128, "use_viewdirs": True},
                       render=RenderSettings(n_samples=128, sampler="stratified", use_viewdirs=True,
-                                            occupancy=occupancy, march_steps=192, bound=1.5),
-                      lr=2e-3, grid_lr=0.02, lr_decay=0.1, tv_weight=0.0, batch_rays=4096, log_every=50)
+                                            occupancy=occupancy, march_steps=144, bound=1.5, pixel_offset=0.5),
+                      lr=4e-3, grid_lr=0.04, lr_decay=0.1, tv_weight=0.0, batch_rays=4096, log_every=50)
 
 
 def _vm_dense() -> NerfConfig:

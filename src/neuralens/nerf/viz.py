@@ -96,7 +96,7 @@ def plot_rendering(fields: Any, hwf: tuple[int, int, float], pose: Tensor, cfg: 
     out = fields.render_image(hwf, pose, cfg)
     field, s = fields.coarse, cfg.render
     pixels = pixels or [(height // 2, width // 2), (height // 3, width // 4), (2 * height // 3, 3 * width // 4)]
-    origins, dirs = get_rays(height, width, focal, pose)
+    origins, dirs = get_rays(height, width, focal, pose, pixel_offset=s.pixel_offset)
     n_top = 4 if target is not None else 3
     fig = plt.figure(figsize=(3.2 * n_top, 6.6))
     gs = fig.add_gridspec(2, n_top)
