@@ -71,3 +71,14 @@ def test_bad_inputs_give_one_line_and_exit_2(tmp_path: Path) -> None:
     assert_one_line_error(run_cli("eval", "--checkpoint", str(junk)), "not a readable")
     res = run_cli("train", "--width", "-1")
     assert res.returncode == 2 and "Traceback" not in res.stderr
+
+
+def test_inspect_commands_reject_bad_input_before_writing(tmp_path: Path) -> None:
+    res = run_cli("gradflow", "--models", "vgg16,nonet", "--data", "synthetic", "--out", str(tmp_path / "g"))
+    assert_one_line_error(res, "unknown model")
+    assert not (tmp_path / "g").exists()
+    res = run_cli("landscape", "--steps", "4", "--data", "synthetic", "--out", str(tmp_path / "l"))
+    assert_one_line_error(res, "odd")
+    assert not (tmp_path / "l").exists()
+    res = run_cli("compare-cnn", "--landscapes", str(tmp_path / "none"), "--out", str(tmp_path / "c"))
+    assert_one_line_error(res, "no landscape.npz")

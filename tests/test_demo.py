@@ -61,6 +61,8 @@ def test_quick_demo_writes_a_complete_report(tmp_path: Path) -> None:
     for f in ("orbit.gif", "orbit.mp4", "depth.mp4"):
         assert (out / "nerf" / "orbit" / f).stat().st_size > 0
     assert re.search(r"pixelNeRF", html) and "2*kh*kw" in html
+    pdf = (out / "report.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") >= parser.images
     # a second run finds every step done and only rebuilds the report
     t0 = time.perf_counter()
     again = subprocess.run([sys.executable, "-m", "neuralens.cli", "demo", "--quick", "--out", str(out),

@@ -83,6 +83,10 @@ def run_gradflow(models: list[str], checkpoints: list[str], data: Any, width: fl
 
 
 def _cmd_gradflow(args: argparse.Namespace) -> int:
+    from neuralens.models.registry import check_model_name
+
+    for name in _split(args.models):  # fail before anything is written
+        check_model_name(name)
     data = load_data_from_args(args)
     out = Path(args.out)
     write_config(out, vars(args))
@@ -142,6 +146,11 @@ def run_landscape(name: str, checkpoint: str | None, data: Any, width: float, st
 
 
 def _cmd_landscape(args: argparse.Namespace) -> int:
+    from neuralens.models.registry import check_model_name
+
+    check_model_name(args.model)  # fail before anything is written
+    if args.steps % 2 == 0 or args.steps < 3:
+        raise NeuralensError(f"--steps must be odd and >= 3 so the model itself is a grid point, got {args.steps}")
     data = load_data_from_args(args)
     out = Path(args.out)
     write_config(out, vars(args))

@@ -32,15 +32,20 @@ def save_checkpoint(path: str | Path, model: nn.Module, kind: str, arch: str, co
     }, path)
 
 
-def load_checkpoint(path: str | Path, kind: str | None = None) -> dict[str, Any]:
-    """Read and validate a checkpoint; ``kind`` (e.g. ``classifier``, ``nerf``) must match when given."""
-    p = Path(path)
+def _read(p: Path) -> Any:
+    """``torch.load`` on CPU with one-line errors for missing or unreadable files."""
     if not p.is_file():
         raise NeuralensError(f"{p}: checkpoint not found")
     try:
-        ckpt = torch.load(p, map_location="cpu", weights_only=False)
+        return torch.load(p, map_location="cpu", weights_only=False)
     except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
         raise NeuralensError(f"{p}: not a readable PyTorch checkpoint ({exc.__class__.__name__})") from None
+
+
+def load_checkpoint(path: str | Path, kind: str | None = None) -> dict[str, Any]:
+    """Read and validate a checkpoint; ``kind`` (e.g. ``classifier``, ``nerf``) must match when given."""
+    p = Path(path)
+    ckpt = _read(p)
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise NeuralensError(f"{p}: not a neuralens checkpoint (no 'format': '{FORMAT}' entry)")
     if kind is not None and ckpt.get("kind") != kind:
@@ -63,12 +68,7 @@ def _load_state(model: nn.Module, state: dict[str, torch.Tensor], what: str, arc
 
 def load_weights_into(model: nn.Module, path: Path, arch: str) -> None:
     """Load a neuralens checkpoint, or a bare state_dict, into ``model`` built as ``arch``."""
-    if not path.is_file():
-        raise NeuralensError(f"{path}: checkpoint not found")
-    try:
-        raw = torch.load(path, map_location="cpu", weights_only=False)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise NeuralensError(f"{path}: not a readable PyTorch checkpoint ({exc.__class__.__name__})") from None
+    raw = _read(path)
     if isinstance(raw, dict) and raw.get("format") == FORMAT:
         file_arch = raw.get("arch", "?")
         if file_arch != arch:

@@ -37,8 +37,8 @@ def _run_summary(run_dir: Path) -> str:
     return "<h2>Run</h2>" + table(["setting", "value"], rows)
 
 
-def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
-    """Write ``report.html`` (self-contained) for ``run_dir``; returns its path."""
+def build_report(run_dir: str | Path, out: str | Path | None = None, pdf: bool = True) -> Path:
+    """Write ``report.html`` (self-contained) and ``report.pdf`` beside it for ``run_dir``; returns the HTML."""
     from neuralens.report import sections  # noqa: F401  (registers the sections)
 
     run_dir = Path(run_dir)
@@ -57,4 +57,8 @@ def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     dest = Path(out) if out else run_dir / "report.html"
     with atomic_path(dest) as tmp:
         tmp.write_text(html, encoding="utf-8")
+    if pdf:
+        from neuralens.report.pdf import html_to_pdf
+
+        html_to_pdf(dest, dest.with_suffix(".pdf"))
     return dest
