@@ -36,9 +36,11 @@ from neuralens.plotting import plt, save_figure
 class LossAccuracy(Metric):
     """Mean cross-entropy and accuracy of the wrapped model on an in-memory batch set (eval mode, no grad)."""
 
-    def __init__(self, x: Tensor, y: Tensor, batch_size: int = 512) -> None:
+    def __init__(self, x: Tensor, y: Tensor, batch_size: int = 128) -> None:
         super().__init__()
-        self.x, self.y, self.batch_size = x, y, batch_size
+        # channels_last and batches of 128 were the fastest plain forward on the 2-core CPU (BENCHMARKS.md)
+        self.x = x.contiguous(memory_format=torch.channels_last) if x.ndim == 4 else x
+        self.y, self.batch_size = y, batch_size
 
     @torch.no_grad()
     def __call__(self, model_wrapper: ModelWrapper) -> tuple[float, float]:
@@ -90,7 +92,7 @@ def evaluate_plane(model: nn.Module, metric: LossAccuracy, d1: list[Tensor], d2:
 
     ``points`` restricts the work to these flat indices (the rest stay NaN): how ranks share a grid.
     """
-    wrapper = wrap_model(copy.deepcopy(model).eval())
+    wrapper = wrap_model(copy.deepcopy(model).eval().to(memory_format=torch.channels_last))
     theta = wrapper.get_module_parameters()
     start = _as_parameters([p.detach() for p in theta.parameters])
     dir1, dir2 = _as_parameters(d1), _as_parameters(d2)
@@ -194,7 +196,7 @@ def in_distributed_run() -> bool:
 
 
 def compute_landscape(model: nn.Module, x: Tensor, y: Tensor, steps: int = 21, distance: float = 1.0,
-                      seed: int = 0, batch_size: int = 512, hessian_iters: int = 0,
+                      seed: int = 0, batch_size: int = 128, hessian_iters: int = 0,
                       progress: bool = True) -> dict[str, Any]:
     """The 2-D filter-normalised plane (and the two 1-D lines along its axes) around ``model``."""
     g = torch.Generator().manual_seed(seed)
