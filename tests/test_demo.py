@@ -44,7 +44,8 @@ def test_quick_demo_writes_a_complete_report(tmp_path: Path) -> None:
     html = (out / "report.html").read_text()
     parser = _Collect()
     parser.feed(html)
-    for title in ("CNNs on CIFAR-10", "Gradient flow", "Loss landscapes", "Deformable convolution", "Tiny NeRF"):
+    titles = ("CNNs (VGG16-BN, ResNet18)", "Gradient flow", "Loss landscapes", "Deformable convolution", "Tiny NeRF")
+    for title in titles:
         assert any(title in h for h in parser.h2), title
     assert "Not run" not in html and "figure missing" not in html
     assert parser.images >= 20

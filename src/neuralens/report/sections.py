@@ -18,7 +18,7 @@ from neuralens.report.builder import section
 from neuralens.report.html import esc, figure, gif, paragraph, table
 
 
-@section("cnn", "CNNs on CIFAR-10: training and predictions")
+@section("cnn", "CNNs (VGG16-BN, ResNet18): training and predictions")
 def cnn_section(folder: Path) -> str | None:
     summary = read_json(folder / "summary.json") if (folder / "summary.json").is_file() else None
     if summary is None:
