@@ -97,3 +97,22 @@ def test_nerf_compare_cli(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "neuralens.cli", "nerf", "compare", "--variants", "nope",
                           "--out", str(tmp_path / "x")], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "unknown variant" in bad.stderr and not (tmp_path / "x").exists()
+
+
+def test_a_trained_nerf_does_not_render_another_scene(tmp_path: Path) -> None:
+    """Fitted to scene a, the field scores far worse on scene b's views from the same cameras."""
+    from neuralens.data.scenes import builtin_scene
+    from neuralens.nerf.trainer import evaluate_views, train_nerf
+
+    a = builtin_scene(24, n_train=40, n_test=3)
+    b = builtin_scene(24, n_train=40, n_test=3, variant="b")
+    cfg = make_config("fast", iters=80, near=a.near, far=a.far)
+    cfg.field_kwargs["resolution"] = 48
+    cfg.device, cfg.log_every = "cpu", 40
+    train_nerf(cfg, a, tmp_path, log=lambda m: None, progress=False)
+    from neuralens.nerf.cli import load_nerf
+
+    _, cfg2, fields = load_nerf(tmp_path / "checkpoint.pt")
+    own = evaluate_views(fields, a, cfg2)["psnr"]["mean"]
+    other = evaluate_views(fields, b, cfg2)["psnr"]["mean"]
+    assert own > other + 3.0
