@@ -13,6 +13,7 @@ import torch
 from neuralens.cli import add_data_args, load_data_from_args, positive_float, positive_int
 from neuralens.errors import NeuralensError
 from neuralens.io import read_json, save_npz, write_config, write_json
+from neuralens.models.checkpoint import load_classifier
 
 
 def _log(msg: str) -> None:
@@ -32,15 +33,6 @@ def fresh_model(name: str, width: float, num_classes: int, seed: int) -> torch.n
 
     torch.manual_seed(seed)
     return create_model(name, num_classes=num_classes, width=width)
-
-
-def trained_model(path: str, expected: str | None = None) -> tuple[torch.nn.Module, dict[str, Any]]:
-    from neuralens.models import load_checkpoint, model_from_checkpoint
-
-    ckpt = load_checkpoint(path, kind="classifier")
-    if expected is not None and ckpt["arch"] != expected:
-        raise NeuralensError(f"{path}: checkpoint is {ckpt['arch']!r} but it was given for {expected!r}")
-    return model_from_checkpoint(ckpt, path), ckpt
 
 
 def run_gradflow(models: list[str], checkpoints: list[str], data: Any, width: float, batches: int, batch_size: int,
@@ -65,7 +57,7 @@ def run_gradflow(models: list[str], checkpoints: list[str], data: Any, width: fl
         _log(f"gradflow: {key}")
         results[key] = gradient_flow(fresh_model(name, width, data.num_classes, seed), chunks)
         if checkpoints and checkpoints[k]:
-            model, _ = trained_model(checkpoints[k], name)
+            model, _ = load_classifier(checkpoints[k], name)
             _log(f"gradflow: {name} (trained, {checkpoints[k]})")
             results[name] = gradient_flow(model, chunks)
     out.mkdir(parents=True, exist_ok=True)
@@ -119,7 +111,7 @@ def run_landscape(name: str, checkpoint: str | None, data: Any, width: float, st
     if steps % 2 == 0 or steps < 3:
         raise NeuralensError(f"--steps must be odd and >= 3 so the model itself is a grid point, got {steps}")
     if checkpoint:
-        model, _ = trained_model(checkpoint, name)
+        model, _ = load_classifier(checkpoint, name)
     else:
         model = fresh_model(name, width, data.num_classes, seed)
     n = min(eval_size, len(data.x_test))

@@ -18,7 +18,6 @@ from __future__ import annotations
 import copy
 import math
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -304,5 +303,3 @@ def plot_interpolation(curves: dict[str, np.ndarray], path: Path, xlabel: str) -
         ax.legend()
     return save_figure(fig, path)
 
-
-ProgressFn = Callable[[str], None]

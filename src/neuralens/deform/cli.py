@@ -79,16 +79,12 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
 
 def _cmd_viz(args: argparse.Namespace) -> int:
     from neuralens.deform.viz import plot_offset_heatmaps, plot_sampling_points
-    from neuralens.models import load_checkpoint, model_from_checkpoint
+    from neuralens.models.checkpoint import load_classifier
     from neuralens.models.registry import create_model
 
     data = load_data_from_args(args)
     if args.checkpoint:
-        ckpt = load_checkpoint(args.checkpoint, kind="classifier")
-        if ckpt["arch"] != "small_dcn":
-            raise NeuralensError(f"{args.checkpoint}: is a {ckpt['arch']!r} checkpoint; viz needs small_dcn "
-                                 "(from neuralens deform experiment)")
-        model = model_from_checkpoint(ckpt, args.checkpoint)
+        model, _ = load_classifier(args.checkpoint, "small_dcn")  # from `neuralens deform experiment`
         note = f"trained offsets ({args.checkpoint})"
     else:
         torch.manual_seed(args.seed)

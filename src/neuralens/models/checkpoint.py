@@ -85,6 +85,14 @@ def load_weights_into(model: nn.Module, path: Path, arch: str) -> None:
     raise NeuralensError(f"{path}: neither a neuralens checkpoint nor a state_dict")
 
 
+def load_classifier(path: str | Path, expected_arch: str | None = None) -> tuple[nn.Module, dict[str, Any]]:
+    """A classifier checkpoint's model (and the checkpoint), refusing one of another architecture."""
+    ckpt = load_checkpoint(path, kind="classifier")
+    if expected_arch is not None and ckpt["arch"] != expected_arch:
+        raise NeuralensError(f"{path}: checkpoint is {ckpt['arch']!r} but {expected_arch!r} is needed here")
+    return model_from_checkpoint(ckpt, path), ckpt
+
+
 def model_from_checkpoint(ckpt: dict[str, Any], path: str | Path = "checkpoint") -> nn.Module:
     """Rebuild the classifier stored in ``ckpt`` (see :func:`load_checkpoint`)."""
     from neuralens.models.registry import create_model
