@@ -3,15 +3,21 @@
     python benchmarks/deform_conv.py            # the table in BENCHMARKS.md
     python benchmarks/deform_conv.py --reps 5
 
-Each (shape, implementation) runs in a fresh process so that peak memory (ru_maxrss above the resident size
-after the inputs exist) belongs to that op alone. Offsets are random (std 2 px), 3x3 kernel, padding 1.
+Each (shape, implementation) runs in a fresh process. Peak memory is the op's own working set: one warm-up
+forward+backward first (so shared-library code and one-off kernel set-up are already resident and are not
+counted), then the kernel's peak-RSS mark is reset (``/proc/self/clear_refs``, Linux) and the peak above the
+resident size of a second forward+backward is read from ``VmHWM``. Memory children run with a fixed glibc
+mmap threshold so every freed large buffer leaves RSS and every new one enters it, for all three
+implementations; timing children run with default settings.
+Offsets are random (std 2 px), 3x3 kernel, padding 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
-import resource
+import os
 import subprocess
 import sys
 import time
@@ -20,12 +26,27 @@ SHAPES = [(8, 64, 32), (4, 128, 16), (2, 32, 64), (1, 256, 56)]
 IMPLS = ["neuralens", "torchvision", "conv2d"]
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
+def _status_mb(key: str) -> float:
+    """A ``/proc/self/status`` size field (VmRSS, VmHWM) in MiB."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"{key} not in /proc/self/status (this benchmark's memory column needs Linux)")
 
 
-def child(impl: str, n: int, c: int, h: int, reps: int) -> dict:
+def _peak_mb(run) -> float:
+    """Peak RSS above the current resident size while ``run()`` executes."""
+    gc.collect()
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")  # reset the peak-RSS mark to the current RSS
+    base = _status_mb("VmRSS")
+    run()
+    return _status_mb("VmHWM") - base
+
+
+def child(mode: str, impl: str, n: int, c: int, h: int, reps: int) -> dict:
+    """``mode`` "mem": peak working set of one forward+backward; "time": best-of-``reps`` timings."""
     import torch
     import torch.nn.functional as F
     import torchvision.ops as tvo
@@ -43,9 +64,11 @@ def child(impl: str, n: int, c: int, h: int, reps: int) -> dict:
         "conv2d": lambda: F.conv2d(x, w, b, padding=1),
     }
     fn = fns[impl]
-    base = _rss_mb()
-    fn().sum().backward()  # first run: peak memory
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base
+    fn().sum().backward()  # warm-up
+    if mode == "mem":
+        for t in (x, w, b, off):
+            t.grad = None
+        return {"peak_mb": _peak_mb(lambda: fn().sum().backward())}
     fwd, both = [], []
     for _ in range(reps):
         t0 = time.perf_counter()
@@ -55,17 +78,17 @@ def child(impl: str, n: int, c: int, h: int, reps: int) -> dict:
         t0 = time.perf_counter()
         fn().sum().backward()
         both.append(time.perf_counter() - t0)
-    return {"fwd_s": min(fwd), "fwd_bwd_s": min(both), "peak_mb": peak}
+    return {"fwd_s": min(fwd), "fwd_bwd_s": min(both)}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        impl, n, c, h = args.child
-        print(json.dumps(child(impl, int(n), int(c), int(h), args.reps)))
+        mode, impl, n, c, h = args.child
+        print(json.dumps(child(mode, impl, int(n), int(c), int(h), args.reps)))
         return
     import torch
 
@@ -73,12 +96,14 @@ def main() -> None:
     print("| N, C, HxW | impl | forward s | fwd+bwd s | peak MB | fwd+bwd speed-up vs torchvision |")
     print("|---|---|---|---|---|---|")
     speedups = []
+    envs = {"time": None, "mem": dict(os.environ, MALLOC_MMAP_THRESHOLD_="131072")}
     for n, c, h in SHAPES:
-        res = {}
+        res = {impl: {} for impl in IMPLS}
         for impl in IMPLS:
-            out = subprocess.run([sys.executable, __file__, "--reps", str(args.reps), "--child", impl, str(n), str(c),
-                                  str(h)], capture_output=True, text=True, check=True)
-            res[impl] = json.loads(out.stdout.strip().splitlines()[-1])
+            for mode, env in envs.items():
+                out = subprocess.run([sys.executable, __file__, "--reps", str(args.reps), "--child", mode, impl,
+                                      str(n), str(c), str(h)], capture_output=True, text=True, check=True, env=env)
+                res[impl].update(json.loads(out.stdout.strip().splitlines()[-1]))
         speedups.append(res["torchvision"]["fwd_bwd_s"] / res["neuralens"]["fwd_bwd_s"])
         for impl in IMPLS:
             r = res[impl]

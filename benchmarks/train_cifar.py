@@ -18,11 +18,15 @@ from torch import nn
 from neuralens.data.cifar import augment_batch, load_image_data, to_float
 from neuralens.models import create_model
 from neuralens.models.train import TrainConfig, train
+from neuralens.utils import PRECISIONS, autocast_dtype
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10"
 
 
-def throughput(name: str, width: float, data, batch: int = 256, steps: int = 6, warmup: int = 2) -> dict:
+def throughput(name: str, width: float, data, batch: int = 256, steps: int = 6, warmup: int = 2,
+               precision: str = "auto") -> dict:
+    """Images/s of the training step (augmentation included) and of float32 evaluation."""
+    amp = autocast_dtype(torch.device("cpu"), precision)
     torch.manual_seed(0)
     model = create_model(name, width=width).to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
@@ -33,7 +37,8 @@ def throughput(name: str, width: float, data, batch: int = 256, steps: int = 6, 
             t0 = time.perf_counter()
         idx = torch.randint(0, len(data.x_train), (batch,), generator=g)
         xb = augment_batch(data.x_train[idx], g).contiguous(memory_format=torch.channels_last)
-        loss = nn.functional.cross_entropy(model(xb), data.y_train[idx])
+        with torch.autocast("cpu", dtype=amp or torch.float32, enabled=amp is not None):
+            loss = nn.functional.cross_entropy(model(xb), data.y_train[idx])
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -55,13 +60,19 @@ def main() -> None:
     ap.add_argument("--accuracy", default="", help="model to train for --epochs on real CIFAR-10")
     ap.add_argument("--width", type=float, default=0.25)
     ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    ap.add_argument("--lr", type=float, default=TrainConfig.lr)
+    ap.add_argument("--precision", choices=PRECISIONS, default="auto")
     ap.add_argument("--out", default="runs/bench_train")
     args = ap.parse_args()
     data = load_image_data("cifar10" if SHARED.is_dir() else "synthetic", SHARED)
-    print(f"data: {data.source}; torch {torch.__version__}; threads {torch.get_num_threads()}")
+    amp = autocast_dtype(torch.device("cpu"), args.precision)
+    print(f"data: {data.source}; torch {torch.__version__}; threads {torch.get_num_threads()}; "
+          f"training step in {amp or torch.float32}")
     if args.accuracy:
         t0 = time.perf_counter()
-        cfg = TrainConfig(model=args.accuracy, width=args.width, epochs=args.epochs, seed=0, device="cpu")
+        cfg = TrainConfig(model=args.accuracy, width=args.width, epochs=args.epochs, seed=0, device="cpu",
+                          batch_size=args.batch_size, lr=args.lr, precision=args.precision)
         m = train(cfg, data, Path(args.out) / args.accuracy)
         print(f"{args.accuracy} x{args.width}: {args.epochs} epochs, test accuracy {m['accuracy']:.4f}, "
               f"{time.perf_counter() - t0:.0f}s")
@@ -70,7 +81,8 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for name in ("vgg16", "resnet18"):
         for width in (0.25, 1.0):
-            r = throughput(name, width, data, steps=6 if width < 1 else 3, warmup=2 if width < 1 else 1)
+            r = throughput(name, width, data, steps=6 if width < 1 else 3, warmup=2 if width < 1 else 1,
+                           precision=args.precision)
             print(f"| {name} | {width} | {r['train_img_s']:.0f} | {r['epoch_s']:.0f} | {r['eval_img_s']:.0f} |",
                   flush=True)
 

@@ -93,12 +93,15 @@ def test_gradcheck_float64() -> None:
     assert torch.autograd.gradcheck(lambda *t: deform_conv2d(*t[:4], padding=0, mask=t[4]), (x, off, w, b, m))
 
 
-def test_chunking_does_not_change_results() -> None:
+# 6x6 output, 4 channels, 3x3 taps: 864 bytes of columns per output row, 5184 per image. 1 byte: one row per
+# chunk; 3456: blocks of 4 then 2 rows (the reused workspace sees a smaller last chunk); 10368: images 2, 2, 1.
+@pytest.mark.parametrize("chunk_bytes", [1, 3456, 10368])
+def test_chunking_does_not_change_results(chunk_bytes: int) -> None:
     x, off, wt, b, m = _tensors(dict(n=5, c_in=4, c_out=3, groups=1, og=2, kh=3, kw=3, s=1, p=1, d=1, h=6, w=6,
                                      mask=True, bias=True, scale=2.0, seed=7))
     whole = deform_conv2d(x, off, wt, b, padding=1, mask=m)
     g1 = torch.autograd.grad(whole.sum(), [x, off, wt, m])
-    tiny = deform_conv2d(x, off, wt, b, padding=1, mask=m, chunk_bytes=1)  # one output row per chunk
+    tiny = deform_conv2d(x, off, wt, b, padding=1, mask=m, chunk_bytes=chunk_bytes)
     g2 = torch.autograd.grad(tiny.sum(), [x, off, wt, m])
     torch.testing.assert_close(whole, tiny)
     for a, c in zip(g1, g2):
@@ -158,3 +161,18 @@ def test_shape_errors_are_clear(shapes: dict, match: str) -> None:
     mask = torch.rand(*shapes["mask"]) if "mask" in shapes else None
     with pytest.raises(NeuralensError, match=match):
         deform_conv2d(x, off, w, mask=mask)
+
+
+def test_autocast_runs_the_op_in_float32() -> None:
+    # under bf16 autocast the sampling must stay float32 (torchvision's CPU kernel refuses bf16 altogether)
+    x, off, wt, b, m = _tensors(dict(n=2, c_in=4, c_out=3, groups=1, og=1, kh=3, kw=3, s=1, p=1, d=1, h=6, w=6,
+                                     mask=True, bias=True, scale=3.0, seed=11))
+    ref = deform_conv2d(x, off, wt, b, padding=1, mask=m)
+    g_ref = torch.autograd.grad(ref.sum(), [x, off, wt, m])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = deform_conv2d(x, off, wt, b, padding=1, mask=m)
+        low = deform_conv2d(x.bfloat16(), off, wt, b, padding=1, mask=m)
+    assert out.dtype == torch.float32 and low.dtype == torch.bfloat16
+    torch.testing.assert_close(out, ref, rtol=0, atol=0)
+    for a, c in zip(torch.autograd.grad(out.sum(), [x, off, wt, m]), g_ref):
+        torch.testing.assert_close(a, c, rtol=0, atol=0)

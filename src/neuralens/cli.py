@@ -90,7 +90,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"data: {data.source}: {len(data.x_train)} train / {len(data.x_test)} test images", file=sys.stderr)
     cfg = TrainConfig(model=args.model, width=args.width, epochs=args.epochs, batch_size=args.batch_size,
                       lr=args.lr, seed=args.seed, device=args.device, steps_per_epoch=args.steps_per_epoch,
-                      pretrained=args.pretrained, data=args.data, channels_last=not args.no_channels_last)
+                      pretrained=args.pretrained, data=args.data, channels_last=not args.no_channels_last,
+                      precision=args.precision)
     write_config(args.out, vars(args))
     metrics = train(cfg, data, args.out, resume=args.resume, log=lambda m: print(m, file=sys.stderr))
     if metrics["history"]:
@@ -130,6 +131,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 def _add_train_eval(sub: argparse._SubParsersAction) -> None:
     from neuralens.models.registry import list_models
+    from neuralens.utils import PRECISIONS
 
     p = sub.add_parser("train", help="train a CIFAR classifier", formatter_class=_Formatter,
                        epilog="example:\n  neuralens train --model resnet18 --width 0.25 --epochs 5 --data cifar10 "
@@ -142,6 +144,8 @@ def _add_train_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps-per-epoch", type=positive_int, default=None, help="cap steps per epoch (quick runs)")
     p.add_argument("--pretrained", default=None, help="imagenet | checkpoint.pt | hub:REPO:ENTRY")
     p.add_argument("--no-channels-last", action="store_true", help="keep NCHW contiguous tensors")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="autocast dtype of the training step; auto = bf16 where the CPU/GPU has it natively")
     p.add_argument("--resume", action="store_true", help="continue from OUT/model.pt")
     p.add_argument("--out", default="runs/train")
     add_common(p)

@@ -29,3 +29,30 @@ def resolve_device(name: str = "auto") -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise NeuralensError(f"device {name!r} requested but CUDA is not available; use --device cpu")
     return dev
+
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype | None:
+    """The autocast dtype for ``precision`` on ``device``; None means plain float32.
+
+    ``auto`` picks bfloat16 where the hardware computes it natively (a CUDA GPU with bf16, or a CPU with
+    AVX-512-BF16/AMX, where it halves a CIFAR training step) and float32 elsewhere, where emulated bf16 is slower.
+    bfloat16 keeps float32's exponent range, so no loss scaling is needed.
+    """
+    if precision not in PRECISIONS:
+        raise NeuralensError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
+    if precision == "fp32":
+        return None
+    if device.type == "cuda":
+        native = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    elif device.type == "cpu":
+        check = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+        amx = getattr(torch.cpu, "_is_amx_tile_supported", None)
+        native = bool((check and check()) or (amx and amx()))
+    else:
+        native = False
+    if precision == "bf16" or native:
+        return torch.bfloat16
+    return None

@@ -209,13 +209,31 @@ def _table(input: Tensor, g: _Geometry) -> Tensor:
     return input.reshape(g.n, g.offset_groups, cg, g.h * g.w).transpose(2, 3).reshape(-1, cg)
 
 
-def _sample(table: Tensor, corners: _Corners, mask: Tensor | None, shape: tuple[int, ...]) -> Tensor:
-    """Bilinear samples (times the mask) of one chunk: (n, G, P, K, Cg)."""
-    out = None
-    for idx, wgt in zip(corners.index, corners.weight):
+class _Workspace:
+    """Flat buffers sized for the largest chunk, reused by every chunk: a few chunk-sized buffers are the
+    whole working set, instead of a fresh allocation (and a fresh page-in) per corner per chunk."""
+
+    def __init__(self, like: Tensor, numel: int, names: tuple[str, ...]) -> None:
+        self.bufs = {name: like.new_empty(numel) for name in names}
+
+    def take(self, name: str, shape: tuple[int, ...]) -> Tensor:
+        return self.bufs[name][:math.prod(shape)].view(shape)
+
+
+def _gather(table: Tensor, idx: Tensor, out: Tensor) -> Tensor:
+    """Rows ``idx`` of ``table`` written into ``out`` (any shape with the same element count)."""
+    torch.index_select(table, 0, idx, out=out.view(-1, table.shape[1]))
+    return out
+
+
+def _sample(table: Tensor, corners: _Corners, mask: Tensor | None, out: Tensor, rows: Tensor) -> Tensor:
+    """Bilinear samples (times the mask) of one chunk into ``out`` (n, G, P, K, Cg); ``rows`` is scratch."""
+    for k, (idx, wgt) in enumerate(zip(corners.index, corners.weight)):
         coef = (wgt if mask is None else wgt * mask)[..., None]
-        rows = table.index_select(0, idx).view(*shape)
-        out = rows.mul_(coef) if out is None else out.addcmul_(rows, coef)
+        if k == 0:
+            _gather(table, idx, out).mul_(coef)
+        else:
+            out.addcmul_(_gather(table, idx, rows), coef)
     return out
 
 
@@ -231,6 +249,12 @@ def _rows_of(flat: Tensor, c: _Chunk) -> Tensor:
     return flat[c.a:c.b, :, c.r0 * c.w_out:c.r1 * c.w_out]
 
 
+def _chunk_plan(g: _Geometry, input: Tensor, chunk_bytes: int) -> tuple[list[_Chunk], int]:
+    """The chunks and the element count of the largest chunk's sample tensor (n, G, P, K, Cg)."""
+    chunks = _chunks(g, input.element_size(), chunk_bytes)
+    return chunks, max(c.n * c.p for c in chunks) * g.k * g.c_in
+
+
 class _DeformConv2dFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | None, mask: Tensor | None,
@@ -240,11 +264,14 @@ class _DeformConv2dFn(torch.autograd.Function):
         wmat = _weight_matrix(weight, g)
         out = input.new_empty(g.n, g.groups, g.p, g.c_out // g.groups)
         cg = g.c_in // g.offset_groups
-        for c in _chunks(g, input.element_size(), chunk_bytes):
-            corners = _Corners(offset, g, c)
-            samples = _sample(table, corners, _mask_chunk(mask, g, c), (c.n, g.offset_groups, c.p, g.k, cg))
+        chunks, numel = _chunk_plan(g, input, chunk_bytes)
+        ws = _Workspace(input, numel, ("samples", "rows"))
+        for c in chunks:
+            shape = (c.n, g.offset_groups, c.p, g.k, cg)
+            samples = _sample(table, _Corners(offset, g, c), _mask_chunk(mask, g, c), ws.take("samples", shape),
+                              ws.take("rows", shape))
             _rows_of(out, c).copy_(torch.matmul(_to_cols(samples, g), wmat))
-            del samples, corners
+        del ws
         out = out.permute(0, 1, 3, 2).reshape(g.n, g.c_out, g.h_out, g.w_out)
         if bias is not None:
             out = out + bias.view(1, -1, 1, 1)
@@ -267,36 +294,40 @@ class _DeformConv2dFn(torch.autograd.Function):
         grad_off = torch.empty_like(offset) if need_off else None
         grad_mask = torch.empty_like(mask) if need_mask else None
         grad_wmat = torch.zeros_like(wmat) if need_w else None
-        for c in _chunks(g, input.element_size(), ctx.chunk_bytes):
+        chunks, numel = _chunk_plan(g, input, ctx.chunk_bytes)
+        # at most three chunk-sized buffers: the column gradient, one gathered corner, the re-sampled columns
+        ws = _Workspace(input, numel, ("grad_cols",) * (need_in or need_dot) + ("rows",) + ("samples",) * need_w)
+        for c in chunks:
             shape = (c.n, g.offset_groups, c.p, g.k, cg)
             corners = _Corners(offset, g, c)
             m = _mask_chunk(mask, g, c)
             go_c = _rows_of(go, c)
             grad_samples = None
             if need_in or need_dot:
-                grad_samples = _from_cols(torch.matmul(go_c, wmat.transpose(1, 2)), g)  # (n, G, P, K, Cg)
-            samples = gy = gx = gm = None
-            # one gather per corner serves the weight gradient (re-sampled columns) and the offset/mask dot
-            for idx, wgt, dwy, dwx in zip(corners.index, corners.weight, corners.dwy, corners.dwx):
+                cols = ws.take("grad_cols", (c.n, g.groups, c.p, g.k * (g.c_in // g.groups)))
+                grad_samples = _from_cols(torch.matmul(go_c, wmat.transpose(1, 2), out=cols), g)  # (n,G,P,K,Cg)
+            samples = ws.take("samples", shape) if need_w else None
+            gy = gx = gm = None
+            # one gather per corner serves the weight gradient (re-sampled columns) and the offset/mask dot;
+            # then the same scratch holds grad_samples * coef for the input gradient's scatter-add
+            for k, (idx, wgt, dwy, dwx) in enumerate(zip(corners.index, corners.weight, corners.dwy, corners.dwx)):
                 coef = (wgt if m is None else wgt * m)[..., None]
-                if need_in:
-                    grad_table.index_add_(0, idx, (grad_samples * coef).reshape(-1, cg))
-                if not (need_w or need_dot):
-                    continue
-                rows = table.index_select(0, idx).view(shape)
-                if need_dot:
-                    dot = torch.einsum("...c,...c->...", rows, grad_samples)  # (n, G, P, K)
-                    if need_off:
-                        gy = dwy * dot if gy is None else gy.add_(dwy * dot)
-                        gx = dwx * dot if gx is None else gx.add_(dwx * dot)
-                    if need_mask:
-                        gm = wgt * dot if gm is None else gm.add_(wgt * dot)
+                rows = ws.take("rows", shape)
+                if need_w or need_dot:
+                    _gather(table, idx, rows)
                 if need_w:
-                    samples = rows.mul_(coef) if samples is None else samples.addcmul_(rows, coef)
-            del grad_samples
+                    torch.mul(rows, coef, out=samples) if k == 0 else samples.addcmul_(rows, coef)
+                if need_dot:
+                    dot = rows.mul_(grad_samples).sum(-1)  # (n, G, P, K)
+                    if need_off:
+                        gy = dwy * dot if gy is None else gy.addcmul_(dwy, dot)
+                        gx = dwx * dot if gx is None else gx.addcmul_(dwx, dot)
+                    if need_mask:
+                        gm = wgt * dot if gm is None else gm.addcmul_(wgt, dot)
+                if need_in:
+                    grad_table.index_add_(0, idx, torch.mul(grad_samples, coef, out=rows).view(-1, cg))
             if need_w:
                 grad_wmat += torch.matmul(_to_cols(samples, g).transpose(2, 3), go_c).sum(0)
-                del samples
             rows_shape = (c.n, -1, c.r1 - c.r0, g.w_out)
             if need_off:
                 if m is not None:
@@ -306,6 +337,7 @@ class _DeformConv2dFn(torch.autograd.Function):
                 c.of(grad_off).copy_(both.reshape(rows_shape))
             if need_mask:
                 c.of(grad_mask).copy_(gm.transpose(2, 3).reshape(rows_shape))
+        del ws
         grad_in = None
         if need_in:
             grad_in = grad_table.view(g.n, g.offset_groups, g.h * g.w, cg).transpose(2, 3).reshape(input.shape)
@@ -315,6 +347,13 @@ class _DeformConv2dFn(torch.autograd.Function):
             grad_w = grad_wmat.view(g.groups, g.k, cw, -1).permute(0, 3, 2, 1).reshape(weight.shape)
         grad_b = grad_out.sum((0, 2, 3)) if (need_b and ctx.has_bias) else None
         return grad_in, grad_off, grad_w, grad_b, grad_mask, None, None
+
+
+def _autocast_enabled(device_type: str) -> bool:
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:  # torch < 2.4 has no device argument
+        return torch.is_autocast_cpu_enabled() if device_type == "cpu" else torch.is_autocast_enabled()
 
 
 def deform_conv2d(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | None = None,
@@ -329,6 +368,13 @@ def deform_conv2d(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | 
     """
     stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
     geom = _check(input, offset, weight, bias, mask, stride, padding, dilation)
+    if _autocast_enabled(input.device.type):
+        # like torchvision's autocast kernel: sampling positions need float32 (a bf16 offset of 30.3 px is off
+        # by 0.1 px), so run the whole op in float32 and hand back the input's dtype
+        with torch.autocast(input.device.type, enabled=False):
+            f32 = [t.float() if t is not None else None for t in (input, offset, weight, bias, mask)]
+            out = deform_conv2d(*f32[:4], stride, padding, dilation, f32[4], chunk_bytes)
+        return out.to(input.dtype)
     offset = offset.to(input.dtype).contiguous()
     mask = mask.to(input.dtype).contiguous() if mask is not None else None
     return _DeformConv2dFn.apply(input.contiguous(), offset, weight.contiguous(), bias, mask, geom, chunk_bytes)

@@ -1,9 +1,10 @@
 """Classifier training and evaluation, readable top to bottom.
 
 Recipe: SGD with Nesterov momentum, a one-cycle learning rate (linear warm-up, linear decay), label smoothing,
-weight decay on conv/linear weights only, channels_last memory format, data held in memory as uint8 and
-augmented a batch at a time. Each epoch's order and each batch's augmentation come from generators seeded by
-(seed, epoch, step), so a resumed run continues exactly where an interrupted one stopped.
+weight decay on conv/linear weights only, channels_last memory format, bfloat16 autocast where the hardware
+computes it natively (``precision="auto"``), data held in memory as uint8 and augmented a batch at a time.
+Each epoch's order and each batch's augmentation come from generators seeded by (seed, epoch, step), so a
+resumed run continues exactly where an interrupted one stopped.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from neuralens.errors import NeuralensError
 from neuralens.io import atomic_path, write_json
 from neuralens.models.checkpoint import load_checkpoint, save_checkpoint
 from neuralens.models.registry import create_model
-from neuralens.utils import resolve_device, seed_everything
+from neuralens.utils import autocast_dtype, resolve_device, seed_everything
 
 
 @dataclass
@@ -41,6 +42,7 @@ class TrainConfig:
     label_smoothing: float = 0.1
     seed: int = 0
     channels_last: bool = True
+    precision: str = "auto"  # auto | fp32 | bf16 (autocast for forward and loss; evaluation stays float32)
     device: str = "auto"
     steps_per_epoch: int | None = None  # cap, for smoke tests and quick demos
     pretrained: str | None = None
@@ -123,6 +125,7 @@ def train(cfg: TrainConfig, data: ImageData, out: str | Path, resume: bool = Fal
     out = Path(out)
     ckpt_path = out / "model.pt"
     device = resolve_device(cfg.device)
+    amp_dtype = autocast_dtype(device, cfg.precision)
     seed_everything(cfg.seed)
 
     # --- model, optimiser, schedule
@@ -180,8 +183,9 @@ def train(cfg: TrainConfig, data: ImageData, out: str | Path, resume: bool = Fal
                 xb = augment_batch(data.x_train[idx], _batch_gen(cfg.seed, epoch, step))
                 xb = xb.to(device).contiguous(memory_format=memory_format)
                 yb = data.y_train[idx].to(device)
-                logits = model(xb)
-                loss = criterion(logits, yb)
+                with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+                    logits = model(xb)
+                    loss = criterion(logits, yb)
                 if not math.isfinite(loss.item()):
                     raise NeuralensError(f"loss became {loss.item()} at epoch {epoch + 1} step {step}; lower --lr")
                 optimizer.zero_grad(set_to_none=True)
