@@ -63,6 +63,9 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     ap.add_argument("--lr", type=float, default=TrainConfig.lr)
     ap.add_argument("--precision", choices=PRECISIONS, default="auto")
+    ap.add_argument("--crop-pad", type=int, default=TrainConfig.crop_pad)
+    ap.add_argument("--label-smoothing", type=float, default=TrainConfig.label_smoothing)
+    ap.add_argument("--weight-decay", type=float, default=TrainConfig.weight_decay)
     ap.add_argument("--out", default="runs/bench_train")
     args = ap.parse_args()
     data = load_image_data("cifar10" if SHARED.is_dir() else "synthetic", SHARED)
@@ -72,7 +75,8 @@ def main() -> None:
     if args.accuracy:
         t0 = time.perf_counter()
         cfg = TrainConfig(model=args.accuracy, width=args.width, epochs=args.epochs, seed=0, device="cpu",
-                          batch_size=args.batch_size, lr=args.lr, precision=args.precision)
+                          batch_size=args.batch_size, lr=args.lr, precision=args.precision, crop_pad=args.crop_pad,
+                          label_smoothing=args.label_smoothing, weight_decay=args.weight_decay)
         m = train(cfg, data, Path(args.out) / args.accuracy)
         print(f"{args.accuracy} x{args.width}: {args.epochs} epochs, test accuracy {m['accuracy']:.4f}, "
               f"{time.perf_counter() - t0:.0f}s")

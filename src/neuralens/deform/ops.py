@@ -13,7 +13,7 @@ the image count as zero. ``G`` (offset groups) and ``groups`` (weight groups) ar
 
 Why a hand-written backward: autograd through four gathers would keep four copies of the sampled columns
 alive until backward. :class:`_DeformConv2dFn` keeps only its inputs and recomputes the samples chunk by chunk,
-so memory stays bounded by ``chunk_bytes`` and the columns are never stored across forward and backward.
+so memory stays bounded by the chunk size and the columns are never stored across forward and backward.
 """
 
 from __future__ import annotations
@@ -26,9 +26,6 @@ from torch import Tensor, nn
 from torch.nn.modules.utils import _pair
 
 from neuralens.errors import NeuralensError
-
-#: columns (samples gathered for the matmul) per chunk; bounds the working memory of forward and backward
-DEFAULT_CHUNK_BYTES = 4 * 2**20
 
 
 @dataclass(frozen=True)
@@ -55,6 +52,23 @@ class _Geometry:
     @property
     def p(self) -> int:
         return self.h_out * self.w_out
+
+
+#: the largest chunk of columns (samples gathered for the matmul); bounds forward and backward working memory
+DEFAULT_CHUNK_BYTES = 4 * 2**20
+#: the smallest automatic chunk: below it the ~50 small tensor ops per chunk cost more than the work they do
+MIN_CHUNK_BYTES = 2**20
+
+
+def auto_chunk_bytes(g: _Geometry, itemsize: int) -> int:
+    """A quarter of the whole column matrix, within [MIN_CHUNK_BYTES, DEFAULT_CHUNK_BYTES].
+
+    The backward keeps three chunk-sized buffers; torchvision's kernel keeps about one whole column matrix
+    (for up to 64 images). A quarter keeps our three buffers below that on small inputs, and the cap keeps
+    large inputs bounded.
+    """
+    total = g.n * g.p * g.k * g.c_in * itemsize
+    return min(DEFAULT_CHUNK_BYTES, max(MIN_CHUNK_BYTES, total // 4))
 
 
 def _check(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | None, mask: Tensor | None,
@@ -359,11 +373,12 @@ def _autocast_enabled(device_type: str) -> bool:
 def deform_conv2d(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | None = None,
                   stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
                   dilation: int | tuple[int, int] = 1, mask: Tensor | None = None,
-                  chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Tensor:
+                  chunk_bytes: int | None = None) -> Tensor:
     """Deformable 2-D convolution with torchvision's signature, layouts and semantics (see module docstring).
 
     Returns (N, C_out, H_out, W_out). ``mask=None`` is DCNv1; a mask (N, G*kh*kw, H_out, W_out) gives DCNv2.
-    ``chunk_bytes`` caps the im2col working set per chunk of images (memory vs. matmul size).
+    ``chunk_bytes`` caps the im2col working set per chunk of images (memory vs. matmul size); None picks
+    :func:`auto_chunk_bytes`.
     Example: zero offsets reproduce ``F.conv2d(input, weight, bias, stride, padding, dilation, groups)``.
     """
     stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
@@ -377,6 +392,7 @@ def deform_conv2d(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | 
         return out.to(input.dtype)
     offset = offset.to(input.dtype).contiguous()
     mask = mask.to(input.dtype).contiguous() if mask is not None else None
+    chunk_bytes = chunk_bytes or auto_chunk_bytes(geom, input.element_size())
     return _DeformConv2dFn.apply(input.contiguous(), offset, weight.contiguous(), bias, mask, geom, chunk_bytes)
 
 

@@ -40,6 +40,7 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     label_smoothing: float = 0.1
+    crop_pad: int = 4  # random-crop padding in pixels (plus horizontal flips)
     seed: int = 0
     channels_last: bool = True
     precision: str = "auto"  # auto | fp32 | bf16 (autocast for forward and loss; evaluation stays float32)
@@ -180,7 +181,7 @@ def train(cfg: TrainConfig, data: ImageData, out: str | Path, resume: bool = Fal
                        disable=None)
             for step in bar:
                 idx = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-                xb = augment_batch(data.x_train[idx], _batch_gen(cfg.seed, epoch, step))
+                xb = augment_batch(data.x_train[idx], _batch_gen(cfg.seed, epoch, step), pad=cfg.crop_pad)
                 xb = xb.to(device).contiguous(memory_format=memory_format)
                 yb = data.y_train[idx].to(device)
                 with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
