@@ -78,8 +78,8 @@ def main() -> None:
                           batch_size=args.batch_size, lr=args.lr, precision=args.precision, crop_pad=args.crop_pad,
                           label_smoothing=args.label_smoothing, weight_decay=args.weight_decay)
         m = train(cfg, data, Path(args.out) / args.accuracy)
-        print(f"{args.accuracy} x{args.width}: {args.epochs} epochs, test accuracy {m['accuracy']:.4f}, "
-              f"{time.perf_counter() - t0:.0f}s")
+        print(f"{args.accuracy} x{args.width}: {args.epochs} epochs, test accuracy {m['accuracy']:.4f} "
+              f"(with flip TTA {m['accuracy_flip_tta']:.4f}), {time.perf_counter() - t0:.0f}s")
         return
     print("| model | width | train img/s | epoch (50k) s | eval img/s |")
     print("|---|---|---|---|---|")

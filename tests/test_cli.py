@@ -51,6 +51,11 @@ def test_train_then_eval_end_to_end(tmp_path: Path) -> None:
     assert (out / "eval" / "confusion.png").stat().st_size > 0
     assert (out / "eval" / "predictions.png").stat().st_size > 0
     assert f"accuracy {m['accuracy']:.4f}" in res.stdout
+    assert m["flip_tta"] is False
+    tta = run_cli("eval", "--checkpoint", str(out / "model.pt"), "--test-size", "32", "--flip-tta",
+                  "--out", str(out / "eval_tta"))
+    assert tta.returncode == 0, tta.stderr
+    assert json.loads((out / "eval_tta" / "metrics.json").read_text())["flip_tta"] is True
 
 
 def test_bad_inputs_give_one_line_and_exit_2(tmp_path: Path) -> None:

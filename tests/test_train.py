@@ -57,6 +57,24 @@ def test_evaluate_matches_manual_count() -> None:
     assert int(res["confusion"].sum()) == 40 and int(res["confusion"].trace()) == int((pred == data.y_test).sum())
 
 
+def test_flip_tta_averages_the_mirror_view() -> None:
+    data = make_synthetic(10, 40, seed=2)
+
+    class FirstRow(nn.Module):  # logits = red values of the first 10 pixels of the top row: not flip-symmetric
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(1))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x[:, 0, 0, :10]
+
+    x = to_float(data.x_test)
+    expected = ((x[:, 0, 0, :10] + x[:, 0, 0, -10:].flip(1)) / 2).argmax(1)
+    res = evaluate(FirstRow(), data.x_test, data.y_test, 10, batch_size=7, flip_tta=True)
+    assert torch.equal(res["predictions"], expected)
+    assert not torch.equal(expected, x[:, 0, 0, :10].argmax(1))  # the mirror view changed some predictions
+
+
 def test_resume_continues_exactly(tmp_path: Path) -> None:
     data = make_synthetic(96, 32, seed=0)
     full = train(_cfg(), data, tmp_path / "full", log=lambda m: None)

@@ -75,8 +75,12 @@ def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]
 
 @torch.no_grad()
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, num_classes: int, batch_size: int = 500,
-             device: torch.device | None = None) -> dict[str, Any]:
-    """Accuracy, mean cross-entropy, confusion matrix and predictions of ``model`` on uint8 images ``x``."""
+             device: torch.device | None = None, flip_tta: bool = False) -> dict[str, Any]:
+    """Accuracy, mean cross-entropy, confusion matrix and predictions of ``model`` on uint8 images ``x``.
+
+    ``flip_tta`` averages the logits of each image and its mirror image (test-time augmentation with the
+    training set's flip symmetry); the default is the plain single-view protocol.
+    """
     device = device or next(model.parameters()).device
     model.eval()
     preds, loss_sum = [], 0.0
@@ -84,6 +88,8 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, num_classes: in
         xb = to_float(x[i:i + batch_size]).to(device)
         yb = y[i:i + batch_size].to(device)
         logits = model(xb)
+        if flip_tta:
+            logits = (logits + model(xb.flip(3))) / 2
         loss_sum += nn.functional.cross_entropy(logits, yb, reduction="sum").item()
         preds.append(logits.argmax(1).cpu())
     pred = torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long)
@@ -217,6 +223,8 @@ def train(cfg: TrainConfig, data: ImageData, out: str | Path, resume: bool = Fal
 
     final = evaluate(model, data.x_test, data.y_test, data.num_classes, device=device)
     metrics = classifier_metrics(final, data.classes)
+    metrics["accuracy_flip_tta"] = evaluate(model, data.x_test, data.y_test, data.num_classes, device=device,
+                                            flip_tta=True)["accuracy"]
     metrics["history"] = history
     write_json(out / "metrics.json", metrics)
     return metrics
