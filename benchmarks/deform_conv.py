@@ -2,6 +2,7 @@
 
     python benchmarks/deform_conv.py            # the table in BENCHMARKS.md
     python benchmarks/deform_conv.py --reps 5
+    python benchmarks/deform_conv.py --shapes 8,256,56    # a large input: chunking bounds our memory
 
 Each (shape, implementation) runs in a fresh process. Peak memory is the op's own working set: one warm-up
 forward+backward first (so shared-library code and one-off kernel set-up are already resident and are not
@@ -84,6 +85,8 @@ def child(mode: str, impl: str, n: int, c: int, h: int, reps: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--shapes", nargs="+", default=[",".join(map(str, sh)) for sh in SHAPES], metavar="N,C,H",
+                    help="rows of the table (default: the four of BENCHMARKS.md)")
     ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -97,7 +100,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     speedups = []
     envs = {"time": None, "mem": dict(os.environ, MALLOC_MMAP_THRESHOLD_="131072")}
-    for n, c, h in SHAPES:
+    for n, c, h in (tuple(int(v) for v in sh.split(",")) for sh in args.shapes):
         res = {impl: {} for impl in IMPLS}
         for impl in IMPLS:
             for mode, env in envs.items():

@@ -23,7 +23,7 @@ from neuralens.utils import PRECISIONS, autocast_dtype
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10"
 
 
-def throughput(name: str, width: float, data, batch: int = 256, steps: int = 6, warmup: int = 2,
+def throughput(name: str, width: float, data, batch: int = TrainConfig.batch_size, steps: int = 6, warmup: int = 2,
                precision: str = "auto") -> dict:
     """Images/s of the training step (augmentation included) and of float32 evaluation."""
     amp = autocast_dtype(torch.device("cpu"), precision)
@@ -70,8 +70,8 @@ def main() -> None:
     args = ap.parse_args()
     data = load_image_data("cifar10" if SHARED.is_dir() else "synthetic", SHARED)
     amp = autocast_dtype(torch.device("cpu"), args.precision)
-    print(f"data: {data.source}; torch {torch.__version__}; threads {torch.get_num_threads()}; "
-          f"training step in {amp or torch.float32}")
+    print(f"data: {data.source}; torch {torch.__version__}; CPU kernels {torch.backends.cpu.get_cpu_capability()}; "
+          f"threads {torch.get_num_threads()}; training step in {amp or torch.float32}")
     if args.accuracy:
         t0 = time.perf_counter()
         cfg = TrainConfig(model=args.accuracy, width=args.width, epochs=args.epochs, seed=0, device="cpu",
@@ -85,8 +85,9 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for name in ("vgg16", "resnet18"):
         for width in (0.25, 1.0):
-            r = throughput(name, width, data, steps=6 if width < 1 else 3, warmup=2 if width < 1 else 1,
-                           precision=args.precision)
+            small = width < 1
+            r = throughput(name, width, data, batch=args.batch_size, steps=12 if small else 3,
+                           warmup=3 if small else 1, precision=args.precision)
             print(f"| {name} | {width} | {r['train_img_s']:.0f} | {r['epoch_s']:.0f} | {r['eval_img_s']:.0f} |",
                   flush=True)
 

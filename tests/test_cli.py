@@ -76,6 +76,9 @@ def test_bad_inputs_give_one_line_and_exit_2(tmp_path: Path) -> None:
     assert_one_line_error(run_cli("eval", "--checkpoint", str(junk)), "not a readable")
     res = run_cli("train", "--width", "-1")
     assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert_one_line_error(run_cli("train", "--data", "synthetic", "--crop-pad", "-2", "--out", str(tmp_path / "o5")),
+                          "crop_pad")
+    assert not (tmp_path / "o5").exists()
 
 
 def test_inspect_commands_reject_bad_input_before_writing(tmp_path: Path) -> None:

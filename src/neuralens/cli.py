@@ -91,7 +91,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     cfg = TrainConfig(model=args.model, width=args.width, epochs=args.epochs, batch_size=args.batch_size,
                       lr=args.lr, seed=args.seed, device=args.device, steps_per_epoch=args.steps_per_epoch,
                       pretrained=args.pretrained, data=args.data, channels_last=not args.no_channels_last,
-                      precision=args.precision)
+                      precision=args.precision, weight_decay=args.weight_decay,
+                      label_smoothing=args.label_smoothing, crop_pad=args.crop_pad)
     write_config(args.out, vars(args))
     metrics = train(cfg, data, args.out, resume=args.resume, log=lambda m: print(m, file=sys.stderr))
     if metrics["history"]:
@@ -131,6 +132,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 def _add_train_eval(sub: argparse._SubParsersAction) -> None:
     from neuralens.models.registry import list_models
+    from neuralens.models.train import TrainConfig
     from neuralens.utils import PRECISIONS
 
     p = sub.add_parser("train", help="train a CIFAR classifier", formatter_class=_Formatter,
@@ -138,9 +140,12 @@ def _add_train_eval(sub: argparse._SubParsersAction) -> None:
                               "--data-root ../shared/data/cifar10 --out runs/r18")
     p.add_argument("--model", default="resnet18", help=f"one of {', '.join(list_models())}")
     p.add_argument("--width", type=positive_float, default=0.25, help="channel width multiplier")
-    p.add_argument("--epochs", type=positive_int, default=5)
-    p.add_argument("--batch-size", type=positive_int, default=256)
-    p.add_argument("--lr", type=positive_float, default=0.2, help="peak learning rate of the one-cycle schedule")
+    p.add_argument("--epochs", type=positive_int, default=TrainConfig.epochs)
+    p.add_argument("--batch-size", type=positive_int, default=TrainConfig.batch_size)
+    p.add_argument("--lr", type=positive_float, default=TrainConfig.lr, help="peak LR of the one-cycle schedule")
+    p.add_argument("--weight-decay", type=float, default=TrainConfig.weight_decay)
+    p.add_argument("--label-smoothing", type=float, default=TrainConfig.label_smoothing)
+    p.add_argument("--crop-pad", type=int, default=TrainConfig.crop_pad, help="random-crop padding in pixels")
     p.add_argument("--steps-per-epoch", type=positive_int, default=None, help="cap steps per epoch (quick runs)")
     p.add_argument("--pretrained", default=None, help="imagenet | checkpoint.pt | hub:REPO:ENTRY")
     p.add_argument("--no-channels-last", action="store_true", help="keep NCHW contiguous tensors")
