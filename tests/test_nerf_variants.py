@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import subprocess
 import sys
 from pathlib import Path
@@ -64,6 +65,23 @@ def test_vm_field_shapes_and_box() -> None:
     sigma, rgb = f(x, torch.nn.functional.normalize(torch.randn(5, 7, 3), dim=-1))
     assert sigma.shape == (5, 7) and rgb.shape == (5, 7, 3) and (sigma >= 0).all()
     assert f.density(torch.tensor([[3.0, 0.0, 0.0]])).item() == 0.0  # outside the box: empty
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_a_batch_whose_samples_are_all_skipped_renders_background(name: str) -> None:
+    # a grid that marks every cell empty (a collapsed density, or rays through empty space only) leaves no
+    # sample: the fields must take zero points and the renderer must return the background, not fail
+    cfg = make_config(name, iters=1)
+    s = replace(cfg.render, occupancy=True, background=0.25)
+    fields = build_fields(cfg)
+    grid = OccupancyGrid(bound=s.bound, resolution=8)
+    grid.occupied.zero_()
+    o = torch.tensor([[0.0, -4.0, 0.0]]).repeat(3, 1)
+    d = torch.nn.functional.normalize(torch.tensor([[0.0, 1.0, 0.0], [0.1, 1.0, 0.0], [0.0, 1.0, 0.1]]), dim=-1)
+    out = render_rays(fields.coarse, o, d, s, train=True, generator=torch.Generator().manual_seed(0),
+                      fine=fields.fine, occ=grid)
+    assert out["n_samples"].item() == 0
+    assert torch.equal(out["rgb"], torch.full((3, 3), 0.25)) and torch.equal(out["opacity"], torch.zeros(3))
 
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))

@@ -77,7 +77,7 @@ class VMField(nn.Module):
         sigma = F.softplus(both[:, :r].sum((0, 1)) + self.density_shift)
         sigma = torch.where((flat.abs() <= self.bound).all(-1), sigma, torch.zeros_like(sigma))
         app = both[:, r:]
-        feat = self.basis(app.reshape(-1, flat.shape[0]).T)
+        feat = self.basis(app.flatten(0, 1).T)  # (3, rank, n) -> (n, 3 * rank); n may be 0 (all skipped)
         if self.use_viewdirs:
             if viewdirs is None:
                 raise ValueError("VMField(use_viewdirs=True) needs viewdirs")
