@@ -24,6 +24,15 @@ import sys
 import time
 
 SHAPES = [(8, 64, 32), (4, 128, 16), (2, 32, 64), (1, 256, 56)]
+
+
+def _shape(text: str) -> tuple[int, int, int]:
+    """'N,C,H' from the command line (a square H x H input)."""
+    try:
+        n, c, h = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N,C,H (three integers), got {text!r}") from None
+    return n, c, h
 IMPLS = ["neuralens", "torchvision", "conv2d"]
 
 
@@ -85,7 +94,7 @@ def child(mode: str, impl: str, n: int, c: int, h: int, reps: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--shapes", nargs="+", default=[",".join(map(str, sh)) for sh in SHAPES], metavar="N,C,H",
+    ap.add_argument("--shapes", nargs="+", type=_shape, default=SHAPES, metavar="N,C,H",
                     help="rows of the table (default: the four of BENCHMARKS.md)")
     ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -100,7 +109,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     speedups = []
     envs = {"time": None, "mem": dict(os.environ, MALLOC_MMAP_THRESHOLD_="131072")}
-    for n, c, h in (tuple(int(v) for v in sh.split(",")) for sh in args.shapes):
+    for n, c, h in args.shapes:
         res = {impl: {} for impl in IMPLS}
         for impl in IMPLS:
             for mode, env in envs.items():
