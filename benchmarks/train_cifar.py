@@ -9,11 +9,13 @@ Uses ../shared/data/cifar10 when present (development machines), else the synthe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from pathlib import Path
 
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from neuralens.data.cifar import augment_batch, load_image_data, to_float
 from neuralens.models import create_model
@@ -25,7 +27,9 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10"
 
 def throughput(name: str, width: float, data, batch: int = TrainConfig.batch_size, steps: int = 6, warmup: int = 2,
                precision: str = "auto") -> dict:
-    """Images/s of the training step (augmentation included) and of float32 evaluation."""
+    """Images/s of the training step (augmentation included) and of float32 evaluation, plus the step's FLOPs
+    per image (counted on the first warm-up step), which tell how close the step runs to the CPU's arithmetic
+    rate."""
     amp = autocast_dtype(torch.device("cpu"), precision)
     torch.manual_seed(0)
     model = create_model(name, width=width).to(memory_format=torch.channels_last)
@@ -37,10 +41,14 @@ def throughput(name: str, width: float, data, batch: int = TrainConfig.batch_siz
             t0 = time.perf_counter()
         idx = torch.randint(0, len(data.x_train), (batch,), generator=g)
         xb = augment_batch(data.x_train[idx], g).contiguous(memory_format=torch.channels_last)
-        with torch.autocast("cpu", dtype=amp or torch.float32, enabled=amp is not None):
-            loss = nn.functional.cross_entropy(model(xb), data.y_train[idx])
-        opt.zero_grad()
-        loss.backward()
+        counter = FlopCounterMode(display=False) if i == 0 else contextlib.nullcontext()
+        with counter:
+            with torch.autocast("cpu", dtype=amp or torch.float32, enabled=amp is not None):
+                loss = nn.functional.cross_entropy(model(xb), data.y_train[idx])
+            opt.zero_grad()
+            loss.backward()
+        if i == 0:
+            flops_per_image = counter.get_total_flops() / batch
         opt.step()
     train_ips = steps * batch / (time.perf_counter() - t0)
     model.eval()
@@ -52,7 +60,8 @@ def throughput(name: str, width: float, data, batch: int = TrainConfig.batch_siz
             model(xb[i:i + 500])
         eval_ips = 1000 / (time.perf_counter() - t0)
     return {"model": name, "width": width, "train_img_s": train_ips, "eval_img_s": eval_ips,
-            "epoch_s": 50000 / train_ips}
+            "epoch_s": 50000 / train_ips, "train_mflop_per_image": flops_per_image / 1e6,
+            "train_gflop_s": flops_per_image * train_ips / 1e9}
 
 
 def main() -> None:
@@ -81,15 +90,15 @@ def main() -> None:
         print(f"{args.accuracy} x{args.width}: {args.epochs} epochs, test accuracy {m['accuracy']:.4f} "
               f"(with flip TTA {m['accuracy_flip_tta']:.4f}), {time.perf_counter() - t0:.0f}s")
         return
-    print("| model | width | train img/s | epoch (50k) s | eval img/s |")
-    print("|---|---|---|---|---|")
+    print("| model | width | train img/s | epoch (50k) s | eval img/s | train MFLOP/img | train GFLOP/s |")
+    print("|---|---|---|---|---|---|---|")
     for name in ("vgg16", "resnet18"):
         for width in (0.25, 1.0):
             small = width < 1
             r = throughput(name, width, data, batch=args.batch_size, steps=12 if small else 3,
                            warmup=3 if small else 1, precision=args.precision)
-            print(f"| {name} | {width} | {r['train_img_s']:.0f} | {r['epoch_s']:.0f} | {r['eval_img_s']:.0f} |",
-                  flush=True)
+            print(f"| {name} | {width} | {r['train_img_s']:.0f} | {r['epoch_s']:.0f} | {r['eval_img_s']:.0f} | "
+                  f"{r['train_mflop_per_image']:.0f} | {r['train_gflop_s']:.0f} |", flush=True)
 
 
 if __name__ == "__main__":
