@@ -17,8 +17,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from neuralens.cnn.landscape import compute_landscape
 from neuralens.data.cifar import load_image_data, to_float
-from neuralens.landscape import compute_landscape
 from neuralens.models import create_model
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10"
@@ -92,7 +92,7 @@ def main() -> None:
             return total / len(y)
 
     t0 = time.perf_counter()
-    # normalization="model": the package's 'filter' option divides by zero on BN biases (see FACTS.md)
+    # normalization="model": the package's 'filter' option divides by zero on BN biases (see neuralens/cnn/landscape.py)
     loss_landscapes.random_plane(model, LoaderLoss(), distance=1.0, steps=args.steps, normalization="model",
                                  deepcopy_model=True)
     naive = (time.perf_counter() - t0) / points

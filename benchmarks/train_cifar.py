@@ -17,10 +17,10 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from neuralens.core.runtime import PRECISIONS, autocast_dtype
 from neuralens.data.cifar import augment_batch, load_image_data, to_float
 from neuralens.models import create_model
 from neuralens.models.train import TrainConfig, train
-from neuralens.utils import PRECISIONS, autocast_dtype
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10"
 

@@ -77,7 +77,7 @@ def test_bad_inputs_give_one_line_and_exit_2(tmp_path: Path) -> None:
     res = run_cli("train", "--width", "-1")
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert_one_line_error(run_cli("train", "--data", "synthetic", "--crop-pad", "-2", "--out", str(tmp_path / "o5")),
-                          "crop_pad")
+                          "--crop-pad")
     assert not (tmp_path / "o5").exists()
 
 

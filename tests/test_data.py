@@ -8,8 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
+from neuralens.core.errors import NeuralensError
 from neuralens.data.cifar import augment_batch, load_image_data, make_synthetic
-from neuralens.errors import NeuralensError
 
 
 def test_synthetic_is_deterministic_balanced_and_disjoint() -> None:

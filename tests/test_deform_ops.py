@@ -9,8 +9,8 @@ import torchvision.ops as tvo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neuralens.deform import DeformConv2d, deform_conv2d, sampling_locations
-from neuralens.errors import NeuralensError
+from neuralens.core.errors import NeuralensError
+from neuralens.deform import DeformableConv2d, DeformConv2d, deform_conv2d, sampling_locations
 
 
 def _out_size(h: int, k: int, s: int, p: int, d: int) -> int:
@@ -121,27 +121,33 @@ def test_sampling_locations_follow_torchvision_layout() -> None:
 
 def test_module_starts_as_plain_conv_and_has_2khkw_offset_channels() -> None:
     torch.manual_seed(0)
-    m = DeformConv2d(4, 6, 3, padding=1, offset_groups=2)
+    m = DeformableConv2d(4, 6, 3, padding=1, offset_groups=2)
     assert m.offset_conv.out_channels == 2 * 2 * 9
     x = torch.randn(2, 4, 7, 7)
     torch.testing.assert_close(m(x), F.conv2d(x, m.weight, m.bias, padding=1), atol=1e-5, rtol=1e-5)
     assert m.sampling_locations().shape == (2, 2, 9, 7, 7, 2)
-    mod = DeformConv2d(4, 6, (3, 5), padding=(1, 2), modulated=True)
+    mod = DeformableConv2d(4, 6, (3, 5), padding=(1, 2), modulated=True)
     assert mod.offset_conv.out_channels == 3 * 15
     torch.testing.assert_close(mod(x), 0.5 * F.conv2d(x, mod.weight, padding=(1, 2)) + mod.bias.view(1, -1, 1, 1),
                                atol=1e-5, rtol=1e-5)
     assert mod.last_mask is not None and torch.all(mod.last_mask == 0.5)
 
 
-def test_module_exchanges_weights_with_torchvision() -> None:
+def test_module_exchanges_weights_and_calls_with_torchvision() -> None:
     torch.manual_seed(0)
-    ours = DeformConv2d(4, 4, 3, padding=1, groups=2)
-    tv = tvo.DeformConv2d(4, 4, 3, padding=1, groups=2)
-    tv.load_state_dict({"weight": ours.weight.detach(), "bias": ours.bias.detach()})
+    ours = DeformConv2d(4, 6, 3, padding=1, groups=2)
+    tv = tvo.DeformConv2d(4, 6, 3, padding=1, groups=2)
+    tv.load_state_dict(ours.state_dict())  # same parameter names and shapes, both ways
+    ours.load_state_dict(tv.state_dict())
     x = torch.randn(1, 4, 6, 6)
     off = torch.randn(1, 18, 6, 6)
-    torch.testing.assert_close(deform_conv2d(x, off, ours.weight, ours.bias, padding=1), tv(x, off),
-                               atol=1e-5, rtol=1e-5)
+    mask = torch.rand(1, 9, 6, 6)
+    torch.testing.assert_close(ours(x, off), tv(x, off), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ours(x, off, mask), tv(x, off, mask), atol=1e-5, rtol=1e-5)
+    # the predictor-owning layer keeps the same weight/bias names, so its deform part loads from torchvision too
+    own = DeformableConv2d(4, 6, 3, padding=1, groups=2)
+    missing = own.load_state_dict(tv.state_dict(), strict=False).missing_keys
+    assert sorted(missing) == ["offset_conv.bias", "offset_conv.weight"]
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,8 @@ from pathlib import Path
 import torch
 
 from neuralens.data.cifar import make_synthetic
-from neuralens.deform.experiment import receptive_points, regular_points, warp_images
+from neuralens.deform.experiment import warp_images
+from neuralens.deform.receptive import receptive_points, regular_points
 from neuralens.models import create_model
 
 

@@ -12,9 +12,9 @@ import pytest
 import torch
 from torch import nn
 
+from neuralens.cnn.gradflow import gradient_flow
+from neuralens.cnn.landscape import LossAccuracy, compute_landscape, filter_normalized_direction, interpolate, sharpness
 from neuralens.data.cifar import make_synthetic, to_float
-from neuralens.gradflow import gradient_flow
-from neuralens.landscape import LossAccuracy, compute_landscape, filter_normalized_direction, interpolate, sharpness
 from neuralens.models import create_model
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from neuralens.errors import NeuralensError
+from neuralens.core.errors import NeuralensError
 from neuralens.models import create_model, list_models, load_checkpoint, model_from_checkpoint, save_checkpoint
 
 
@@ -47,8 +47,9 @@ def test_unknown_model_lists_choices() -> None:
 def test_checkpoint_roundtrip(tmp_path: Path) -> None:
     m = create_model("vgg16_bn", width=0.125).eval()
     m.features[1].running_mean.uniform_()  # buffers must travel too
-    path = save_checkpoint(tmp_path / "m.pt", m, "classifier", "vgg16_bn",
-                           {"num_classes": 10, "width": 0.125, "classes": list("abcdefghij")}, {"accuracy": 0.5})
+    path = save_checkpoint(tmp_path / "m.pt", "classifier", "vgg16_bn",
+                           {"num_classes": 10, "width": 0.125, "classes": list("abcdefghij")}, m.state_dict(),
+                           {"accuracy": 0.5})
     ckpt = load_checkpoint(path, kind="classifier")
     assert ckpt["metrics"]["accuracy"] == 0.5 and ckpt["config"]["classes"][0] == "a"
     m2 = model_from_checkpoint(ckpt).eval()
@@ -61,7 +62,8 @@ def test_checkpoint_roundtrip(tmp_path: Path) -> None:
 
 def test_checkpoint_into_wrong_architecture_names_both(tmp_path: Path) -> None:
     m = create_model("resnet18", width=0.125)
-    path = save_checkpoint(tmp_path / "r.pt", m, "classifier", "resnet18", {"num_classes": 10, "width": 0.125})
+    path = save_checkpoint(tmp_path / "r.pt", "classifier", "resnet18", {"num_classes": 10, "width": 0.125},
+                           m.state_dict())
     with pytest.raises(NeuralensError, match=r"'resnet18'.*'vgg16'"):
         create_model("vgg16", width=0.125, pretrained=path)
     with pytest.raises(NeuralensError, match=r"do not fit architecture 'vgg16'"):
@@ -83,7 +85,7 @@ def test_bad_checkpoint_files(tmp_path: Path) -> None:
     with pytest.raises(NeuralensError, match="not found"):
         load_checkpoint(tmp_path / "missing.pt")
     m = create_model("resnet18", width=0.125)
-    p = save_checkpoint(tmp_path / "n.pt", m, "nerf", "tiny", {})
+    p = save_checkpoint(tmp_path / "n.pt", "nerf", "tiny", {}, m.state_dict())
     with pytest.raises(NeuralensError, match="'nerf' checkpoint, expected a 'classifier'"):
         load_checkpoint(p, kind="classifier")
 

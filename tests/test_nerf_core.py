@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
+from neuralens.data.cameras import get_rays, look_at
 from neuralens.nerf.encoding import positional_encoding
 from neuralens.nerf.fields import TinyNeRF
-from neuralens.nerf.rays import get_rays, look_at
 from neuralens.nerf.rendering import (
     accumulate_along_rays,
     deltas_from_t,

@@ -12,12 +12,13 @@ import pytest
 import torch
 from PIL import Image
 
+from neuralens.core.errors import NeuralensError
+from neuralens.data.cameras import look_at
 from neuralens.data.scenes import Scene, builtin_scene, load_scene, save_tiny_npz
-from neuralens.errors import NeuralensError
+from neuralens.nerf.config import NerfConfig
 from neuralens.nerf.metrics import psnr, ssim
-from neuralens.nerf.pipeline import RenderSettings
-from neuralens.nerf.rays import look_at
-from neuralens.nerf.trainer import NerfConfig, train_nerf
+from neuralens.nerf.renderer import RenderSettings
+from neuralens.nerf.trainer import train_nerf
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,11 @@ import pytest
 import torch
 from torch import nn
 
+from neuralens.data.cameras import look_at, ray_box
 from neuralens.nerf.grid_field import VMField
-from neuralens.nerf.occupancy import OccupancyGrid, march, ray_box
-from neuralens.nerf.pipeline import RenderSettings, render_image, render_rays
-from neuralens.nerf.rays import look_at
-from neuralens.nerf.trainer import build_fields
+from neuralens.nerf.model import build_model
+from neuralens.nerf.occupancy import OccupancyGrid, march
+from neuralens.nerf.renderer import RenderSettings, render_image, render_rays
 from neuralens.nerf.variants import VARIANTS, make_config
 
 
@@ -34,7 +34,7 @@ def test_occupancy_skipping_does_not_change_the_image() -> None:
     field = Ball()
     s = RenderSettings(near=2.0, far=6.0, occupancy=True, march_steps=256, bound=1.5)
     pose = look_at(torch.tensor([0.0, -4.0, 0.5]))
-    grid = OccupancyGrid(bound=1.5, resolution=32)
+    grid = OccupancyGrid(bound=1.5, resolution=32, march_steps=s.march_steps)
     full = render_image(field, 24, 24, 30.0, pose, s, occ=grid)  # grid starts all-occupied: nothing skipped
     share = grid.update(field.density, (s.far - s.near) / s.march_steps, torch.Generator().manual_seed(0))
     assert 0.0 < share < 0.15  # only cells near the ball stay occupied
@@ -42,12 +42,34 @@ def test_occupancy_skipping_does_not_change_the_image() -> None:
     assert torch.allclose(full["rgb"], skipped["rgb"], atol=1e-3)
     assert torch.allclose(full["opacity"], skipped["opacity"], atol=1e-3)
     assert full["opacity"].max() > 0.99 and full["opacity"].min() < 0.01  # the ball is in view, not everywhere
-    from neuralens.nerf.rays import get_rays
+    from neuralens.data.cameras import get_rays
 
     o, d = get_rays(24, 24, 30.0, pose)
     n_full = march(o.reshape(-1, 3), d.reshape(-1, 3), 2.0, 6.0, 256, OccupancyGrid(1.5, 32), jitter=False)[0].numel()
     n_skip = march(o.reshape(-1, 3), d.reshape(-1, 3), 2.0, 6.0, 256, grid, jitter=False)[0].numel()
     assert n_skip < 0.3 * n_full
+
+
+def test_the_grid_owns_its_warm_up_and_update_schedule() -> None:
+    field = Ball()
+    grid = OccupancyGrid(bound=1.5, resolution=16, march_steps=64, warmup=4, update_every=2, warmup_march_steps=8)
+    o = torch.tensor([[0.0, -4.0, 0.0]])
+    d = torch.tensor([[0.0, 1.0, 0.0]])
+    calls = []
+
+    def density(x: torch.Tensor) -> torch.Tensor:
+        calls.append(len(x))
+        return field.density(x)
+
+    for step in range(4):  # warming up: no refresh, coarse training march, a quarter of the rays
+        grid.update_every_n_steps(step, density, 0.05)
+        assert grid.warming_up and grid.rays_per_step(400) == 100
+        assert grid.sample(o, d, 2.0, 6.0, train=True)[0].numel() <= 8
+    assert calls == [] and grid.sample(o, d, 2.0, 6.0, train=False)[0].numel() > 8  # evaluation: the full march
+    for step in range(4, 9):
+        grid.update_every_n_steps(step, density, 0.05)
+    assert len(calls) == 3 and not grid.warming_up and grid.rays_per_step(400) == 400  # steps 4, 6 and 8
+    assert not grid.occupied.all()
 
 
 def test_ray_box_and_march_stay_inside() -> None:
@@ -73,7 +95,7 @@ def test_a_batch_whose_samples_are_all_skipped_renders_background(name: str) -> 
     # sample: the fields must take zero points and the renderer must return the background, not fail
     cfg = make_config(name, iters=1)
     s = replace(cfg.render, occupancy=True, background=0.25)
-    fields = build_fields(cfg)
+    fields = build_model(cfg)
     grid = OccupancyGrid(bound=s.bound, resolution=8)
     grid.occupied.zero_()
     o = torch.tensor([[0.0, -4.0, 0.0]]).repeat(3, 1)
@@ -87,11 +109,11 @@ def test_a_batch_whose_samples_are_all_skipped_renders_background(name: str) -> 
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_every_variant_renders_a_batch(name: str) -> None:
     cfg = make_config(name, iters=1)
-    cfg.field_kwargs.update({"width": 16, "depth": 2} if cfg.model == "tiny" else {"resolution": 16})
+    cfg.field_kwargs.update({"width": 16, "depth": 2} if cfg.field == "tiny" else {"resolution": 16})
     cfg.render.n_samples = 8
     if cfg.render.n_importance:
         cfg.render.n_importance = 8
-    fields = build_fields(cfg)
+    fields = build_model(cfg)
     o = torch.zeros(6, 3) + torch.tensor([0.0, -4.0, 0.0])
     d = torch.nn.functional.normalize(torch.randn(6, 3) * 0.1 + torch.tensor([0.0, 1.0, 0.0]), dim=-1)
     out = render_rays(fields.coarse, o, d, cfg.render, train=True, fine=fields.fine, occ=fields.occ)
@@ -128,7 +150,7 @@ def test_a_trained_nerf_does_not_render_another_scene(tmp_path: Path) -> None:
     cfg.field_kwargs["resolution"] = 48
     cfg.device, cfg.log_every = "cpu", 40
     train_nerf(cfg, a, tmp_path, log=lambda m: None, progress=False)
-    from neuralens.nerf.cli import load_nerf
+    from neuralens.nerf.model import load_nerf
 
     _, cfg2, fields = load_nerf(tmp_path / "checkpoint.pt")
     own = evaluate_views(fields, a, cfg2)["psnr"]["mean"]

@@ -106,7 +106,7 @@ def test_resume_continues_exactly(tmp_path: Path) -> None:
 
 
 def test_resume_refuses_other_settings(tmp_path: Path) -> None:
-    from neuralens.errors import NeuralensError
+    from neuralens.core.errors import NeuralensError
 
     data = make_synthetic(64, 32, seed=0)
     train(_cfg(epochs=1), data, tmp_path, log=lambda m: None)
@@ -115,8 +115,8 @@ def test_resume_refuses_other_settings(tmp_path: Path) -> None:
 
 
 def test_precision_choice_and_bf16_step_lowers_the_loss(tmp_path: Path) -> None:
-    from neuralens.errors import NeuralensError
-    from neuralens.utils import autocast_dtype
+    from neuralens.core.errors import NeuralensError
+    from neuralens.core.runtime import autocast_dtype
 
     cpu = torch.device("cpu")
     assert autocast_dtype(cpu, "fp32") is None

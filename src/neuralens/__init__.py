@@ -1,6 +1,6 @@
 """neuralens: three computer-vision studies (CNN internals, deformable convolution, tiny NeRF) as a toolkit."""
 
-from neuralens.errors import NeuralensError
+from neuralens.core import VERSION as __version__
+from neuralens.core.errors import NeuralensError
 
-__version__ = "0.1.0"
 __all__ = ["NeuralensError", "__version__"]

@@ -16,16 +16,18 @@ of a training step on a 2-core CPU (see BENCHMARKS.md).
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image, UnidentifiedImageError
+from torchvision.datasets import CIFAR10, ImageFolder
 
+from neuralens.core.errors import NeuralensError
+from neuralens.core.io import read_npz
 from neuralens.data.synthetic import SYNTHETIC_CLASSES, make_synthetic_arrays
-from neuralens.errors import NeuralensError
 
 CIFAR10_CLASSES = [
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
@@ -73,14 +75,6 @@ def _to_tensor(x: np.ndarray, y: np.ndarray, where: str, num_classes: int | None
     return xt, torch.from_numpy(y.astype(np.int64))
 
 
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            return {k: f[k] for k in f.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-        raise NeuralensError(f"{path}: cannot read as .npz ({exc})") from None
-
-
 def _classes_from(arrays: dict[str, np.ndarray], n: int) -> list[str]:
     if "classes" in arrays:
         return [str(c) for c in arrays["classes"].tolist()]
@@ -94,7 +88,7 @@ def _need(arrays: dict[str, np.ndarray], keys: tuple[str, ...], path: Path) -> N
 
 
 def _from_npz_file(path: Path) -> ImageData:
-    arr = _read_npz(path)
+    arr = read_npz(path)
     if "x_test" in arr:
         _need(arr, ("x_train", "y_train", "x_test", "y_test"), path)
         xs, ys, xt, yt = arr["x_train"], arr["y_train"], arr["x_test"], arr["y_test"]
@@ -119,7 +113,7 @@ def _from_npz_folder(folder: Path) -> ImageData:
     test = sorted(folder.glob("*_test.npz"))
     if len(train) != 1 or len(test) != 1:
         raise NeuralensError(f"{folder}: expected exactly one *_train.npz and one *_test.npz")
-    a, b = _read_npz(train[0]), _read_npz(test[0])
+    a, b = read_npz(train[0]), read_npz(test[0])
     _need(a, ("x", "y"), train[0])
     _need(b, ("x", "y"), test[0])
     classes = _classes_from(a, int(a["y"].max()) + 1)
@@ -128,8 +122,6 @@ def _from_npz_folder(folder: Path) -> ImageData:
 
 
 def _image_folder_arrays(folder: Path, classes: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    from PIL import Image, UnidentifiedImageError
-    from torchvision.datasets import ImageFolder
 
     try:
         ds = ImageFolder(str(folder))
@@ -159,7 +151,6 @@ def _from_image_folder(folder: Path) -> ImageData:
 
 
 def _from_torchvision(root: Path, download: bool) -> ImageData:
-    from torchvision.datasets import CIFAR10
 
     try:
         train = CIFAR10(str(root), train=True, download=download)

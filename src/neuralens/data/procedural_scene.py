@@ -12,7 +12,7 @@ import math
 import torch
 from torch import Tensor
 
-from neuralens.nerf.rays import get_rays, look_at
+from neuralens.data.cameras import get_rays, look_at, slab_intervals
 
 #: a second still life ("builtin-b"): other objects, places and colours, the same cameras
 SPHERES_B = [
@@ -43,9 +43,7 @@ def _sphere_hit(o: Tensor, d: Tensor, c: Tensor, r: float) -> Tensor:
 
 
 def _box_hit(o: Tensor, d: Tensor, lo: Tensor, hi: Tensor) -> tuple[Tensor, Tensor]:
-    inv = 1.0 / torch.where(d.abs() < 1e-9, torch.full_like(d, 1e-9), d)
-    t0, t1 = (lo - o) * inv, (hi - o) * inv
-    tmin, tmax = torch.minimum(t0, t1), torch.maximum(t0, t1)
+    tmin, tmax = slab_intervals(o, d, lo, hi)
     t_near, axis = tmin.max(-1)
     t_far = tmax.min(-1).values
     hit = (t_near <= t_far) & (t_near > 1e-4)

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import json
 import math
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 
-from neuralens.errors import NeuralensError
+from neuralens.core.errors import NeuralensError
+from neuralens.core.io import read_npz, save_npz
+from neuralens.data.procedural_scene import camera_poses, render_views
 
 
 @dataclass
@@ -110,11 +112,7 @@ def _apply_split(scene: Scene, split: str | None, test_views: str | None) -> Sce
 def load_tiny_npz(path: Path) -> Scene:
     """``images`` (N,H,W,3), ``poses`` (N,4,4), ``focal``; optional ``near``, ``far``, ``test_idx``.
     Without ``test_idx`` every 10th view (0, 10, ...) is a test view."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            arr = {k: f[k] for k in f.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-        raise NeuralensError(f"{path}: cannot read as .npz ({exc})") from None
+    arr = read_npz(path)
     missing = [k for k in ("images", "poses", "focal") if k not in arr]
     if missing:
         raise NeuralensError(f"{path}: missing {', '.join(missing)}; a tiny_nerf file has images, poses, focal")
@@ -129,8 +127,6 @@ def load_tiny_npz(path: Path) -> Scene:
 
 def save_tiny_npz(scene: Scene, path: str | Path) -> Path:
     """Write a scene in the tiny_nerf layout (plus near, far, test_idx) atomically."""
-    from neuralens.io import save_npz
-
     return save_npz(path, images=scene.images.numpy().astype(np.float32), poses=scene.poses.numpy(),
                     focal=np.float64(scene.focal), near=np.float64(scene.near), far=np.float64(scene.far),
                     test_idx=np.array(scene.test_idx, dtype=np.int64))
@@ -138,8 +134,6 @@ def save_tiny_npz(scene: Scene, path: str | Path) -> Path:
 
 def load_blender(folder: Path, white_background: bool = False, downscale: int = 1) -> Scene:
     """``transforms_{train,val,test}.json`` + RGBA PNGs; composited on black (default) or white."""
-    from PIL import Image, UnidentifiedImageError
-
     if downscale < 1:
         raise NeuralensError(f"--downscale must be >= 1, got {downscale}")
     images, poses, train, test = [], [], [], []
@@ -183,8 +177,6 @@ def load_blender(folder: Path, white_background: bool = False, downscale: int = 
 def builtin_scene(size: int = 100, n_train: int = 100, n_test: int = 10, variant: str = "a") -> Scene:
     """The procedural scene (``variant`` a, or the different still life b): ``n_train`` training and ``n_test``
     held-out views, ``size`` x ``size`` pixels, the field of view of the NeRF synthetic scenes."""
-    from neuralens.data.procedural_scene import camera_poses, render_views
-
     focal = 0.5 * size / math.tan(0.5 * 0.6911112070083618)
     poses = torch.cat([camera_poses(n_train), camera_poses(n_test, el_range=(15.0, 55.0), phase=1.1)])
     images = render_views(poses, size, focal, variant)

@@ -1,5 +1,6 @@
-"""Deformable convolution: the op, its module, figures and the DCN-vs-CNN experiment."""
+"""Deformable convolution study: the op (from :mod:`neuralens.ops`), its check against torchvision, the
+DCN-vs-CNN experiment, figures and explanations."""
 
-from neuralens.deform.ops import DeformConv2d, deform_conv2d, sampling_locations
+from neuralens.ops import DeformableConv2d, DeformConv2d, deform_conv2d, sampling_locations
 
-__all__ = ["DeformConv2d", "deform_conv2d", "sampling_locations"]
+__all__ = ["DeformConv2d", "DeformableConv2d", "deform_conv2d", "sampling_locations"]

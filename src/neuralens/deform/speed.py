@@ -10,14 +10,13 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+import torchvision.ops as tvo
+
+from neuralens.ops import deform_conv2d
 
 
 def time_one_shape(n: int, c: int, size: int, reps: int = 3) -> dict[str, Any]:
     """Best-of-``reps`` forward+backward seconds of the three implementations on one 3x3 shape."""
-    import torchvision.ops as tvo
-
-    from neuralens.deform.ops import deform_conv2d
-
     torch.manual_seed(0)
     x = torch.randn(n, c, size, size, requires_grad=True)
     w = torch.randn(c, c, 3, 3, requires_grad=True)

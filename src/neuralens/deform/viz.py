@@ -1,15 +1,18 @@
-"""Where each output pixel of a deformable stack really samples (the 9 -> 81 -> 729 figure), offset heat maps."""
+"""Figures: where each output pixel of a deformable stack really samples (the 9 -> 81 -> 729 figure), offset heat
+maps, and the DCN-vs-CNN training curves."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from neuralens.deform.experiment import SmallCNN, offset_magnitude, receptive_points, regular_points
-from neuralens.plotting import plt, save_figure
+from neuralens.core.plotting import plt, save_figure
+from neuralens.deform.receptive import offset_magnitude, receptive_points, regular_points
+from neuralens.models.small_cnn import SmallCNN
 
 
 def _to_input(pts: Tensor, scale: float) -> Tensor:
@@ -64,4 +67,22 @@ def plot_offset_heatmaps(model: SmallCNN, image: Tensor, path: str | Path) -> Pa
         ax.set_title(f"deformable layer {k + 1}")
         ax.axis("off")
     fig.suptitle("how far the learned offsets move the kernel taps")
+    return save_figure(fig, path)
+
+
+def plot_experiment(results: dict[str, Any], path: str | Path) -> Path:
+    """Test/train accuracy and test loss per epoch of the plain and the deformable network."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for name, r in results["models"].items():
+        ep = [h["epoch"] for h in r["history"]]
+        a.plot(ep, [h["test_acc"] for h in r["history"]], "o-", label=f"{name} test")
+        a.plot(ep, [h["train_acc"] for h in r["history"]], "--", alpha=0.6, label=f"{name} train")
+        b.plot(ep, [h["test_loss"] for h in r["history"]], "o-", label=name)
+    a.set_xlabel("epoch")
+    a.set_ylabel("accuracy")
+    a.legend(fontsize=8)
+    b.set_xlabel("epoch")
+    b.set_ylabel("test loss")
+    b.legend(fontsize=8)
+    fig.suptitle(f"plain vs deformable 3x3 layers on {results['data']}")
     return save_figure(fig, path)

@@ -16,16 +16,20 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torchvision
 from torch import nn
 
+from neuralens.core.errors import NeuralensError
+from neuralens.core.registry import Registry
 from neuralens.data.cifar import CIFAR10_MEAN, CIFAR10_STD
-from neuralens.errors import NeuralensError
 from neuralens.models.cifar_nets import VGG, ResNet
+from neuralens.models.small_cnn import SmallCNN
+from neuralens.models.weights import load_weights_into
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
-_REGISTRY: dict[str, Callable[..., nn.Module]] = {}
+MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
 _IMAGENET_INPUT: set[str] = set()
 
 
@@ -72,7 +76,7 @@ def register_model(name: str, imagenet_input: bool = False) -> Callable[[Builder
     """Decorator: add a builder ``fn(num_classes, width, **kw) -> nn.Module`` under ``name``."""
 
     def deco(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        _REGISTRY[name] = fn
+        MODELS.register(name, fn)
         if imagenet_input:
             _IMAGENET_INPUT.add(name)
         return fn
@@ -81,13 +85,13 @@ def register_model(name: str, imagenet_input: bool = False) -> Callable[[Builder
 
 
 def list_models() -> list[str]:
-    return sorted(_REGISTRY)
+    return sorted(MODELS.names())
 
 
 def check_model_name(name: str) -> None:
     """Fail early, before any output is written, on a model name the registry does not know."""
-    if name not in _REGISTRY and not name.startswith("hub:"):
-        raise NeuralensError(f"unknown model {name!r}; available: {', '.join(list_models())}")
+    if not name.startswith("hub:"):
+        MODELS.get(name)
 
 
 @register_model("vgg16")
@@ -114,23 +118,17 @@ def _plain18(num_classes: int, width: float, **kw: Any) -> nn.Module:
 @register_model("small_cnn")
 def _small_cnn(num_classes: int, width: float, **kw: Any) -> nn.Module:
     """The DCN experiment's control: three plain 3x3 layers at 16x16."""
-    from neuralens.deform.experiment import SmallCNN
-
     return SmallCNN(num_classes, width, deformable=False, **kw)
 
 
 @register_model("small_dcn")
 def _small_dcn(num_classes: int, width: float, **kw: Any) -> nn.Module:
     """The same network with the three layers deformable (offsets zero-initialised)."""
-    from neuralens.deform.experiment import SmallCNN
-
     return SmallCNN(num_classes, width, deformable=True, **kw)
 
 
 def _torchvision_builder(tv_name: str) -> Callable[..., nn.Module]:
     def build(num_classes: int, width: float, weights: Any = None, **kw: Any) -> nn.Module:
-        import torchvision
-
         if width != 1.0:
             raise NeuralensError(f"tv_{tv_name} is torchvision's ImageNet architecture; it has no width multiplier")
         net = getattr(torchvision.models, tv_name)(weights=weights, **kw)
@@ -148,12 +146,10 @@ for _tv in ("vgg16", "vgg16_bn", "resnet18"):
 
 
 def _load_imagenet(name: str, num_classes: int) -> nn.Module:
-    import torchvision
-
     tv_name = name.removeprefix("tv_")
     weights = torchvision.models.get_model_weights(tv_name).DEFAULT
     try:
-        return _REGISTRY[f"tv_{tv_name}"](num_classes, 1.0, weights=weights)
+        return MODELS.get(f"tv_{tv_name}")(num_classes, 1.0, weights=weights)
     except (OSError, RuntimeError) as exc:
         raise NeuralensError(
             f"could not get torchvision ImageNet weights for {tv_name} ({exc.__class__.__name__}: {exc}); "
@@ -190,20 +186,17 @@ def create_model(name: str, num_classes: int = 10, width: float = 1.0, pretraine
         return model
     if pretrained == "imagenet":
         base = name.removeprefix("tv_")
-        if f"tv_{base}" not in _REGISTRY:
+        if f"tv_{base}" not in MODELS:
             raise NeuralensError(f"no ImageNet weights for {name!r}; available: vgg16, vgg16_bn, resnet18")
         model = _load_imagenet(base, num_classes)
         name = f"tv_{base}"
     else:
-        check_model_name(name)
-        model = _REGISTRY[name](num_classes, width, **kw)
+        model = MODELS.get(name)(num_classes, width, **kw)
     if name in _IMAGENET_INPUT:
         model = attach_preprocess(model, IMAGENET_MEAN, IMAGENET_STD, size=224)
     else:
         model = attach_preprocess(model, CIFAR10_MEAN, CIFAR10_STD)
     model.neuralens_arch = name
     if pretrained is not None and pretrained != "imagenet":
-        from neuralens.models.checkpoint import load_weights_into
-
         load_weights_into(model, Path(pretrained), name)
     return model

@@ -3,8 +3,11 @@
 Recipe: SGD with Nesterov momentum, a one-cycle learning rate (linear warm-up, linear decay), label smoothing,
 weight decay on conv/linear weights only, channels_last memory format, bfloat16 autocast where the hardware
 computes it natively (``precision="auto"``), data held in memory as uint8 and augmented a batch at a time.
-Each epoch's order and each batch's augmentation come from generators seeded by (seed, epoch, step), so a
-resumed run continues exactly where an interrupted one stopped.
+Each epoch's order and each batch's augmentation come from generators seeded by (seed, epoch, step), and Ctrl-C
+takes effect at a step boundary, so a resumed run continues exactly where an interrupted one stopped.
+
+Shared by two studies (the CNN study trains VGG/ResNet, the deformable study its small nets), so it lives in the
+model layer below both.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import io
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,32 +25,40 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from neuralens.core.checkpoint import save_checkpoint
+from neuralens.core.cliargs import device_name, nonneg_float, nonneg_int, option, positive_float, positive_int
+from neuralens.core.errors import NeuralensError
+from neuralens.core.io import atomic_path, write_json
+from neuralens.core.resume import interruptible, resume_checkpoint
+from neuralens.core.runtime import PRECISIONS, autocast_dtype, resolve_device, seed_everything
 from neuralens.data.cifar import ImageData, augment_batch, to_float
-from neuralens.errors import NeuralensError
-from neuralens.io import atomic_path, write_json
-from neuralens.models.checkpoint import load_checkpoint, save_checkpoint
-from neuralens.models.registry import create_model
-from neuralens.utils import autocast_dtype, resolve_device, seed_everything
+from neuralens.models.registry import create_model, list_models
 
 
 @dataclass
 class TrainConfig:
-    model: str = "resnet18"
-    width: float = 0.25
-    epochs: int = 5
-    batch_size: int = 128  # 128 beat 256 at 10 epochs (more steps); see BENCHMARKS.md for the sweep
-    lr: float = 0.2
+    """The training recipe; every field with help text is also a ``neuralens train`` option."""
+
+    model: str = option("resnet18", f"one of {', '.join(list_models())}")
+    width: float = option(0.25, "channel width multiplier", type=positive_float)
+    epochs: int = option(5, "passes over the training set", type=positive_int)
+    batch_size: int = option(128, "images per step (128 beat 256 at 10 epochs: more steps)", type=positive_int)
+    lr: float = option(0.2, "peak LR of the one-cycle schedule", type=positive_float)
     momentum: float = 0.9
-    weight_decay: float = 5e-4
-    label_smoothing: float = 0.2
-    crop_pad: int = 2  # random-crop padding in pixels (plus flips); 2 beat 4 for a 10-epoch budget
-    seed: int = 0
-    channels_last: bool = True
-    precision: str = "auto"  # auto | fp32 | bf16 (autocast for forward and loss; evaluation stays float32)
-    device: str = "auto"
-    steps_per_epoch: int | None = None  # cap, for smoke tests and quick demos
-    pretrained: str | None = None
+    weight_decay: float = option(5e-4, "L2 on conv/linear weights", type=nonneg_float)
+    label_smoothing: float = option(0.2, "cross-entropy label smoothing in [0, 1)", type=nonneg_float)
+    crop_pad: int = option(2, "random-crop padding in pixels (2 beat 4 for a 10-epoch budget)", type=nonneg_int)
+    seed: int = option(0, "seed for every random choice", type=nonneg_int)
+    channels_last: bool = option(True, "keep NCHW contiguous tensors", flag="--no-channels-last",
+                                 action="store_false")
+    precision: str = option("auto", "autocast dtype of the training step; auto = bf16 where the CPU/GPU has it "
+                                    "natively (evaluation stays float32)", choices=PRECISIONS)
+    device: str = option("auto", "auto | cpu | cuda[:N]", type=device_name)
+    steps_per_epoch: int | None = option(None, "cap steps per epoch (quick runs)", type=positive_int)
+    pretrained: str | None = option(None, "imagenet | checkpoint.pt | hub:REPO:ENTRY")
     data: str = "auto"
+    #: configuration keys a resumed run must share with its checkpoint
+    resume_keys: tuple[str, ...] = field(default=("model", "width", "batch_size", "epochs", "seed"), repr=False)
 
     def __post_init__(self) -> None:
         """Reject impossible recipes before anything is written."""
@@ -111,7 +122,7 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, num_classes: in
 
 
 def classifier_metrics(result: dict[str, Any], classes: list[str]) -> dict[str, Any]:
-    """The ``metrics.json`` layout of DESIGN.md from an :func:`evaluate` result."""
+    """The run folder's ``metrics.json`` layout (docs/data.md) from an :func:`evaluate` result."""
     return {
         "accuracy": result["accuracy"],
         "loss": result["loss"],
@@ -129,21 +140,34 @@ def _write_history(path: Path, rows: list[dict[str, float]]) -> None:
         tmp.write_text(buf.getvalue())
 
 
-def train(cfg: TrainConfig, data: ImageData, out: str | Path, resume: bool = False,
-          log: Any = print) -> dict[str, Any]:
-    """Train ``cfg.model`` on ``data``; write ``model.pt`` every epoch, ``metrics.json`` and ``history.csv``.
+@dataclass
+class _Run:
+    """What one training run holds between steps."""
 
-    Ctrl-C saves a resumable checkpoint (at the current step) before the interrupt propagates.
-    """
-    out = Path(out)
-    ckpt_path = out / "model.pt"
-    device = resolve_device(cfg.device)
-    amp_dtype = autocast_dtype(device, cfg.precision)
-    seed_everything(cfg.seed)
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    steps: int
+    epoch: int = 0
+    step: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+    #: running (images seen, correct, summed loss) of the current epoch, so a resumed epoch reports exactly
+    tally: list[float] = field(default_factory=lambda: [0, 0, 0.0])
 
-    # --- model, optimiser, schedule
+    def train_state(self) -> dict[str, Any]:
+        return {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                "epoch": self.epoch, "step": self.step, "history": self.history, "tally": list(self.tally)}
+
+    def load_train_state(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.epoch, self.step, self.history = state["epoch"], state["step"], state.get("history", [])
+        self.tally = list(state.get("tally", [0, 0, 0.0]))
+
+
+def _setup(cfg: TrainConfig, data: ImageData, device: torch.device, memory_format: torch.memory_format) -> _Run:
+    """Model, optimiser (no decay on 1-D parameters) and one-cycle schedule for ``cfg`` on ``data``."""
     model = create_model(cfg.model, num_classes=data.num_classes, width=cfg.width, pretrained=cfg.pretrained)
-    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
     model = model.to(device=device, memory_format=memory_format)
     n = len(data.x_train)
     if n < cfg.batch_size:
@@ -152,85 +176,110 @@ def train(cfg: TrainConfig, data: ImageData, out: str | Path, resume: bool = Fal
     optimizer = torch.optim.SGD(_param_groups(model, cfg.weight_decay), lr=cfg.lr, momentum=cfg.momentum,
                                 nesterov=True)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, one_cycle(cfg.epochs * steps))
-    criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
-    start_epoch, start_step, history = 0, 0, []
+    return _Run(model, optimizer, scheduler, steps)
 
-    # --- resume
+
+def _buffers(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of the BatchNorm statistics, taken at each step's start so an interrupted step can be undone."""
+    return {k: v.detach().clone() for k, v in model.named_buffers()}
+
+
+def train(cfg: TrainConfig, data: ImageData, out: str | Path, resume: bool = False,
+          log: Any = print) -> dict[str, Any]:
+    """Train ``cfg.model`` on ``data``; write ``model.pt`` every epoch, ``metrics.json`` and ``history.csv``.
+
+    Ctrl-C saves a resumable checkpoint at a step boundary before the interrupt propagates.
+    """
+    out = Path(out)
+    ckpt_path = out / "model.pt"
+    device = resolve_device(cfg.device)
+    amp_dtype = autocast_dtype(device, cfg.precision)
+    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    seed_everything(cfg.seed)
+    run = _setup(cfg, data, device, memory_format)
     if resume:
-        if not ckpt_path.is_file():
-            raise NeuralensError(f"--resume: no checkpoint at {ckpt_path}")
-        ckpt = load_checkpoint(ckpt_path, kind="classifier")
-        saved = ckpt["config"].get("train", {})
-        for key in ("model", "width", "batch_size", "epochs", "seed"):
-            if saved.get(key) != getattr(cfg, key):
-                raise NeuralensError(f"--resume: checkpoint has {key}={saved.get(key)!r} but this run asks "
-                                     f"{getattr(cfg, key)!r}; use the same arguments or a new --out")
-        model.load_state_dict(ckpt["state_dict"])
-        state = ckpt["train_state"]
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        start_epoch, start_step, history = state["epoch"], state["step"], state.get("history", [])
-        log(f"resuming from epoch {start_epoch + 1}, step {start_step} of {ckpt_path}")
-
+        ckpt = resume_checkpoint(ckpt_path, "classifier", {k: getattr(cfg, k) for k in cfg.resume_keys}, "train")
+        run.model.load_state_dict(ckpt["state_dict"])
+        run.load_train_state(ckpt["train_state"])
+        log(f"resuming from epoch {run.epoch + 1}, step {run.step} of {ckpt_path}")
+    criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     config = {"num_classes": data.num_classes, "width": cfg.width, "classes": data.classes,
               "normalisation": "inside the model (preprocess.mean/std)", "data": data.source,
-              "data_spec": cfg.data, "train": asdict(cfg)}
+              "data_spec": cfg.data, "train": {k: v for k, v in asdict(cfg).items() if k != "resume_keys"}}
+    step_start = _buffers(run.model)
 
-    def checkpoint(epoch: int, step: int, metrics: dict[str, Any] | None = None) -> None:
-        save_checkpoint(ckpt_path, model, "classifier", cfg.model, config, metrics,
-                        {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                         "epoch": epoch, "step": step, "history": history})
+    def checkpoint(metrics: dict[str, Any] | None = None) -> None:
+        save_checkpoint(ckpt_path, "classifier", cfg.model, config, run.model.state_dict(), metrics,
+                        run.train_state())
 
-    # --- loop
-    epoch, step = start_epoch, start_step
-    try:
-        for epoch in range(start_epoch, cfg.epochs):
-            model.train()
-            perm = torch.randperm(n, generator=_batch_gen(cfg.seed, epoch, -1))
-            t0, seen, correct, loss_sum = time.perf_counter(), 0, 0, 0.0
-            first = start_step if epoch == start_epoch else 0
-            bar = tqdm(range(first, steps), desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, unit="batch",
-                       disable=None)
+    def save_interrupted() -> None:  # undo a half-done step's BN update, so the checkpoint is a step boundary
+        with torch.no_grad():
+            for k, v in run.model.named_buffers():
+                v.copy_(step_start[k])
+        checkpoint()
+
+    n = len(data.x_train)
+    with interruptible(save_interrupted, ckpt_path, log) as guard:
+        while run.epoch < cfg.epochs:
+            run.model.train()
+            perm = torch.randperm(n, generator=_batch_gen(cfg.seed, run.epoch, -1))
+            t0, first = time.perf_counter(), run.step
+            bar = tqdm(range(run.step, run.steps), desc=f"epoch {run.epoch + 1}/{cfg.epochs}", leave=False,
+                       unit="batch", disable=None)
             for step in bar:
+                step_start = _buffers(run.model)
                 idx = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-                xb = augment_batch(data.x_train[idx], _batch_gen(cfg.seed, epoch, step), pad=cfg.crop_pad)
+                xb = augment_batch(data.x_train[idx], _batch_gen(cfg.seed, run.epoch, step), pad=cfg.crop_pad)
                 xb = xb.to(device).contiguous(memory_format=memory_format)
                 yb = data.y_train[idx].to(device)
-                with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-                    logits = model(xb)
-                    loss = criterion(logits, yb)
-                if not math.isfinite(loss.item()):
-                    raise NeuralensError(f"loss became {loss.item()} at epoch {epoch + 1} step {step}; lower --lr")
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                scheduler.step()
-                seen += len(idx)
-                correct += int((logits.argmax(1) == yb).sum())
-                loss_sum += loss.item() * len(idx)
-                bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}",
-                                img_s=f"{seen / (time.perf_counter() - t0):.0f}")
-            step = steps
-            seconds = time.perf_counter() - t0
-            test = evaluate(model, data.x_test, data.y_test, data.num_classes, device=device)
-            row = {"epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1), "train_acc": correct / max(seen, 1),
-                   "test_loss": test["loss"], "test_acc": test["accuracy"], "seconds": seconds,
-                   "images_per_s": seen / max(seconds, 1e-9)}
-            history.append(row)
-            log(f"epoch {epoch + 1}/{cfg.epochs}: train loss {row['train_loss']:.3f} acc {row['train_acc']:.3f} | "
-                f"test loss {row['test_loss']:.3f} acc {row['test_acc']:.3f} | {seconds:.1f}s "
-                f"({row['images_per_s']:.0f} img/s)")
-            checkpoint(epoch + 1, 0, classifier_metrics(test, data.classes))
-            _write_history(out / "history.csv", history)
-    except KeyboardInterrupt:
-        checkpoint(epoch, step)
-        log(f"interrupted: checkpoint saved to {ckpt_path}; continue with --resume")
-        raise
+                loss, correct = _step(run, criterion, xb, yb, amp_dtype)
+                if not math.isfinite(loss):
+                    raise NeuralensError(f"loss became {loss} at epoch {run.epoch + 1} step {step}; lower --lr")
+                run.step = step + 1
+                run.tally = [run.tally[0] + len(idx), run.tally[1] + correct, run.tally[2] + loss * len(idx)]
+                seen = run.tally[0]
+                bar.set_postfix(loss=f"{run.tally[2] / seen:.3f}", acc=f"{run.tally[1] / seen:.3f}",
+                                img_s=f"{len(idx) * (step + 1 - first) / (time.perf_counter() - t0):.0f}")
+                guard.check()
+            bar.close()
+            checkpoint(_end_epoch(run, cfg, data, device, time.perf_counter() - t0, log))
+            _write_history(out / "history.csv", run.history)
+            step_start = _buffers(run.model)
+            guard.check()
 
-    final = evaluate(model, data.x_test, data.y_test, data.num_classes, device=device)
+    final = evaluate(run.model, data.x_test, data.y_test, data.num_classes, device=device)
     metrics = classifier_metrics(final, data.classes)
-    metrics["accuracy_flip_tta"] = evaluate(model, data.x_test, data.y_test, data.num_classes, device=device,
+    metrics["accuracy_flip_tta"] = evaluate(run.model, data.x_test, data.y_test, data.num_classes, device=device,
                                             flip_tta=True)["accuracy"]
-    metrics["history"] = history
+    metrics["history"] = run.history
     write_json(out / "metrics.json", metrics)
     return metrics
+
+
+def _step(run: _Run, criterion: nn.Module, xb: torch.Tensor, yb: torch.Tensor, amp_dtype: torch.dtype | None
+          ) -> tuple[float, int]:
+    """One SGD step; returns the batch loss and the number of correct predictions."""
+    with torch.autocast(xb.device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+        logits = run.model(xb)
+        loss = criterion(logits, yb)
+    run.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    run.optimizer.step()
+    run.scheduler.step()
+    return loss.item(), int((logits.argmax(1) == yb).sum())
+
+
+def _end_epoch(run: _Run, cfg: TrainConfig, data: ImageData, device: torch.device, seconds: float,
+               log: Any) -> dict[str, Any]:
+    """Score the test set, append the epoch's history row, move the run to the next epoch; return the scores."""
+    seen, correct, loss_sum = run.tally
+    test = evaluate(run.model, data.x_test, data.y_test, data.num_classes, device=device)
+    row = {"epoch": run.epoch + 1, "train_loss": loss_sum / max(seen, 1), "train_acc": correct / max(seen, 1),
+           "test_loss": test["loss"], "test_acc": test["accuracy"], "seconds": seconds,
+           "images_per_s": seen / max(seconds, 1e-9)}
+    run.history.append(row)
+    log(f"epoch {run.epoch + 1}/{cfg.epochs}: train loss {row['train_loss']:.3f} acc {row['train_acc']:.3f} | "
+        f"test loss {row['test_loss']:.3f} acc {row['test_acc']:.3f} | {seconds:.1f}s "
+        f"({row['images_per_s']:.0f} img/s)")
+    run.epoch, run.step, run.tally = run.epoch + 1, 0, [0, 0, 0.0]
+    return classifier_metrics(test, data.classes)

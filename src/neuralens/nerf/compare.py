@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from neuralens.errors import NeuralensError
-from neuralens.io import read_json, write_json
-from neuralens.plotting import plt, save_figure
-
-BASELINE = "tiny"
+from neuralens.core.errors import NeuralensError
+from neuralens.core.io import read_json, write_json
+from neuralens.core.plotting import plt, save_figure
+from neuralens.nerf.metrics import psnr
+from neuralens.nerf.variants import BASELINE
 
 
 def train_variant(variant: str, scene_args: list[str], seconds: float, out: Path, seed: int,
@@ -90,7 +90,7 @@ def plot_side_by_side(folder: Path, variants: list[str], target: torch.Tensor, v
         with np.load(folder / v / "renders.npz") as f:
             img = torch.from_numpy(f["images"][view_pos])
         err = (img - target).abs().mean(-1)
-        p = float(-10 * torch.log10(((img - target) ** 2).mean().clamp_min(1e-12)))
+        p = psnr(img, target)
         axes[0, k].imshow(img.numpy())
         axes[0, k].set_title(f"{v}\n{p:.2f} dB", fontsize=9)
         axes[1, k].imshow(err.numpy(), cmap="magma", vmin=0, vmax=0.3)

@@ -1,7 +1,7 @@
 """Radiance fields: ``field(points (..., 3), viewdirs (..., 3) | None) -> (sigma (...), rgb (..., 3))``.
 
-Fields only map points to density and colour; samplers and rendering live elsewhere, so a field can be
-swapped without touching them. New fields register with :func:`register_field`.
+Fields only map points to density and colour; samplers and rendering live elsewhere, so a field can be swapped
+without touching them. :data:`FIELDS` names them for configs and checkpoints.
 """
 
 from __future__ import annotations
@@ -12,79 +12,22 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from neuralens.errors import NeuralensError
-from neuralens.nerf.encoding import PositionalEncoding
+from neuralens.core.registry import Registry
+from neuralens.nerf.grid_field import VMField
+from neuralens.nerf.mlp_field import TinyNeRF
 
-_FIELDS: dict[str, Callable[..., nn.Module]] = {}
-
-
-def register_field(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
-    def deco(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        _FIELDS[name] = fn
-        return fn
-
-    return deco
-
-
-def _register_builtin() -> None:
-    import neuralens.nerf.grid_field  # noqa: F401  (registers "vm")
+FIELDS: Registry[Callable[..., nn.Module]] = Registry("NeRF field")
+FIELDS.register("tiny", TinyNeRF)
+FIELDS.register("vm", VMField)
 
 
 def create_field(name: str, **kw: Any) -> nn.Module:
     """Build a registered field (``tiny``, ``vm``) with keyword overrides of its defaults."""
-    _register_builtin()
-    if name not in _FIELDS:
-        raise NeuralensError(f"unknown NeRF field {name!r}; available: {', '.join(sorted(_FIELDS))}")
-    return _FIELDS[name](**kw)
+    return FIELDS.get(name)(**kw)
 
 
-def list_fields() -> list[str]:
-    _register_builtin()
-    return sorted(_FIELDS)
-
-
-class TinyNeRF(nn.Module):
-    """The classic tiny_nerf MLP: gamma(x) with L=6 (no pi), 8 ReLU layers of 256, input re-injected after
-    the fifth layer, a linear head to (r, g, b, sigma); rgb = sigmoid, sigma = relu. No view directions unless
-    ``use_viewdirs`` (then a 128-wide colour branch takes gamma(d) with 4 frequencies, as in the NeRF paper).
-    """
-
-    def __init__(self, depth: int = 8, width: int = 256, n_freqs: int = 6, skip: int = 4, use_pi: bool = False,
-                 use_viewdirs: bool = False, dir_freqs: int = 4) -> None:
-        super().__init__()
-        self.enc = PositionalEncoding(3, n_freqs, use_pi=use_pi)
-        self.skip, self.use_viewdirs = skip, use_viewdirs
-        layers, in_dim = [], self.enc.out_dim
-        for i in range(depth):
-            layers.append(nn.Linear(in_dim, width))
-            in_dim = width + (self.enc.out_dim if (i % skip == 0 and i > 0) else 0)
-        self.layers = nn.ModuleList(layers)
-        if use_viewdirs:
-            self.dir_enc = PositionalEncoding(3, dir_freqs, use_pi=use_pi)
-            self.sigma_head = nn.Linear(in_dim, 1)
-            self.feature = nn.Linear(in_dim, width)
-            self.color = nn.Sequential(nn.Linear(width + self.dir_enc.out_dim, width // 2), nn.ReLU(),
-                                       nn.Linear(width // 2, 3))
-        else:
-            self.head = nn.Linear(in_dim, 4)
-
-    def forward(self, x: Tensor, viewdirs: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        e = self.enc(x)
-        h = e
-        for i, layer in enumerate(self.layers):
-            h = torch.relu(layer(h))
-            if i % self.skip == 0 and i > 0:
-                h = torch.cat([h, e], -1)
-        if not self.use_viewdirs:
-            raw = self.head(h)
-            return torch.relu(raw[..., 3]), torch.sigmoid(raw[..., :3])
-        if viewdirs is None:
-            raise NeuralensError("this field uses view directions; pass viewdirs")
-        sigma = torch.relu(self.sigma_head(h)[..., 0])
-        rgb = torch.sigmoid(self.color(torch.cat([self.feature(h), self.dir_enc(viewdirs)], -1)))
-        return sigma, rgb
-
-
-@register_field("tiny")
-def _tiny(**kw: Any) -> nn.Module:
-    return TinyNeRF(**kw)
+def density_fn(net: nn.Module) -> Callable[[Tensor], Tensor]:
+    """sigma(x) of a field: its own ``density`` method, or its forward with dummy view directions."""
+    if hasattr(net, "density"):
+        return net.density
+    return lambda x: net(x, torch.zeros_like(x))[0]

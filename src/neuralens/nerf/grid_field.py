@@ -13,7 +13,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from neuralens.nerf.encoding import PositionalEncoding
-from neuralens.nerf.fields import register_field
 
 _PLANES = ((0, 1), (0, 2), (1, 2))  # xy, xz, yz
 _LINES = (2, 1, 0)  # the axis left out by each plane
@@ -89,8 +88,3 @@ class VMField(nn.Module):
         """Total variation of the density planes: discourages floaters in unseen space."""
         p = self.density_planes
         return (p[..., 1:, :] - p[..., :-1, :]).pow(2).mean() + (p[..., 1:] - p[..., :-1]).pow(2).mean()
-
-
-@register_field("vm")
-def _vm(**kw: object) -> nn.Module:
-    return VMField(**kw)  # type: ignore[arg-type]

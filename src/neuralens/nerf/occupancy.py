@@ -1,9 +1,10 @@
 """Empty-space skipping: a coarse occupancy grid decides which samples along a ray are worth evaluating.
 
-Rays are marched with a fixed step inside the scene box; samples in cells the grid marks empty are dropped
-before the field is called, and the survivors are rendered packed (``ray_indices``), so each ray costs only
-what its occupied stretch costs. The grid keeps an exponential-max estimate of density per cell, refreshed
-every few steps from the field itself.
+Like nerfacc's estimators, the grid owns both how samples are drawn (:meth:`OccupancyGrid.sample`) and when it
+refreshes itself (:meth:`OccupancyGrid.update_every_n_steps`), so neither the trainer nor the renderer knows
+about its warm-up. Rays are marched with a fixed step inside the scene box; samples in cells the grid marks
+empty are dropped before the field is called, and the survivors come back packed (``ray_indices``), so each ray
+costs only what its occupied stretch costs. The grid keeps an exponential-max estimate of density per cell.
 """
 
 from __future__ import annotations
@@ -13,15 +14,35 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from neuralens.data.cameras import ray_box
+
 
 class OccupancyGrid(nn.Module):
-    """A ``resolution``^3 grid over [-bound, bound]^3 holding a running density estimate per cell."""
+    """A ``resolution``^3 grid over [-bound, bound]^3 holding a running density estimate per cell.
 
-    def __init__(self, bound: float = 1.5, resolution: int = 64, threshold: float = 0.01, decay: float = 0.95) -> None:
+    Schedule: for the first ``warmup`` training steps nothing is skipped, rays are marched with the cheaper
+    ``warmup_march_steps`` and a training batch uses a quarter of its rays; from then on the grid is refreshed
+    from the field every ``update_every`` steps.
+    """
+
+    def __init__(self, bound: float = 1.5, resolution: int = 64, threshold: float = 0.01, decay: float = 0.95,
+                 march_steps: int = 192, warmup: int = 32, update_every: int = 16,
+                 warmup_march_steps: int = 48) -> None:
         super().__init__()
         self.bound, self.resolution, self.threshold, self.decay = bound, resolution, threshold, decay
+        self.march_steps, self.warmup, self.update_every = march_steps, warmup, update_every
+        self.warmup_march_steps = warmup_march_steps
+        self.step = 0  # the training step last seen by update_every_n_steps
         self.register_buffer("density", torch.full((resolution,) * 3, float("inf")))  # all occupied until updated
         self.register_buffer("occupied", torch.ones((resolution,) * 3, dtype=torch.bool))
+
+    @property
+    def warming_up(self) -> bool:
+        return self.step < self.warmup
+
+    def rays_per_step(self, batch_rays: int) -> int:
+        """Rays of one training batch: a quarter while warming up, when every sample is still evaluated."""
+        return max(1, batch_rays // 4) if self.warming_up and batch_rays > 0 else batch_rays
 
     def cell_index(self, points: Tensor) -> tuple[Tensor, Tensor]:
         """Flat cell index of (..., 3) points and whether they lie inside the box."""
@@ -34,6 +55,13 @@ class OccupancyGrid(nn.Module):
     def query(self, points: Tensor) -> Tensor:
         flat, inside = self.cell_index(points)
         return self.occupied.view(-1)[flat] & inside
+
+    def update_every_n_steps(self, step: int, density_fn: Callable[[Tensor], Tensor], march_step: float,
+                             generator: torch.Generator | None = None) -> None:
+        """Call once per training step: refreshes the grid when the schedule says so."""
+        self.step = step
+        if step >= self.warmup and step % self.update_every == 0:
+            self.update(density_fn, march_step, generator)
 
     @torch.no_grad()
     def update(self, density_fn: Callable[[Tensor], Tensor], step: float, generator: torch.Generator | None = None,
@@ -58,27 +86,26 @@ class OccupancyGrid(nn.Module):
         self.occupied.copy_(torch.nn.functional.max_pool3d(occ, 3, stride=1, padding=1)[0, 0] > 0)
         return float(self.occupied.float().mean())
 
+    def sample(self, origins: Tensor, dirs: Tensor, near: float, far: float, train: bool = False,
+               generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """Fixed-step samples in [near, far] inside the box, kept only where the grid is occupied.
 
-def ray_box(origins: Tensor, dirs: Tensor, bound: float) -> tuple[Tensor, Tensor]:
-    """Entry and exit parameters of rays o + t d with the box [-bound, bound]^3 (t_far < t_near: a miss)."""
-    inv = 1.0 / torch.where(dirs.abs() < 1e-9, torch.full_like(dirs, 1e-9), dirs)
-    t0, t1 = (-bound - origins) * inv, (bound - origins) * inv
-    return torch.minimum(t0, t1).amax(-1), torch.maximum(t0, t1).amin(-1)
+        Training samples are jittered (one offset per ray); during warm-up they use the coarser march.
+        Returns packed ``t`` (sample depths), ``ray_indices`` (sorted) and the step length ``delta``, each (n_kept,).
+        """
+        n_steps = self.warmup_march_steps if (train and self.warming_up) else self.march_steps
+        return march(origins, dirs, near, far, n_steps, self, generator, jitter=train)
 
 
 def march(origins: Tensor, dirs: Tensor, near: float, far: float, n_steps: int, grid: OccupancyGrid,
           generator: torch.Generator | None = None, jitter: bool = True) -> tuple[Tensor, Tensor, Tensor]:
-    """Fixed-step samples in [near, far] inside the box, kept only where the grid is occupied.
-
-    Returns packed ``t`` (sample depths), ``ray_indices`` (sorted) and the constant step length ``delta``
-    as a tensor, all of shape (n_kept,).
-    """
+    """``n_steps`` fixed-step samples per ray in [near, far] and the box, filtered by ``grid`` (packed)."""
     n = origins.shape[0]
     step = (far - near) / n_steps
     t_in, t_out = ray_box(origins, dirs, grid.bound)
     t_in, t_out = t_in.clamp(min=near), t_out.clamp(max=far)
-    u = torch.rand(n, 1, generator=generator).to(origins.device) if jitter else torch.full((n, 1), 0.5,
-                                                                                              device=origins.device)
+    u = (torch.rand(n, 1, generator=generator).to(origins.device) if jitter
+         else torch.full((n, 1), 0.5, device=origins.device))
     t = near + (torch.arange(n_steps, device=origins.device, dtype=origins.dtype)[None] + u) * step  # (n, S)
     keep = (t >= t_in[:, None]) & (t <= t_out[:, None])
     rows, cols = torch.nonzero(keep, as_tuple=True)

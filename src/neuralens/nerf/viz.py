@@ -5,16 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import imageio.v2 as imageio
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from neuralens.io import atomic_path
-from neuralens.nerf.pipeline import RenderSettings
-from neuralens.nerf.rays import get_rays
+from neuralens.core.io import atomic_path
+from neuralens.core.plotting import plt, save_figure
+from neuralens.data.cameras import get_rays
+from neuralens.nerf.config import NerfConfig
+from neuralens.nerf.metrics import psnr
+from neuralens.nerf.model import NerfModel
+from neuralens.nerf.renderer import FieldFn, RenderSettings
 from neuralens.nerf.rendering import render_weight_from_density
 from neuralens.nerf.sampling import importance_samples, midpoints, stratified_samples, uniform_samples
-from neuralens.plotting import plt, save_figure
 
 
 def _toy_density(t: Tensor) -> Tensor:
@@ -73,7 +77,7 @@ def plot_sampling(path: str | Path, near: float = 2.0, far: float = 6.0, n_rays:
 
 
 @torch.no_grad()
-def ray_profile(field: nn.Module, origin: Tensor, direction: Tensor, s: RenderSettings, n: int = 256
+def ray_profile(field: FieldFn, origin: Tensor, direction: Tensor, s: RenderSettings, n: int = 256
                 ) -> dict[str, Tensor]:
     """sigma(t), T(t) and w(t) along one ray, densely sampled (for curves)."""
     t = torch.linspace(s.near, s.far, n)[None]
@@ -85,16 +89,16 @@ def ray_profile(field: nn.Module, origin: Tensor, direction: Tensor, s: RenderSe
     return {"t": t[0], "sigma": sigma[0], "transmittance": trans[0], "weights": w[0]}
 
 
-def plot_rendering(fields: Any, hwf: tuple[int, int, float], pose: Tensor, cfg: Any, path: str | Path,
+def plot_rendering(model: NerfModel, hwf: tuple[int, int, float], pose: Tensor, cfg: NerfConfig, path: str | Path,
                    pixels: list[tuple[int, int]] | None = None, target: Tensor | None = None) -> Path:
     """Rendered image, depth and opacity maps, and sigma/T/w along the rays of a few marked pixels.
 
-    ``fields`` is a trainer ``Fields``; the curves use its (coarse) field densely sampled along each ray.
+    The curves use the model's (coarse) field densely sampled along each ray.
     """
     height, width, focal = hwf
-    fields.train(False)
-    out = fields.render_image(hwf, pose, cfg)
-    field, s = fields.coarse, cfg.render
+    model.train(False)
+    out = model.render_image(hwf, pose, cfg)
+    field, s = model.coarse, cfg.render
     pixels = pixels or [(height // 2, width // 2), (height // 3, width // 4), (2 * height // 3, 3 * width // 4)]
     origins, dirs = get_rays(height, width, focal, pose, pixel_offset=s.pixel_offset)
     n_top = 4 if target is not None else 3
@@ -138,8 +142,6 @@ def colorize_depth(depth: Tensor, near: float, far: float) -> np.ndarray:
 
 def write_video(frames: np.ndarray, path: str | Path, fps: int = 20) -> Path:
     """(T, H, W, 3) floats in [0, 1] -> GIF or MP4 (by suffix), written atomically."""
-    import imageio.v2 as imageio
-
     dest = Path(path)
     data = _to_uint8(frames)
     with atomic_path(dest) as tmp:
@@ -155,3 +157,28 @@ def write_video(frames: np.ndarray, path: str | Path, fps: int = 20) -> Path:
                 for f in data:
                     writer.append_data(f)
     return dest
+
+
+def plot_renders(images: torch.Tensor, targets: torch.Tensor, path: Path, title: str, n: int = 4) -> Path:
+    """Ground truth, render and absolute error for up to ``n`` views."""
+    n = min(n, len(images))
+    fig, axes = plt.subplots(3, n, figsize=(2.8 * n, 8.4), squeeze=False)
+    for k in range(n):
+        err = (images[k] - targets[k]).abs().mean(-1)
+        for row, (img, name) in enumerate(((targets[k], "ground truth"), (images[k], "render"), (err, "|error|"))):
+            ax = axes[row, k]
+            ax.imshow(img.numpy(), cmap="magma" if row == 2 else None, vmin=0, vmax=1 if row < 2 else 0.5)
+            ax.axis("off")
+            ax.set_title(name if row != 1 else f"render, {psnr(images[k], targets[k]):.2f} dB", fontsize=9)
+    fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+def plot_psnr_curve(history: list[dict[str, float]], path: Path, title: str) -> Path:
+    """PSNR on the probe view against training time, from ``psnr_log.json``'s history."""
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.plot([h["seconds"] for h in history], [h["psnr"] for h in history], "o-", ms=3)
+    ax.set_xlabel("training time (s)")
+    ax.set_ylabel("PSNR on a held-out view (dB)")
+    ax.set_title(title)
+    return save_figure(fig, path)

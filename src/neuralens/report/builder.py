@@ -1,30 +1,17 @@
-"""Assemble ``report.html`` from a demo run folder: one section per study, in a fixed order.
+"""Assemble ``report.html`` (and ``report.pdf``) from a demo run folder: one section per study, in a fixed order.
 
-Each section is a function ``(run_dir) -> html | None`` registered with :func:`section`; ``None`` means the
-study's folder is absent, and the report says so rather than leaving a silent gap.
+A study whose folder is absent is said to be "not run" rather than left as a silent gap.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
-from neuralens.errors import NeuralensError
-from neuralens.io import atomic_path, read_json
+from neuralens.core.errors import NeuralensError
+from neuralens.core.io import atomic_path, read_json
 from neuralens.report.html import esc, page, table
-
-SectionFn = Callable[[Path], str | None]
-_SECTIONS: list[tuple[str, str, SectionFn]] = []
-
-
-def section(folder: str, title: str) -> Callable[[SectionFn], SectionFn]:
-    """Register a report section that reads ``run_dir/folder``."""
-
-    def deco(fn: SectionFn) -> SectionFn:
-        _SECTIONS.append((folder, title, fn))
-        return fn
-
-    return deco
+from neuralens.report.pdf import html_to_pdf
+from neuralens.report.sections import SECTIONS
 
 
 def _run_summary(run_dir: Path) -> str:
@@ -39,14 +26,12 @@ def _run_summary(run_dir: Path) -> str:
 
 def build_report(run_dir: str | Path, out: str | Path | None = None, pdf: bool = True) -> Path:
     """Write ``report.html`` (self-contained) and ``report.pdf`` beside it for ``run_dir``; returns the HTML."""
-    from neuralens.report import sections  # noqa: F401  (registers the sections)
-
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise NeuralensError(f"{run_dir}: run folder not found")
     parts = [_run_summary(run_dir)]
     toc = []
-    for folder, title, fn in _SECTIONS:
+    for folder, title, fn in SECTIONS:
         body = fn(run_dir / folder) if (run_dir / folder).is_dir() else None
         anchor = folder.replace("/", "-")
         toc.append(f"<li><a href='#{anchor}'>{esc(title)}</a>{'' if body else ' (not run)'}</li>")
@@ -58,7 +43,5 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, pdf: bool =
     with atomic_path(dest) as tmp:
         tmp.write_text(html, encoding="utf-8")
     if pdf:
-        from neuralens.report.pdf import html_to_pdf
-
         html_to_pdf(dest, dest.with_suffix(".pdf"))
     return dest

@@ -12,8 +12,11 @@ import textwrap
 from html.parser import HTMLParser
 from pathlib import Path
 
-from neuralens.io import atomic_path
-from neuralens.plotting import plt
+from matplotlib.backends.backend_pdf import PdfPages
+from PIL import Image
+
+from neuralens.core.io import atomic_path
+from neuralens.core.plotting import plt
 
 _PAGE = (8.27, 11.69)  # A4 portrait, inches
 _LINES_PER_PAGE = 62
@@ -67,8 +70,6 @@ def _text_page(pdf: object, lines: list[str]) -> None:
 
 
 def _image_page(pdf: object, data: bytes) -> None:
-    from PIL import Image
-
     img = Image.open(io.BytesIO(data)).convert("RGB")
     fig = plt.figure(figsize=_PAGE)
     ax = fig.add_axes((0.04, 0.04, 0.92, 0.92))
@@ -80,8 +81,6 @@ def _image_page(pdf: object, data: bytes) -> None:
 
 def html_to_pdf(html_path: str | Path, pdf_path: str | Path) -> Path:
     """Write a PDF rendering of a neuralens report (atomic)."""
-    from matplotlib.backends.backend_pdf import PdfPages
-
     flow = _Flow()
     flow.feed(Path(html_path).read_text(encoding="utf-8"))
     with atomic_path(pdf_path) as tmp, PdfPages(tmp) as pdf:

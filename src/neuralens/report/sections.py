@@ -1,24 +1,22 @@
-"""Report sections, one per study; every number shown is read from the run folder."""
+"""Report sections, one per study; every number shown is read from the run folder.
+
+Each section is a function ``(study folder) -> html | None``; ``None`` means the study did not run there.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from neuralens.explain import (
-    LANDSCAPE_WHY,
-    NERF_IMPROVEMENTS,
-    NERF_OTHER_SCENE,
-    NERF_RENDERING,
-    OFFSET_CHANNELS,
-    OFFSET_IS_CONV,
-    SHORTCUT_DERIVATION,
-)
-from neuralens.io import read_json
-from neuralens.report.builder import section
+from neuralens.cnn.compare import gradflow_sentences
+from neuralens.cnn.explain import LANDSCAPE_WHY, SHORTCUT_DERIVATION
+from neuralens.core.io import read_json
+from neuralens.deform.explain import OFFSET_CHANNELS, OFFSET_IS_CONV
+from neuralens.nerf.explain import NERF_IMPROVEMENTS, NERF_OTHER_SCENE, NERF_RENDERING
+from neuralens.nerf.variants import BASELINE
 from neuralens.report.html import esc, figure, gif, paragraph, table
 
 
-@section("cnn", "CNNs (VGG16-BN, ResNet18): training and predictions")
 def cnn_section(folder: Path) -> str | None:
     summary = read_json(folder / "summary.json") if (folder / "summary.json").is_file() else None
     if summary is None:
@@ -37,13 +35,10 @@ def cnn_section(folder: Path) -> str | None:
     return "".join(parts)
 
 
-@section("gradflow", "Gradient flow through depth")
 def gradflow_section(folder: Path) -> str | None:
     if not (folder / "gradflow.json").is_file():
         return None
     gf = read_json(folder / "gradflow.json")
-    from neuralens.compare_cnn import gradflow_sentences
-
     parts = [paragraph(f"Data: {gf['data']}; {gf['batches']} batches of {gf['batch_size']} images, width "
                        f"{gf['width']}, train mode, cross-entropy. Mean and max |dL/dW| per weight tensor in "
                        "depth order, averaged over batches; RMS of dL/dx at each block's input.")]
@@ -62,7 +57,6 @@ def gradflow_section(folder: Path) -> str | None:
     return "".join(parts)
 
 
-@section("landscape", "Loss landscapes and the VGG/ResNet comparison")
 def landscape_section(folder: Path) -> str | None:
     if not (folder / "compare.json").is_file():
         return None
@@ -88,7 +82,6 @@ def landscape_section(folder: Path) -> str | None:
     return "".join(parts)
 
 
-@section("deform", "Deformable convolution")
 def deform_section(folder: Path) -> str | None:
     if not (folder / "check.json").is_file():
         return None
@@ -125,7 +118,6 @@ def deform_section(folder: Path) -> str | None:
     return "".join(parts)
 
 
-@section("nerf", "Tiny NeRF")
 def nerf_section(folder: Path) -> str | None:
     cmp_path = folder / "compare" / "compare.json"
     if not cmp_path.is_file():
@@ -142,11 +134,11 @@ def nerf_section(folder: Path) -> str | None:
     parts.append(figure(folder / "compare" / "psnr_vs_time.png", "PSNR on a held-out view against training time"))
     parts.append(figure(folder / "compare" / "psnr_vs_iter.png", "the same against iterations"))
     parts.append(figure(folder / "compare" / "side_by_side.png", "a held-out view: each variant and its error"))
-    base = cmp["variants"].get("tiny")
+    base = cmp["variants"].get(BASELINE)
     items = []
     for v, r in cmp["variants"].items():
         gain = f" Measured: {r['psnr']:.2f} dB"
-        if base and v != "tiny":
+        if base and v != BASELINE:
             gain += f" ({r['psnr'] - base['psnr']:+.2f} dB vs the baseline in the same time)"
         items.append(f"<li><b>{esc(v)}</b>: {esc(NERF_IMPROVEMENTS.get(v, ''))}{esc(gain)}.</li>")
     parts.append("<ul>" + "".join(items) + "</ul>")
@@ -163,3 +155,13 @@ def nerf_section(folder: Path) -> str | None:
         parts.append(figure(folder / "cross_scene.png", "the trained field asked for another scene's views"))
     parts.append(paragraph(NERF_OTHER_SCENE, "explain"))
     return "".join(parts)
+
+
+#: (folder under the run folder, title, section function), in report order
+SECTIONS: list[tuple[str, str, Callable[[Path], str | None]]] = [
+    ("cnn", "CNNs (VGG16-BN, ResNet18): training and predictions", cnn_section),
+    ("gradflow", "Gradient flow through depth", gradflow_section),
+    ("landscape", "Loss landscapes and the VGG/ResNet comparison", landscape_section),
+    ("deform", "Deformable convolution", deform_section),
+    ("nerf", "Tiny NeRF", nerf_section),
+]

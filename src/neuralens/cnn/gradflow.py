@@ -16,9 +16,8 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from neuralens.io import atomic_path
+from neuralens.core.io import atomic_path
 from neuralens.models.cifar_nets import BasicBlock
-from neuralens.plotting import COLORS, plt, save_figure
 
 
 def block_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -112,42 +111,3 @@ def write_csv(result: dict[str, dict[str, Any]], path: str | Path) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(buf.getvalue())
     return Path(path)
-
-
-def _color(name: str) -> str | None:
-    return COLORS.get(name.split("@")[0])
-
-
-def plot_bars(name: str, res: dict[str, Any], path: str | Path) -> Path:
-    """The classic gradient-flow chart: max and mean |grad| per layer, log scale."""
-    layers = res["layers"]
-    x = range(len(layers))
-    fig, ax = plt.subplots(figsize=(max(6, 0.32 * len(layers)), 4))
-    ax.bar(x, [entry["max_abs_grad"] for entry in layers], color="c", alpha=0.6, label="max |grad|")
-    ax.bar(x, [entry["mean_abs_grad"] for entry in layers], color="b", alpha=0.8, label="mean |grad|")
-    ax.set_yscale("log")
-    ax.set_xticks(list(x), [entry["name"].removesuffix(".weight") for entry in layers], rotation=90, fontsize=7)
-    ax.set_ylabel("|dL/dW|")
-    ax.set_title(f"gradient flow: {name}")
-    ax.legend()
-    return save_figure(fig, path)
-
-
-def plot_overlay(results: dict[str, dict[str, Any]], path: str | Path, title: str = "") -> Path:
-    """Mean |grad| of weights (left) and RMS input gradient of blocks (right) against relative depth."""
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
-    for name, res in results.items():
-        style = "--" if "@init" in name else "-"
-        means = [entry["mean_abs_grad"] for entry in res["layers"]]
-        a.plot([i / max(len(means) - 1, 1) for i in range(len(means))], means, style, marker="o", ms=3,
-               color=_color(name), label=name)
-        bl = [blk["input_grad_rms"] for blk in res["blocks"]]
-        b.plot([i / max(len(bl) - 1, 1) for i in range(len(bl))], bl, style, marker="s", ms=3, color=_color(name),
-               label=name)
-    for ax, ylabel in ((a, "mean |dL/dW| of weight tensors"), (b, "RMS dL/dx at block input")):
-        ax.set_yscale("log")
-        ax.set_xlabel("relative depth (0 = input, 1 = output)")
-        ax.set_ylabel(ylabel)
-        ax.legend(fontsize=8)
-    fig.suptitle(title or "gradient flow against depth")
-    return save_figure(fig, path)

@@ -1,4 +1,4 @@
-"""Loss landscapes with ``loss-landscapes`` as the engine, and the fixes it needs (see FACTS.md).
+"""Loss landscapes with ``loss-landscapes`` as the engine, and the fixes it needs.
 
 What we take from the package: its model wrapper and parameter-vector arithmetic (``wrap_model``,
 ``ModelParameters``), its ``Metric`` interface, and ``linear_interpolation`` for 1-D paths. What we do in our
@@ -29,7 +29,8 @@ from loss_landscapes.model_interface.model_wrapper import ModelWrapper, wrap_mod
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from neuralens.plotting import plt, save_figure
+from neuralens.core.errors import NeuralensError
+from neuralens.core.io import read_json
 
 
 class LossAccuracy(Metric):
@@ -134,14 +135,6 @@ def interpolate(model_a: nn.Module, model_b: nn.Module, metric: LossAccuracy, st
     return np.array(out)
 
 
-def line(model: nn.Module, metric: LossAccuracy, direction: list[Tensor], steps: int, distance: float) -> np.ndarray:
-    """Loss/accuracy along a (filter-normalised) direction through the model: (steps, 2)."""
-    zero = [torch.zeros_like(d) for d in direction]
-    loss, acc = evaluate_plane(model, metric, direction, zero, steps, distance, progress=False,
-                               points=[i * steps + steps // 2 for i in range(steps)])
-    return np.stack([loss[:, steps // 2], acc[:, steps // 2]], 1)
-
-
 def sharpness(alphas: np.ndarray, betas: np.ndarray, loss: np.ndarray,
               radii: tuple[float, ...] = (0.25, 0.5, 1.0)) -> dict[str, float]:
     """Loss at the centre and the mean rise of the loss at each radius (grid points within half a step)."""
@@ -188,7 +181,7 @@ def top_hessian_eigenvalue(model: nn.Module, x: Tensor, y: Tensor, iters: int = 
 def distributed_plane(model: nn.Module, metric: LossAccuracy, d1: list[Tensor], d2: list[Tensor], steps: int,
                       distance: float) -> tuple[np.ndarray, np.ndarray]:
     """Split the grid across torch.distributed ranks (gloo works on CPU); every rank gets the full grid."""
-    import torch.distributed as dist
+    import torch.distributed as dist  # lazy: only torchrun runs need the distributed package
 
     rank, world = dist.get_rank(), dist.get_world_size()
     mine = [k for k in range(steps * steps) if k % world == rank]
@@ -216,7 +209,7 @@ def compute_landscape(model: nn.Module, x: Tensor, y: Tensor, steps: int = 21, d
     d2 = filter_normalized_direction(model, g)
     metric = LossAccuracy(x, y, batch_size)
     if in_distributed_run():
-        import torch.distributed as dist
+        import torch.distributed as dist  # lazy: only torchrun runs need the distributed package
 
         if not dist.is_initialized():
             dist.init_process_group("gloo")
@@ -231,75 +224,12 @@ def compute_landscape(model: nn.Module, x: Tensor, y: Tensor, steps: int = 21, d
     return result
 
 
-# ------------------------------------------------------------------------------------------------ figures
-def _levels(vmin: float, vmax: float, n: int = 25) -> np.ndarray:
-    lo = max(vmin, 1e-3)
-    return np.geomspace(lo, max(vmax, lo * 1.01), n)
-
-
-def plot_landscapes(results: dict[str, dict[str, Any]], out: Path, clip: float | None = None) -> list[Path]:
-    """Contours (log-spaced levels), 3-D surfaces and the two axis lines, models side by side on one scale."""
-    names = list(results)
-    vmin = min(float(np.nanmin(r["loss"])) for r in results.values())
-    vmax = max(float(np.nanmax(r["loss"])) for r in results.values())
-    if clip is not None:
-        vmax = min(vmax, clip)
-    levels = _levels(vmin, vmax)
-    paths = []
-    fig, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 4.4), squeeze=False)
-    for ax, name in zip(axes[0], names):
-        r = results[name]
-        cs = ax.contour(r["betas"], r["alphas"], np.clip(r["loss"], None, vmax), levels=levels, cmap="viridis",
-                        norm=plt.matplotlib.colors.LogNorm(levels[0], levels[-1]))
-        ax.clabel(cs, cs.levels[::4], fontsize=7, fmt="%.2g")
-        ax.plot(0, 0, "r*", ms=10)
-        ax.set_title(f"{name}: loss contours (log levels)")
-        ax.set_xlabel("beta (direction 2)")
-        ax.set_ylabel("alpha (direction 1)")
-        ax.set_aspect("equal")
-    paths.append(save_figure(fig, out / "landscape_contour.png"))
-    fig = plt.figure(figsize=(5.5 * len(names), 4.6))
-    for k, name in enumerate(names):
-        r = results[name]
-        ax = fig.add_subplot(1, len(names), k + 1, projection="3d")
-        b, a = np.meshgrid(r["betas"], r["alphas"])
-        ax.plot_surface(b, a, np.clip(r["loss"], None, vmax), cmap="viridis", vmin=vmin, vmax=vmax,
-                        linewidth=0, antialiased=True)
-        ax.set_zlim(vmin, vmax)
-        ax.set_title(f"{name}: loss surface")
-        ax.set_xlabel("beta")
-        ax.set_ylabel("alpha")
-    paths.append(save_figure(fig, out / "landscape_surface.png"))
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    from neuralens.plotting import COLORS
-
-    for name in names:
-        r = results[name]
-        c = len(r["alphas"]) // 2
-        ax.plot(r["alphas"], r["loss"][:, c], "-", color=COLORS.get(name), label=f"{name}, direction 1")
-        ax.plot(r["betas"], r["loss"][c, :], "--", color=COLORS.get(name), label=f"{name}, direction 2")
-    ax.set_yscale("log")
-    ax.set_xlabel("step along a filter-normalised direction")
-    ax.set_ylabel("loss")
-    ax.set_title("1-D slices through the model")
-    ax.legend(fontsize=8)
-    paths.append(save_figure(fig, out / "landscape_1d.png"))
-    return paths
-
-
-def plot_interpolation(curves: dict[str, np.ndarray], path: Path, xlabel: str) -> Path:
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
-    from neuralens.plotting import COLORS
-
-    for name, c in curves.items():
-        t = np.linspace(0, 1, len(c))
-        a.plot(t, c[:, 0], color=COLORS.get(name), label=name)
-        b.plot(t, c[:, 1], color=COLORS.get(name), label=name)
-    a.set_yscale("log")
-    a.set_ylabel("loss")
-    b.set_ylabel("accuracy")
-    for ax in (a, b):
-        ax.set_xlabel(xlabel)
-        ax.legend()
-    return save_figure(fig, path)
-
+def load_landscape(folder: Path) -> dict[str, Any]:
+    """A landscape run folder's arrays (``landscape.npz``) and metadata (``landscape.json``)."""
+    path = folder / "landscape.npz"
+    if not path.is_file():
+        raise NeuralensError(f"{folder}: no landscape.npz (run neuralens landscape --out {folder})")
+    with np.load(path) as f:
+        res = {k: f[k] for k in f.files}
+    res["meta"] = read_json(folder / "landscape.json") if (folder / "landscape.json").is_file() else {}
+    return res

@@ -12,12 +12,21 @@ import os
 import platform
 import sys
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from neuralens.core import VERSION
+from neuralens.core.errors import NeuralensError
+
+
+def log(msg: str) -> None:
+    """Progress and notes go to stderr, so stdout carries only a command's result."""
+    print(msg, file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager
@@ -63,8 +72,7 @@ def write_json(path: str | os.PathLike[str], data: Any) -> Path:
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:
-    from neuralens.errors import NeuralensError
-
+    """Parse a JSON file; a missing or malformed file is a one-line :class:`NeuralensError` naming it."""
     p = Path(path)
     if not p.is_file():
         raise NeuralensError(f"{p}: file not found")
@@ -72,6 +80,15 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         return json.loads(p.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise NeuralensError(f"{p}: not valid JSON ({exc})") from None
+
+
+def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` (no pickles); an unreadable file is a one-line error naming it."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
+        raise NeuralensError(f"{path}: cannot read as .npz ({exc})") from None
 
 
 def save_npz(path: str | os.PathLike[str], **arrays: Any) -> Path:
@@ -90,7 +107,7 @@ def torch_save(obj: Any, path: str | os.PathLike[str]) -> Path:
 
 def environment() -> dict[str, str]:
     """Versions that decide whether a run can be reproduced."""
-    import torchvision
+    import torchvision  # lazy: a second of start-up that only config writing needs
 
     return {
         "python": sys.version.split()[0],
@@ -104,7 +121,5 @@ def environment() -> dict[str, str]:
 
 def write_config(out: str | os.PathLike[str], args: dict[str, Any]) -> Path:
     """Write ``config.json`` (all arguments, seed, versions) into a run folder."""
-    from neuralens import __version__
-
     clean = {k: v for k, v in args.items() if not callable(v)}
-    return write_json(Path(out) / "config.json", {"args": clean, "neuralens": __version__, "env": environment()})
+    return write_json(Path(out) / "config.json", {"args": clean, "neuralens": VERSION, "env": environment()})

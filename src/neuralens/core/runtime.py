@@ -7,7 +7,7 @@ import random
 import numpy as np
 import torch
 
-from neuralens.errors import NeuralensError
+from neuralens.core.errors import NeuralensError
 
 
 def seed_everything(seed: int) -> torch.Generator:

@@ -1,4 +1,5 @@
-"""Pinhole camera rays in the OpenGL/Blender convention (camera looks down -z, y up, x right)."""
+"""Camera geometry in the OpenGL/Blender convention (camera looks down -z, y up, x right): pinhole rays,
+look-at poses, orbits and the ray/box slab test. Scenes (built-in ones are ray-traced) and NeRF both use it."""
 
 from __future__ import annotations
 
@@ -60,3 +61,20 @@ def orbit_poses(n: int, radius: float = 4.0, elevation_deg: float = 30.0, target
                                     torch.cos(el) * torch.sin(torch.tensor(az, dtype=torch.float64)), torch.sin(el)])
         poses.append(look_at(eye, target))
     return torch.stack(poses).float()
+
+
+def slab_intervals(origins: Tensor, dirs: Tensor, lo: Tensor | float, hi: Tensor | float) -> tuple[Tensor, Tensor]:
+    """Per-axis entry and exit parameters (…, 3) of rays o + t d with the box [lo, hi] (the slab test).
+
+    The ray is inside the box for ``max(entry) <= t <= min(exit)``; a miss has ``max(entry) > min(exit)``.
+    Axis-parallel rays get a tiny direction instead of 0, so no NaN appears.
+    """
+    inv = 1.0 / torch.where(dirs.abs() < 1e-9, torch.full_like(dirs, 1e-9), dirs)
+    t0, t1 = (lo - origins) * inv, (hi - origins) * inv
+    return torch.minimum(t0, t1), torch.maximum(t0, t1)
+
+
+def ray_box(origins: Tensor, dirs: Tensor, bound: float) -> tuple[Tensor, Tensor]:
+    """Entry and exit parameters of rays with the cube [-bound, bound]^3 (t_far < t_near: a miss)."""
+    entry, exit_ = slab_intervals(origins, dirs, -bound, bound)
+    return entry.amax(-1), exit_.amin(-1)

@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from neuralens.io import atomic_path
+from neuralens.core.io import atomic_path
 
 STYLE = {
     "figure.dpi": 100,

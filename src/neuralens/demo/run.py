@@ -6,8 +6,6 @@ Each study is a :class:`Step` that writes into ``OUT/<name>/`` and finishes by w
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +14,27 @@ from typing import Any
 
 import torch
 
-from neuralens.io import write_config, write_json
+from neuralens.cnn.compare import compare
+from neuralens.cnn.runs import run_gradflow, run_landscape
+from neuralens.cnn.viz import plot_confusion, plot_history, plot_predictions
+from neuralens.core.checkpoint import load_checkpoint
+from neuralens.core.errors import NeuralensError
+from neuralens.core.io import log, save_npz, write_json
+from neuralens.data.cifar import ImageData, load_image_data
+from neuralens.data.scenes import load_scene
+from neuralens.deform.check import check_report
+from neuralens.deform.experiment import run_experiment, warped_data
+from neuralens.deform.speed import time_one_shape
+from neuralens.deform.viz import plot_experiment, plot_offset_heatmaps, plot_sampling_points
+from neuralens.models import model_from_checkpoint
+from neuralens.models.train import TrainConfig, evaluate, train
+from neuralens.nerf.compare import run_compare
+from neuralens.nerf.model import load_nerf
+from neuralens.nerf.orbit import render_orbit
+from neuralens.nerf.trainer import evaluate_views
+from neuralens.nerf.variants import BASELINE
+from neuralens.nerf.viz import plot_rendering, plot_renders, plot_sampling
+from neuralens.report.builder import build_report
 
 
 @dataclass
@@ -28,7 +46,7 @@ class DemoContext:
     device: str
 
     def log(self, msg: str) -> None:
-        print(msg, file=sys.stderr, flush=True)
+        log(msg)
 
 
 @dataclass
@@ -38,9 +56,7 @@ class Step:
     run: Callable[[DemoContext, Path], None]
 
 
-def _data(ctx: DemoContext, n_train: int, n_test: int) -> Any:
-    from neuralens.data.cifar import load_image_data
-
+def _data(ctx: DemoContext, n_train: int, n_test: int) -> ImageData:
     return load_image_data("auto", ctx.data_root, synthetic_size=(n_train, n_test), seed=ctx.seed,
                            log=ctx.log).subset(n_train, n_test)
 
@@ -54,10 +70,6 @@ def _cnn_sizes(ctx: DemoContext) -> dict[str, Any]:
 
 def _cnn_step(ctx: DemoContext, folder: Path) -> None:
     """Train small VGG16-BN and ResNet18 briefly, evaluate them, keep figures for the report."""
-    from neuralens.models.checkpoint import load_checkpoint, model_from_checkpoint
-    from neuralens.models.train import TrainConfig, evaluate, train
-    from neuralens.models.viz import plot_confusion, plot_history, plot_predictions
-
     sz = _cnn_sizes(ctx)
     data = _data(ctx, sz["n_train"], sz["n_test"])
     models = []
@@ -89,16 +101,12 @@ def _checkpoints(ctx: DemoContext) -> list[str]:
     paths = [ctx.out / "cnn" / m / "model.pt" for m in CNN_MODELS]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
-        from neuralens.errors import NeuralensError
-
         raise NeuralensError(f"demo: the cnn step's checkpoints are missing ({missing[0]}); run it first")
     return [str(p) for p in paths]
 
 
 def _gradflow_step(ctx: DemoContext, folder: Path) -> None:
     """Gradient flow of VGG16 (no BN), VGG16-BN and ResNet18 at init, and of the two trained nets."""
-    from neuralens.inspect_cli import run_gradflow
-
     ckpts = _checkpoints(ctx)
     sz = _cnn_sizes(ctx)
     data = _data(ctx, 1024, 64)
@@ -109,9 +117,6 @@ def _gradflow_step(ctx: DemoContext, folder: Path) -> None:
 
 def _landscape_step(ctx: DemoContext, folder: Path) -> None:
     """2-D landscapes of the trained VGG16-BN and ResNet18, then the numeric comparison."""
-    from neuralens.compare_cnn import compare
-    from neuralens.inspect_cli import run_landscape
-
     ckpts = _checkpoints(ctx)
     sz = _cnn_sizes(ctx)
     data = _data(ctx, 64, 512)
@@ -126,16 +131,7 @@ def _landscape_step(ctx: DemoContext, folder: Path) -> None:
 
 def _deform_step(ctx: DemoContext, folder: Path) -> None:
     """Op check against torchvision, a timing, the DCN-vs-CNN experiment and the sampling figures."""
-    from neuralens.deform.cli import check_against_torchvision
-    from neuralens.deform.experiment import plot_experiment, run_experiment, warped_data
-    from neuralens.deform.speed import time_one_shape
-    from neuralens.deform.viz import plot_offset_heatmaps, plot_sampling_points
-    from neuralens.models import load_checkpoint, model_from_checkpoint
-
-    rows = check_against_torchvision(4 if ctx.quick else 12, ctx.seed)
-    write_json(folder / "check.json", {"cases": rows,
-                                       "worst": max(max(r["max_abs_diff_output"], r["max_abs_diff_grads"])
-                                                    for r in rows)})
+    write_json(folder / "check.json", check_report(4 if ctx.quick else 12, ctx.seed))
     shape = (2, 32, 16) if ctx.quick else (8, 64, 32)
     write_json(folder / "speed.json", time_one_shape(*shape))
     n_train, n_test, epochs = (512, 256, 1) if ctx.quick else (3000, 1000, 3)
@@ -153,36 +149,27 @@ def _deform_step(ctx: DemoContext, folder: Path) -> None:
 def _nerf_step(ctx: DemoContext, folder: Path) -> None:
     """Sampler figure; baseline vs best variant for the same time; orbit video; rendering figure; the
     trained field evaluated on a different scene."""
-    from neuralens.data.scenes import load_scene
-    from neuralens.io import save_npz
-    from neuralens.nerf.cli import load_nerf, render_orbit
-    from neuralens.nerf.compare import run_compare
-    from neuralens.nerf.trainer import evaluate_views
-    from neuralens.nerf.viz import plot_rendering, plot_sampling
-
     plot_sampling(folder / "sampling.png", seed=ctx.seed)
     size, seconds, frames = (32, 8.0, 8) if ctx.quick else (64, 75.0, 36)
     spec = f"builtin:{size}"
     scene = load_scene(spec)
-    variants = ["tiny", "fast"] if ctx.quick else ["tiny", "tiny_viewdirs", "fast"]
+    variants = [BASELINE, "fast"] if ctx.quick else [BASELINE, "tiny_viewdirs", "fast"]
     summary = run_compare(["--scene", spec], scene, seconds, folder / "compare", variants, ctx.seed, log=ctx.log)
     best = summary["best"]
-    ckpt, cfg, fields = load_nerf(folder / "compare" / best / "checkpoint.pt")
-    render_orbit(fields, cfg, ckpt["scene"], folder / "orbit", frames, 12)
+    ckpt, cfg, model = load_nerf(folder / "compare" / best / "checkpoint.pt")
+    render_orbit(model, cfg, ckpt["scene"], folder / "orbit", frames, 12)
     view = scene.test_idx[0]
-    plot_rendering(fields, (scene.height, scene.width, scene.focal), scene.poses[view], cfg, folder / "rendering.png",
+    plot_rendering(model, (scene.height, scene.width, scene.focal), scene.poses[view], cfg, folder / "rendering.png",
                    target=scene.images[view])
     other = load_scene(f"builtin-b:{size}")
-    own = evaluate_views(fields, scene, cfg)
-    cross = evaluate_views(fields, other, cfg)
+    own = evaluate_views(model, scene, cfg)
+    cross = evaluate_views(model, other, cfg)
     save_npz(folder / "cross_scene_renders.npz", images=cross["images"][:4].numpy(),
              targets=other.images[other.test_idx[:4]].numpy())
     write_json(folder / "cross_scene.json", {
         "model": best, "trained_on": scene.name, "other_scene": other.name,
         "psnr_own_scene": own["psnr"]["mean"], "psnr_other_scene": cross["psnr"]["mean"],
         "ssim_own_scene": own["ssim"]["mean"], "ssim_other_scene": cross["ssim"]["mean"]})
-    from neuralens.nerf.cli import plot_renders
-
     plot_renders(cross["images"], other.images[cross["indices"]], folder / "cross_scene.png",
                  f"{best} trained on {scene.name}, asked to render {other.name}'s cameras")
 
@@ -199,8 +186,6 @@ STEPS: list[Step] = [
 def run_demo(out: str | Path = "runs/demo", quick: bool = False, force: bool = False, seed: int = 0,
              data_root: str = "data", device: str = "auto", only: list[str] | None = None) -> Path:
     """Run every step (or ``only`` these), skipping finished ones; return the report path."""
-    from neuralens.report import build_report
-
     ctx = DemoContext(Path(out), quick, seed, data_root, device)
     start = time.perf_counter()
     for step in STEPS:
@@ -219,46 +204,3 @@ def run_demo(out: str | Path = "runs/demo", quick: bool = False, force: bool = F
     report = build_report(ctx.out)
     ctx.log(f"report: {report}")
     return report
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    write_config(args.out, vars(args))
-    only = [s for s in args.only.split(",") if s] if args.only else None
-    known = {s.name for s in STEPS}
-    if only and set(only) - known:
-        from neuralens.errors import NeuralensError
-
-        raise NeuralensError(f"--only: unknown step(s) {sorted(set(only) - known)}; steps: {', '.join(sorted(known))}")
-    report = run_demo(args.out, args.quick, args.force, args.seed, args.data_root, args.device, only)
-    print(report)
-    return 0
-
-
-def _cmd_report(args: argparse.Namespace) -> int:
-    from neuralens.report import build_report
-
-    print(build_report(args.run_dir, args.out))
-    return 0
-
-
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    steps = ", ".join(s.name for s in STEPS)
-    p = sub.add_parser("demo", help="run every study on built-in data and write report.html",
-                       formatter_class=argparse.RawDescriptionHelpFormatter,
-                       epilog=f"steps: {steps}\nexamples:\n  neuralens demo --quick\n"
-                              "  neuralens demo --data-root ../shared/data/cifar10 --out runs/demo")
-    p.add_argument("--out", default="runs/demo")
-    p.add_argument("--quick", action="store_true", help="tiny sizes (about 3 minutes)")
-    p.add_argument("--force", action="store_true", help="redo steps that already finished")
-    p.add_argument("--only", default="", help=f"comma-separated steps to run ({steps})")
-    p.add_argument("--data-root", default="data", help="CIFAR-10 location; synthetic data when absent")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
-    p.set_defaults(func=_cmd_demo)
-
-    p = sub.add_parser("report", help="write report.html from a run folder",
-                       formatter_class=argparse.RawDescriptionHelpFormatter,
-                       epilog="example:\n  neuralens report runs/demo")
-    p.add_argument("run_dir")
-    p.add_argument("--out", default=None, help="default: RUN_DIR/report.html")
-    p.set_defaults(func=_cmd_report)

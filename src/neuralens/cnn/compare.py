@@ -8,8 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from neuralens.explain import LANDSCAPE_WHY, SHORTCUT_DERIVATION
-from neuralens.io import read_json, write_json
+from neuralens.cnn.explain import LANDSCAPE_WHY, SHORTCUT_DERIVATION
+from neuralens.cnn.landscape import load_landscape
+from neuralens.cnn.viz import plot_landscapes
+from neuralens.core.io import read_json, write_json
 
 
 def _fmt(v: float) -> str:
@@ -70,9 +72,6 @@ def landscape_sentences(lands: dict[str, dict[str, Any]]) -> list[str]:
 
 def compare(gradflow_dir: Path | None, landscape_dirs: list[Path], out: Path) -> tuple[str, dict[str, Any]]:
     """Write compare.json (numbers and sentences) and, with two landscapes, side-by-side figures."""
-    from neuralens.inspect_cli import load_landscape
-    from neuralens.landscape import plot_landscapes
-
     sentences: list[str] = []
     numbers: dict[str, Any] = {}
     if gradflow_dir is not None:

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.modules.utils import _pair
 
-from neuralens.errors import NeuralensError
+from neuralens.core.errors import NeuralensError
 
 
 @dataclass(frozen=True)
@@ -397,63 +397,37 @@ def deform_conv2d(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | 
 
 
 class DeformConv2d(nn.Module):
-    """A deformable conv that owns its offset predictor (and, if ``modulated``, the DCNv2 mask predictor).
-
-    The predictor is an ordinary conv with the same kernel, stride, padding and dilation as the deformable
-    conv, producing ``2 * offset_groups * kh * kw`` channels (one (dy, dx) pair per tap, per output pixel, per
-    offset group) plus ``offset_groups * kh * kw`` mask channels when modulated. It is zero-initialised, so
-    training starts from a plain convolution (modulated: masks start at sigmoid(0) = 0.5, as in DCNv2).
-    After each forward, ``last_offset`` and ``last_mask`` hold the (detached) predictions for visualisation.
+    """torchvision's ``DeformConv2d``: same constructor, ``forward(input, offset, mask=None)``, parameter names
+    and initialisation, so the two exchange ``state_dict``s. Offsets (and the DCNv2 mask) come from outside;
+    :class:`neuralens.ops.DeformableConv2d` is the layer that predicts its own.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
                  stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
-                 dilation: int | tuple[int, int] = 1, groups: int = 1, offset_groups: int = 1,
-                 bias: bool = True, modulated: bool = False) -> None:
+                 dilation: int | tuple[int, int] = 1, groups: int = 1, bias: bool = True) -> None:
         super().__init__()
         if in_channels % groups or out_channels % groups:
-            raise NeuralensError(f"DeformConv2d: channels {in_channels}->{out_channels} not divisible by "
+            raise NeuralensError(f"{type(self).__name__}: channels {in_channels}->{out_channels} not divisible by "
                                  f"groups={groups}")
-        if in_channels % offset_groups:
-            raise NeuralensError(f"DeformConv2d: in_channels {in_channels} not divisible by "
-                                 f"offset_groups={offset_groups}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = _pair(kernel_size)
         self.stride, self.padding, self.dilation = _pair(stride), _pair(padding), _pair(dilation)
-        self.groups, self.offset_groups, self.modulated = groups, offset_groups, modulated
-        kh, kw = self.kernel_size
-        self.weight = nn.Parameter(torch.empty(out_channels, in_channels // groups, kh, kw))
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels // groups, *self.kernel_size))
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
-        n_pred = (3 if modulated else 2) * offset_groups * kh * kw
-        self.offset_conv = nn.Conv2d(in_channels, n_pred, self.kernel_size, self.stride, self.padding,
-                                     self.dilation, bias=True)
-        self.last_offset: Tensor | None = None
-        self.last_mask: Tensor | None = None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """nn.Conv2d's (and torchvision's) default initialisation."""
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
             fan_in = self.weight.shape[1] * self.weight.shape[2] * self.weight.shape[3]
             nn.init.uniform_(self.bias, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in))
-        nn.init.zeros_(self.offset_conv.weight)
-        nn.init.zeros_(self.offset_conv.bias)
 
-    def forward(self, x: Tensor) -> Tensor:
-        pred = self.offset_conv(x)
-        n_off = 2 * self.offset_groups * self.kernel_size[0] * self.kernel_size[1]
-        offset = pred[:, :n_off]
-        mask = torch.sigmoid(pred[:, n_off:]) if self.modulated else None
-        self.last_offset = offset.detach()
-        self.last_mask = mask.detach() if mask is not None else None
-        return deform_conv2d(x, offset, self.weight, self.bias, self.stride, self.padding, self.dilation, mask)
-
-    def sampling_locations(self) -> Tensor:
-        """(N, G, kh*kw, H_out, W_out, 2) input coordinates (y, x) of the last forward's samples."""
-        if self.last_offset is None:
-            raise NeuralensError("DeformConv2d.sampling_locations: run a forward pass first")
-        return sampling_locations(self.last_offset, self.kernel_size, self.stride, self.padding, self.dilation)
+    def forward(self, input: Tensor, offset: Tensor, mask: Tensor | None = None) -> Tensor:
+        """input (N, C_in, H, W), offset (N, 2*G*kh*kw, H_out, W_out), mask (N, G*kh*kw, H_out, W_out) or None."""
+        return deform_conv2d(input, offset, self.weight, self.bias, self.stride, self.padding, self.dilation, mask)
 
     def extra_repr(self) -> str:
-        return (f"{self.weight.shape[1] * self.groups}, {self.weight.shape[0]}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, groups={self.groups}, "
-                f"offset_groups={self.offset_groups}, modulated={self.modulated}")
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, dilation={self.dilation}, groups={self.groups}, "
+                f"bias={self.bias is not None}")

@@ -1,18 +1,22 @@
 """Rays in, pixels out: sampler + field + volume rendering, with optional coarse-to-fine resampling.
 
+The field is a callback ``field(points (..., 3), viewdirs (..., 3) | None) -> (sigma (...), rgb (..., 3))`` and
+an optional estimator (the occupancy grid) chooses the samples; the renderer knows neither's internals.
 ``render_rays`` is what training and evaluation call; ``render_image`` chunks a whole view so memory stays
 bounded whatever the resolution.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from neuralens.nerf.occupancy import OccupancyGrid, march
-from neuralens.nerf.rays import get_rays
+from neuralens.core.cliargs import option, positive_int
+from neuralens.data.cameras import get_rays
+from neuralens.nerf.occupancy import OccupancyGrid
 from neuralens.nerf.rendering import volume_render
 from neuralens.nerf.sampling import (
     importance_samples,
@@ -22,18 +26,21 @@ from neuralens.nerf.sampling import (
     uniform_samples,
 )
 
+#: a radiance field as the renderer sees it
+FieldFn = Callable[[Tensor, Tensor | None], tuple[Tensor, Tensor]]
+
 
 @dataclass
 class RenderSettings:
     near: float = 2.0
     far: float = 6.0
-    n_samples: int = 64
+    n_samples: int = option(64, "samples per ray", flag="--samples", type=positive_int)
     n_importance: int = 0  # > 0: hierarchical second pass (NeRF's fine network)
     sampler: str = "tiny"  # tiny | stratified | uniform (training); evaluation always uses uniform
     background: float = 0.0
     use_viewdirs: bool = False
-    occupancy: bool = False  # empty-space skipping with an occupancy grid (packed samples)
-    march_steps: int = 192  # fixed-step samples per ray over [near, far] before skipping
+    occupancy: bool = False  # build an occupancy grid for empty-space skipping (packed samples)
+    march_steps: int = 192  # the grid's fixed-step samples per ray over [near, far] before skipping
     bound: float = 1.5  # scene box [-bound, bound]^3 of the occupancy grid
     pixel_offset: float = 0.0  # 0: rays through pixel corners (the original code); 0.5: through pixel centres
 
@@ -46,7 +53,7 @@ def _samples(s: RenderSettings, n_rays: int, train: bool, gen: torch.Generator |
     return tiny_nerf_samples(s.near, s.far, s.n_samples, n_rays, gen, device)
 
 
-def _query(field: nn.Module, origins: Tensor, dirs: Tensor, t: Tensor, s: RenderSettings) -> dict[str, Tensor]:
+def _query(field: FieldFn, origins: Tensor, dirs: Tensor, t: Tensor, s: RenderSettings) -> dict[str, Tensor]:
     pts = origins[:, None, :] + dirs[:, None, :] * t[..., None]
     viewdirs = None
     if s.use_viewdirs:
@@ -55,9 +62,9 @@ def _query(field: nn.Module, origins: Tensor, dirs: Tensor, t: Tensor, s: Render
     return volume_render(sigma, rgb, t, background=s.background if s.background else None)
 
 
-def _render_packed(field: nn.Module, origins: Tensor, dirs: Tensor, s: RenderSettings, occ: OccupancyGrid,
+def _render_packed(field: FieldFn, origins: Tensor, dirs: Tensor, s: RenderSettings, occ: OccupancyGrid,
                    train: bool, generator: torch.Generator | None) -> dict[str, Tensor]:
-    t, rays, delta = march(origins, dirs, s.near, s.far, s.march_steps, occ, generator, jitter=train)
+    t, rays, delta = occ.sample(origins, dirs, s.near, s.far, train, generator)
     pts = origins[rays] + dirs[rays] * t[:, None]
     viewdirs = None
     if s.use_viewdirs:
@@ -69,14 +76,14 @@ def _render_packed(field: nn.Module, origins: Tensor, dirs: Tensor, s: RenderSet
     return out
 
 
-def render_rays(field: nn.Module, origins: Tensor, dirs: Tensor, s: RenderSettings, train: bool = False,
-                generator: torch.Generator | None = None, fine: nn.Module | None = None,
+def render_rays(field: FieldFn, origins: Tensor, dirs: Tensor, s: RenderSettings, train: bool = False,
+                generator: torch.Generator | None = None, fine: FieldFn | None = None,
                 occ: OccupancyGrid | None = None) -> dict[str, Tensor]:
-    """Render (n_rays, 3) rays. With an occupancy grid (``s.occupancy``) samples in empty cells are skipped.
+    """Render (n_rays, 3) rays. With an occupancy grid ``occ`` samples in empty cells are skipped.
     With ``s.n_importance`` > 0 a second pass samples where the first found weight (using ``fine`` if given,
     else the same field); the result is the fine pass, the coarse one is returned under ``coarse_rgb``.
     """
-    if occ is not None and s.occupancy:
+    if occ is not None:
         return _render_packed(field, origins, dirs, s, occ, train, generator)
     t = _samples(s, origins.shape[0], train, generator, origins.device)
     out = _query(field, origins, dirs, t, s)
@@ -93,11 +100,12 @@ def render_rays(field: nn.Module, origins: Tensor, dirs: Tensor, s: RenderSettin
 
 
 @torch.no_grad()
-def render_image(field: nn.Module, height: int, width: int, focal: float, c2w: Tensor, s: RenderSettings,
-                 chunk: int = 4096, fine: nn.Module | None = None, occ: OccupancyGrid | None = None
-                 ) -> dict[str, Tensor]:
-    """Render one view in chunks of ``chunk`` rays; returns rgb (H, W, 3), depth (H, W), opacity (H, W)."""
-    device = next((p.device for p in field.parameters()), c2w.device)
+def render_image(field: FieldFn, height: int, width: int, focal: float, c2w: Tensor, s: RenderSettings,
+                 chunk: int = 4096, fine: FieldFn | None = None, occ: OccupancyGrid | None = None,
+                 device: torch.device | None = None) -> dict[str, Tensor]:
+    """Render one view in chunks of ``chunk`` rays (on ``device``, default the pose's); returns rgb (H, W, 3),
+    depth (H, W), opacity (H, W)."""
+    device = device or c2w.device
     origins, dirs = get_rays(height, width, focal, c2w.to(device), pixel_offset=s.pixel_offset)
     origins, dirs = origins.reshape(-1, 3), dirs.reshape(-1, 3)
     parts: dict[str, list[Tensor]] = {"rgb": [], "depth": [], "opacity": []}

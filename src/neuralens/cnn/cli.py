@@ -1,0 +1,184 @@
+"""``neuralens train | eval | gradflow | landscape | compare-cnn``: parsers, and calls into library functions."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from neuralens.cnn.compare import compare
+from neuralens.cnn.runs import check_landscape_steps, run_gradflow, run_landscape
+from neuralens.cnn.viz import plot_confusion, plot_history, plot_predictions
+from neuralens.core.checkpoint import load_checkpoint
+from neuralens.core.cliargs import (
+    Formatter,
+    add_common,
+    add_options,
+    nonneg_int,
+    options_from,
+    positive_float,
+    positive_int,
+    split_list,
+)
+from neuralens.core.errors import NeuralensError
+from neuralens.core.io import log, write_config, write_json
+from neuralens.core.runtime import resolve_device
+from neuralens.data.args import add_data_args, load_data_from_args
+from neuralens.models import model_from_checkpoint
+from neuralens.models.registry import check_model_name
+from neuralens.models.train import TrainConfig, classifier_metrics, evaluate, train
+
+
+# ----------------------------------------------------------------------------------------------- train / eval
+def _cmd_train(args: argparse.Namespace) -> int:
+    if args.pretrained is None or not args.pretrained.startswith("hub:"):
+        check_model_name(args.model)
+    cfg = TrainConfig(**options_from(TrainConfig, args), data=args.data)
+    data = load_data_from_args(args)
+    log(f"data: {data.source}: {len(data.x_train)} train / {len(data.x_test)} test images")
+    write_config(args.out, vars(args))
+    metrics = train(cfg, data, args.out, resume=args.resume, log=log)
+    if metrics["history"]:
+        plot_history(metrics["history"], Path(args.out) / "history.png", f"{args.model} x{args.width}")
+    print(f"test accuracy {metrics['accuracy']:.4f}  loss {metrics['loss']:.4f}  -> {Path(args.out) / 'model.pt'}")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    ckpt = load_checkpoint(args.checkpoint, kind="classifier")
+    model = model_from_checkpoint(ckpt, args.checkpoint).to(resolve_device(args.device))
+    spec = args.data if args.data != "from-checkpoint" else ckpt["config"].get("data_spec", "auto")
+    data = load_data_from_args(args, spec)
+    classes = ckpt["config"].get("classes", data.classes)
+    if len(classes) != data.num_classes:
+        raise NeuralensError(f"checkpoint predicts {len(classes)} classes but the data has {data.num_classes}")
+    out = Path(args.out or Path(args.checkpoint).parent / "eval")
+    write_config(out, vars(args))
+    res = evaluate(model, data.x_test, data.y_test, len(classes), flip_tta=args.flip_tta)
+    metrics = classifier_metrics(res, classes)
+    metrics.update({"checkpoint": str(args.checkpoint), "arch": ckpt["arch"], "data": data.source,
+                    "n_images": len(data.y_test), "flip_tta": args.flip_tta})
+    write_json(out / "metrics.json", metrics)
+    plot_confusion(res["confusion"], classes, out / "confusion.png", f"{ckpt['arch']} on {data.source}")
+    k = min(args.samples, len(data.x_test))
+    plot_predictions(data.x_test[:k], data.y_test[:k], res["predictions"][:k], classes, out / "predictions.png",
+                     title=f"{ckpt['arch']}: predicted (true)")
+    print(f"accuracy {metrics['accuracy']:.4f}  loss {metrics['loss']:.4f}  on {len(data.y_test)} images -> {out}")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------- inspection
+def _cmd_gradflow(args: argparse.Namespace) -> int:
+    for name in split_list(args.models):  # fail before anything is written
+        check_model_name(name)
+    data = load_data_from_args(args)
+    out = Path(args.out)
+    write_config(out, vars(args))
+    res = run_gradflow(split_list(args.models), split_list(args.checkpoint, keep_empty=True), data, args.width,
+                       args.batches, args.batch_size, args.seed, out)
+    for key, r in res.items():
+        s = r["summary"]
+        print(f"{key:18s} first/last mean|grad| {s['first_to_last_mean_grad']:.3g}   "
+              f"layers < 1e-3 of max: {100 * s['share_below_1e-3_of_max']:.0f}%   "
+              f"first/last block-input grad {s['first_to_last_block_input_grad']:.3g}")
+    print(out / "gradflow.json")
+    return 0
+
+
+def _cmd_landscape(args: argparse.Namespace) -> int:
+    check_model_name(args.model)  # fail before anything is written
+    check_landscape_steps(args.steps)
+    data = load_data_from_args(args)
+    out = Path(args.out)
+    write_config(out, vars(args))
+    res = run_landscape(args.model, args.checkpoint, data, args.width, args.steps, args.distance, args.eval_size,
+                        args.seed, args.hessian_iters, out)
+    s = res["sharpness"]
+    print(f"{args.model}: centre loss {s['loss_centre']:.4f}, rise at r=0.5 {s['mean_rise_r0.5']:.4g}, "
+          f"at r=1 {s['mean_rise_r1']:.4g} -> {out / 'landscape.npz'}")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    text, _numbers = compare(Path(args.gradflow) if args.gradflow else None,
+                             [Path(p) for p in split_list(args.landscapes)], Path(args.out))
+    print(text)
+    return 0
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a CIFAR classifier", formatter_class=Formatter,
+                       epilog="example:\n  neuralens train --model resnet18 --width 0.25 --epochs 5 --data cifar10 "
+                              "--data-root ../shared/data/cifar10 --out runs/r18")
+    add_options(p, TrainConfig)
+    p.add_argument("--resume", action="store_true", help="continue from OUT/model.pt")
+    p.add_argument("--out", default="runs/train")
+    add_data_args(p)
+    p.set_defaults(func=_cmd_train)
+
+
+def _add_eval(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="evaluate a checkpoint: accuracy, confusion matrix, labelled predictions",
+                       formatter_class=Formatter,
+                       epilog="example:\n  neuralens eval --checkpoint runs/r18/model.pt --out runs/r18/eval")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--samples", type=positive_int, default=32, help="images in predictions.png")
+    p.add_argument("--flip-tta", action="store_true", help="average the logits of each image and its mirror")
+    p.add_argument("--out", default=None, help="default: CHECKPOINT_DIR/eval")
+    add_common(p)
+    add_data_args(p, default="from-checkpoint")
+    p.set_defaults(func=_cmd_eval)
+
+
+def _add_study_args(p: argparse.ArgumentParser, out: str) -> None:
+    """Options every inspection of models built from the registry takes: width, output, seed and data."""
+    p.add_argument("--width", type=positive_float, default=0.25, help="channel width multiplier of the models")
+    p.add_argument("--out", default=out)
+    p.add_argument("--seed", type=nonneg_int, default=0, help="seed of the initial weights and directions")
+    add_data_args(p)
+
+
+def _add_gradflow(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("gradflow", help="per-layer gradient statistics of VGG16 vs ResNet18", formatter_class=Formatter,
+                       epilog="examples:\n  neuralens gradflow --out runs/gradflow\n"
+                              "  neuralens gradflow --models vgg16_bn,resnet18 --checkpoint runs/v/model.pt,"
+                              "runs/r/model.pt --data-root ../shared/data/cifar10 --out runs/gradflow")
+    p.add_argument("--models", default="vgg16,vgg16_bn,resnet18", help="comma-separated registry names")
+    p.add_argument("--checkpoint", default=None,
+                   help="comma-separated checkpoints, one per model, empty for none (adds trained)")
+    p.add_argument("--batches", type=positive_int, default=8)
+    p.add_argument("--batch-size", type=positive_int, default=128)
+    _add_study_args(p, "runs/gradflow")
+    p.set_defaults(func=_cmd_gradflow)
+
+
+def _add_landscape(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("landscape", help="2-D loss landscape (filter-normalised plane) of one model",
+                       formatter_class=Formatter,
+                       epilog="examples:\n  neuralens landscape --model resnet18 --out runs/land_r18\n"
+                              "  neuralens landscape --model resnet18 --checkpoint runs/r18/model.pt --steps 51\n"
+                              "  torchrun --nproc-per-node 2 -m neuralens.cli landscape --model vgg16 --out runs/lv")
+    p.add_argument("--model", default="resnet18")
+    p.add_argument("--checkpoint", default=None)
+    p.add_argument("--steps", type=positive_int, default=21, help="grid points per axis (odd)")
+    p.add_argument("--distance", type=positive_float, default=1.0, help="grid covers [-D, D]^2")
+    p.add_argument("--eval-size", type=positive_int, default=512, help="test images held in memory")
+    p.add_argument("--hessian-iters", type=nonneg_int, default=10,
+                   help="power iterations for the top eigenvalue (0: skip)")
+    _add_study_args(p, "runs/landscape")
+    p.set_defaults(func=_cmd_landscape)
+
+
+def _add_compare(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compare-cnn", help="VGG16 vs ResNet18 in numbers, from gradflow and landscape runs",
+                       formatter_class=Formatter,
+                       epilog="example:\n  neuralens compare-cnn --gradflow runs/gradflow "
+                              "--landscapes runs/land_vgg,runs/land_r18 --out runs/compare")
+    p.add_argument("--gradflow", default=None, help="folder with gradflow.json")
+    p.add_argument("--landscapes", default="", help="comma-separated landscape folders")
+    p.add_argument("--out", default="runs/compare")
+    p.set_defaults(func=_cmd_compare)
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    for add in (_add_train, _add_eval, _add_gradflow, _add_landscape, _add_compare):
+        add(sub)

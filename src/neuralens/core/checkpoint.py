@@ -1,0 +1,64 @@
+"""The one checkpoint format, read without ever running code.
+
+Layout (``format`` ``neuralens/1``)::
+
+    {"format", "kind", "arch", "config": {...}, "state_dict", "metrics", "train_state": {...}, **extra}
+
+Every file is read with ``torch.load(weights_only=True)``: a checkpoint holds tensors and plain data only, so a
+``.pt`` whose pickle would call a function is refused before anything in it runs.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from neuralens.core.errors import NeuralensError
+from neuralens.core.io import torch_save
+
+FORMAT = "neuralens/1"
+
+
+def save_checkpoint(path: str | Path, kind: str, arch: str, config: dict[str, Any], state_dict: dict[str, Any],
+                    metrics: dict[str, Any] | None = None, train_state: dict[str, Any] | None = None,
+                    **extra: Any) -> Path:
+    """Write a checkpoint atomically (tensors moved to the CPU, so it loads anywhere)."""
+    return torch_save({
+        "format": FORMAT, "kind": kind, "arch": arch, "config": config,
+        "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()},
+        "metrics": metrics or {}, "train_state": train_state or {}, **extra,
+    }, path)
+
+
+def read_torch_file(path: str | Path) -> Any:
+    """``torch.load(weights_only=True)`` on the CPU with one-line errors for missing, unreadable or unsafe files."""
+    p = Path(path)
+    if not p.is_file():
+        raise NeuralensError(f"{p}: checkpoint not found")
+    try:
+        return torch.load(p, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "GLOBAL" in str(exc):  # the pickle names a function or class to call: it would run code
+            raise NeuralensError(f"{p}: holds Python objects beyond tensors and plain data, which could run code "
+                                 "when loaded; refused (neuralens loads weights only)") from None
+        raise NeuralensError(f"{p}: not a readable PyTorch checkpoint ({exc.__class__.__name__})") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError) as exc:
+        raise NeuralensError(f"{p}: not a readable PyTorch checkpoint ({exc.__class__.__name__})") from None
+
+
+def load_checkpoint(path: str | Path, kind: str | None = None) -> dict[str, Any]:
+    """Read and validate a neuralens checkpoint; ``kind`` (``classifier``, ``nerf``) must match when given."""
+    p = Path(path)
+    ckpt = read_torch_file(p)
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise NeuralensError(f"{p}: not a neuralens checkpoint (no 'format': '{FORMAT}' entry)")
+    if kind is not None and ckpt.get("kind") != kind:
+        raise NeuralensError(f"{p}: is a {ckpt.get('kind')!r} checkpoint, expected a {kind!r} checkpoint")
+    for key, typ in (("arch", str), ("config", dict), ("state_dict", dict)):
+        if not isinstance(ckpt.get(key), typ):
+            raise NeuralensError(f"{p}: checkpoint has no valid {key!r} entry")
+    return ckpt

@@ -1,0 +1,102 @@
+"""Argument helpers every command shares: one help formatter, checked number types, seed/device options, and
+command-line options generated from a config dataclass so each training option is written once.
+
+A config field becomes an option by carrying metadata from :func:`option`::
+
+    lr: float = option(0.2, "peak learning rate", type=positive_float)
+
+:func:`add_options` turns such fields into ``--lr`` and friends; :func:`options_from` reads them back into the
+constructor's keyword arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+
+class Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Examples keep their line breaks; every option shows its default."""
+
+
+def number(kind: type, low: float | None = None, high: float | None = None, low_open: bool = False,
+           what: str = "") -> Callable[[str], Any]:
+    """An argparse ``type`` for a finite int/float within [low, high] (``low_open``: strictly above ``low``)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, "
+                                             f"got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be finite, got {text}")
+        if low is not None and (value <= low if low_open else value < low):
+            raise argparse.ArgumentTypeError(f"must be {'>' if low_open else '>='} {low:g}, got {text}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be <= {high:g}, got {text}")
+        return value
+
+    parse.__name__ = what or kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+positive_int = number(int, 1, what="positive integer")
+nonneg_int = number(int, 0, what="non-negative integer")
+positive_float = number(float, 0, low_open=True, what="positive number")
+nonneg_float = number(float, 0, what="non-negative number")
+finite_float = number(float, what="number")
+
+_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps|xpu(:\d+)?)$")
+
+
+def device_name(text: str) -> str:
+    """``auto``, ``cpu``, ``cuda[:N]``, ``mps`` or ``xpu[:N]``; availability is checked when the run starts."""
+    if not _DEVICE.match(text):
+        raise argparse.ArgumentTypeError(f"unknown device {text!r}; use auto, cpu or cuda[:N]")
+    return text
+
+
+def add_common(p: argparse.ArgumentParser) -> None:
+    """``--seed`` and ``--device``, the two options every computing command has."""
+    p.add_argument("--seed", type=nonneg_int, default=0, help="seed for every random choice")
+    p.add_argument("--device", type=device_name, default="auto", help="auto | cpu | cuda[:N]")
+
+
+def split_list(text: str | None, keep_empty: bool = False) -> list[str]:
+    """Comma-separated words; ``keep_empty`` keeps positions ("a,,b" -> ["a", "", "b"])."""
+    if not text:
+        return []
+    parts = [t.strip() for t in text.split(",")]
+    return parts if keep_empty else [t for t in parts if t]
+
+
+def option(default: Any, help: str, **argparse_kw: Any) -> Any:
+    """A dataclass field that is also a command-line option (``flag`` overrides the ``--field-name`` spelling)."""
+    return dataclasses.field(default=default, metadata={"help": help, **argparse_kw})
+
+
+def cli_fields(cls: type) -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(cls) if "help" in f.metadata]
+
+
+def add_options(p: argparse.ArgumentParser | argparse._ArgumentGroup, cls: type, overrides: bool = False) -> None:
+    """One option per :func:`option` field of dataclass ``cls``.
+
+    ``overrides=True`` gives every option the default ``None`` ("keep the recipe's value"), for configs whose
+    defaults come from a named recipe rather than from the dataclass.
+    """
+    for f in cli_fields(cls):
+        kw = dict(f.metadata)
+        flag = kw.pop("flag", "--" + f.name.replace("_", "-"))
+        p.add_argument(flag, dest=f.name, default=None if overrides else f.default, **kw)
+
+
+def options_from(cls: type, args: argparse.Namespace, skip_none: bool = False) -> dict[str, Any]:
+    """The values of ``cls``'s option fields in ``args`` (``skip_none``: only those the user gave)."""
+    out = {f.name: getattr(args, f.name) for f in cli_fields(cls) if hasattr(args, f.name)}
+    return {k: v for k, v in out.items() if v is not None} if skip_none else out

@@ -1,0 +1,36 @@
+"""``neuralens demo``: every study on built-in defaults, then the report."""
+
+from __future__ import annotations
+
+import argparse
+
+from neuralens.core.cliargs import Formatter, add_common
+from neuralens.core.errors import NeuralensError
+from neuralens.core.io import write_config
+from neuralens.demo.run import STEPS, run_demo
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    only = [s for s in args.only.split(",") if s] if args.only else None
+    known = {s.name for s in STEPS}
+    if only and set(only) - known:
+        raise NeuralensError(f"--only: unknown step(s) {sorted(set(only) - known)}; steps: {', '.join(sorted(known))}")
+    write_config(args.out, vars(args))
+    report = run_demo(args.out, args.quick, args.force, args.seed, args.data_root, args.device, only)
+    print(report)
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    steps = ", ".join(s.name for s in STEPS)
+    p = sub.add_parser("demo", help="run every study on built-in data and write report.html",
+                       formatter_class=Formatter,
+                       epilog=f"steps: {steps}\nexamples:\n  neuralens demo --quick\n"
+                              "  neuralens demo --data-root ../shared/data/cifar10 --out runs/demo")
+    p.add_argument("--out", default="runs/demo")
+    p.add_argument("--quick", action="store_true", help="tiny sizes (about 3 minutes)")
+    p.add_argument("--force", action="store_true", help="redo steps that already finished")
+    p.add_argument("--only", default="", help=f"comma-separated steps to run ({steps})")
+    p.add_argument("--data-root", default="data", help="CIFAR-10 location; synthetic data when absent")
+    add_common(p)
+    p.set_defaults(func=_cmd_demo)

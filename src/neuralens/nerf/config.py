@@ -1,0 +1,70 @@
+"""What a NeRF run is: the recipe (variant, field, sampling, rendering) and the training budget.
+
+Fields with help text are ``neuralens nerf train`` options; there their default is "the variant's value", so
+the option list and the config cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, fields
+from typing import Any
+
+from neuralens.core.cliargs import device_name, nonneg_int, option, positive_float, positive_int
+from neuralens.core.errors import NeuralensError
+from neuralens.nerf.renderer import RenderSettings
+
+
+@dataclass
+class NerfConfig:
+    variant: str = "tiny"  # the recipe's name (see variants.py), recorded in checkpoints
+    field: str = "tiny"  # the field it builds (fields.FIELDS)
+    field_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    render: RenderSettings = dataclasses.field(default_factory=RenderSettings)
+    iters: int | None = option(1000, "training iterations (default 1000 without --seconds)", type=positive_int)
+    seconds: float | None = option(None, "training-time budget in seconds", type=positive_float)
+    batch_rays: int = option(1024, "rays per step; 0 = one whole image per step (tiny_nerf)", type=nonneg_int)
+    lr: float = option(5e-4, "learning rate of the networks", type=positive_float)
+    grid_lr: float = 0.02  # learning rate of explicit grids (fields with grid_parameters())
+    lr_decay: float = 1.0  # learning-rate factor reached at the end of the budget (1: constant)
+    tv_weight: float = 0.0  # total-variation weight for fields with tv_loss()
+    occ_update_every: int = 16
+    occ_warmup: int = 32  # iterations before the occupancy grid starts skipping
+    warmup_march_steps: int = 48  # cheaper marching (and a quarter of the rays) until the grid skips
+    mlp_width: int | None = option(None, "MLP width override (tiny fields)", flag="--width", type=positive_int)
+    mlp_depth: int | None = option(None, "MLP depth override (tiny fields)", flag="--depth", type=positive_int)
+    seed: int = option(0, "seed for every random choice", type=nonneg_int)
+    device: str = option("auto", "auto | cpu | cuda[:N]", type=device_name)
+    log_every: int = 25  # iterations between PSNR probes on one held-out view
+    checkpoint_every: float = 60.0  # seconds
+    chunk: int = 1024  # rays per rendering chunk: bounds memory (a 100x100 tiny_nerf frame stays under 1 GB)
+
+
+def apply_overrides(cfg: NerfConfig, **overrides: Any) -> NerfConfig:
+    """Set fields of ``cfg`` or of its ``render`` settings by name (``None`` keeps the recipe's value).
+
+    A time budget without an iteration count means "train for that long": ``iters`` is then cleared.
+    """
+    own = {f.name for f in fields(NerfConfig)}
+    render = {f.name for f in fields(RenderSettings)}
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if "seconds" in given and "iters" not in given:
+        cfg.iters = None
+    for key, value in given.items():
+        if key in own:
+            setattr(cfg, key, value)
+        elif key in render:
+            setattr(cfg.render, key, value)
+        else:
+            raise NeuralensError(f"unknown NeRF setting {key!r}")
+    return cfg
+
+
+def config_from_dict(d: dict[str, Any]) -> NerfConfig:
+    """Inverse of ``dataclasses.asdict`` (a checkpoint's config); old checkpoints named the field ``model``."""
+    d = dict(d)
+    if "model" in d:
+        d.setdefault("field", d["model"])
+        d.setdefault("variant", d.pop("model"))
+    d["render"] = RenderSettings(**d.get("render", {}))
+    return NerfConfig(**d)

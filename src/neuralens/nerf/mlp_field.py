@@ -1,0 +1,50 @@
+"""The classic tiny_nerf MLP field (optionally with NeRF's view-direction branch)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from neuralens.nerf.encoding import PositionalEncoding
+
+
+class TinyNeRF(nn.Module):
+    """The classic tiny_nerf MLP: gamma(x) with L=6 (no pi), 8 ReLU layers of 256, input re-injected after
+    the fifth layer, a linear head to (r, g, b, sigma); rgb = sigmoid, sigma = relu. No view directions unless
+    ``use_viewdirs`` (then a 128-wide colour branch takes gamma(d) with 4 frequencies, as in the NeRF paper).
+    """
+
+    def __init__(self, depth: int = 8, width: int = 256, n_freqs: int = 6, skip: int = 4, use_pi: bool = False,
+                 use_viewdirs: bool = False, dir_freqs: int = 4) -> None:
+        super().__init__()
+        self.enc = PositionalEncoding(3, n_freqs, use_pi=use_pi)
+        self.skip, self.use_viewdirs = skip, use_viewdirs
+        layers, in_dim = [], self.enc.out_dim
+        for i in range(depth):
+            layers.append(nn.Linear(in_dim, width))
+            in_dim = width + (self.enc.out_dim if (i % skip == 0 and i > 0) else 0)
+        self.layers = nn.ModuleList(layers)
+        if use_viewdirs:
+            self.dir_enc = PositionalEncoding(3, dir_freqs, use_pi=use_pi)
+            self.sigma_head = nn.Linear(in_dim, 1)
+            self.feature = nn.Linear(in_dim, width)
+            self.color = nn.Sequential(nn.Linear(width + self.dir_enc.out_dim, width // 2), nn.ReLU(),
+                                       nn.Linear(width // 2, 3))
+        else:
+            self.head = nn.Linear(in_dim, 4)
+
+    def forward(self, x: Tensor, viewdirs: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        e = self.enc(x)
+        h = e
+        for i, layer in enumerate(self.layers):
+            h = torch.relu(layer(h))
+            if i % self.skip == 0 and i > 0:
+                h = torch.cat([h, e], -1)
+        if not self.use_viewdirs:
+            raw = self.head(h)
+            return torch.relu(raw[..., 3]), torch.sigmoid(raw[..., :3])
+        if viewdirs is None:
+            raise ValueError("TinyNeRF(use_viewdirs=True) needs viewdirs")
+        sigma = torch.relu(self.sigma_head(h)[..., 0])
+        rgb = torch.sigmoid(self.color(torch.cat([self.feature(h), self.dir_enc(viewdirs)], -1)))
+        return sigma, rgb

@@ -1,0 +1,34 @@
+"""Novel views: a 360-degree orbit around the scene rendered from a trained model, as GIF and MP4."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from neuralens.data.cameras import orbit_poses
+from neuralens.nerf.config import NerfConfig
+from neuralens.nerf.model import NerfModel
+from neuralens.nerf.viz import colorize_depth, write_video
+
+
+def render_orbit(model: NerfModel, cfg: NerfConfig, info: dict[str, Any], out: Path, frames: int, fps: int,
+                 size: int | None = None) -> list[Path]:
+    """Render a 360-degree orbit; write orbit.gif, orbit.mp4 and depth.mp4 into ``out``."""
+    h, w = info["height"], info["width"]
+    focal = info["focal"]
+    if size is not None:
+        focal, h, w = focal * size / w, size, size
+    poses = orbit_poses(frames, info.get("orbit_radius", 4.0), info.get("orbit_elevation", 30.0))
+    rgb, depth = [], []
+    model.train(False)
+    for pose in tqdm(poses, desc="orbit", unit="frame", disable=None):
+        r = model.render_image((h, w, focal), pose, cfg)
+        rgb.append(r["rgb"].clamp(0, 1).numpy())
+        depth.append(colorize_depth(r["depth"] + (1 - r["opacity"]) * cfg.render.far, cfg.render.near,
+                                    cfg.render.far))
+    rgb_a, depth_a = np.stack(rgb), np.stack(depth)
+    return [write_video(rgb_a, out / "orbit.gif", fps), write_video(rgb_a, out / "orbit.mp4", fps),
+            write_video(depth_a, out / "depth.mp4", fps)]
