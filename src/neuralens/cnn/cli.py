@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 
 from neuralens.cnn.compare import compare
-from neuralens.cnn.runs import check_landscape_steps, run_gradflow, run_landscape
+from neuralens.cnn.runs import check_landscape_steps, is_rank0, run_gradflow, run_landscape
 from neuralens.cnn.viz import plot_confusion, plot_history, plot_predictions
 from neuralens.core.checkpoint import load_checkpoint
 from neuralens.core.cliargs import (
@@ -18,14 +19,15 @@ from neuralens.core.cliargs import (
     positive_float,
     positive_int,
     split_list,
+    width_multiplier,
 )
 from neuralens.core.errors import NeuralensError
-from neuralens.core.io import log, write_config, write_json
+from neuralens.core.io import check_out, log, run_folder, write_json
 from neuralens.core.runtime import resolve_device
 from neuralens.data.args import add_data_args, load_data_from_args
-from neuralens.models import model_from_checkpoint
+from neuralens.models import load_classifier, model_from_checkpoint
 from neuralens.models.registry import check_model_name
-from neuralens.models.train import TrainConfig, classifier_metrics, evaluate, train
+from neuralens.models.train import TrainConfig, check_data, check_resume, classifier_metrics, evaluate, train
 
 
 # ----------------------------------------------------------------------------------------------- train / eval
@@ -33,12 +35,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.pretrained is None or not args.pretrained.startswith("hub:"):
         check_model_name(args.model)
     cfg = TrainConfig(**options_from(TrainConfig, args), data=args.data)
+    check_out(args.out)
     data = load_data_from_args(args)
+    check_data(cfg, data)
+    if args.resume:
+        check_resume(cfg, data, args.out)
     log(f"data: {data.source}: {len(data.x_train)} train / {len(data.x_test)} test images")
-    write_config(args.out, vars(args))
-    metrics = train(cfg, data, args.out, resume=args.resume, log=log)
-    if metrics["history"]:
-        plot_history(metrics["history"], Path(args.out) / "history.png", f"{args.model} x{args.width}")
+    with run_folder(args.out, vars(args)):
+        metrics = train(cfg, data, args.out, resume=args.resume, log=log)
+        if metrics["history"]:
+            plot_history(metrics["history"], Path(args.out) / "history.png", f"{args.model} x{args.width}")
     print(f"test accuracy {metrics['accuracy']:.4f}  loss {metrics['loss']:.4f}  -> {Path(args.out) / 'model.pt'}")
     return 0
 
@@ -51,17 +57,17 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     classes = ckpt["config"].get("classes", data.classes)
     if len(classes) != data.num_classes:
         raise NeuralensError(f"checkpoint predicts {len(classes)} classes but the data has {data.num_classes}")
-    out = Path(args.out or Path(args.checkpoint).parent / "eval")
-    write_config(out, vars(args))
+    out = check_out(args.out or Path(args.checkpoint).parent / "eval")
     res = evaluate(model, data.x_test, data.y_test, len(classes), flip_tta=args.flip_tta)
     metrics = classifier_metrics(res, classes)
     metrics.update({"checkpoint": str(args.checkpoint), "arch": ckpt["arch"], "data": data.source,
                     "n_images": len(data.y_test), "flip_tta": args.flip_tta})
-    write_json(out / "metrics.json", metrics)
-    plot_confusion(res["confusion"], classes, out / "confusion.png", f"{ckpt['arch']} on {data.source}")
-    k = min(args.samples, len(data.x_test))
-    plot_predictions(data.x_test[:k], data.y_test[:k], res["predictions"][:k], classes, out / "predictions.png",
-                     title=f"{ckpt['arch']}: predicted (true)")
+    with run_folder(out, vars(args)):
+        write_json(out / "metrics.json", metrics)
+        plot_confusion(res["confusion"], classes, out / "confusion.png", f"{ckpt['arch']} on {data.source}")
+        k = min(args.samples, len(data.x_test))
+        plot_predictions(data.x_test[:k], data.y_test[:k], res["predictions"][:k], classes, out / "predictions.png",
+                         title=f"{ckpt['arch']}: predicted (true)")
     print(f"accuracy {metrics['accuracy']:.4f}  loss {metrics['loss']:.4f}  on {len(data.y_test)} images -> {out}")
     return 0
 
@@ -70,11 +76,15 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 def _cmd_gradflow(args: argparse.Namespace) -> int:
     for name in split_list(args.models):  # fail before anything is written
         check_model_name(name)
+    checkpoints = split_list(args.checkpoint, keep_empty=True)
+    if checkpoints and len(checkpoints) != len(split_list(args.models)):
+        raise NeuralensError(f"--checkpoint: give one per model ({len(split_list(args.models))}), "
+                             f"got {len(checkpoints)}")
+    out = check_out(args.out)
     data = load_data_from_args(args)
-    out = Path(args.out)
-    write_config(out, vars(args))
-    res = run_gradflow(split_list(args.models), split_list(args.checkpoint, keep_empty=True), data, args.width,
-                       args.batches, args.batch_size, args.seed, out)
+    with run_folder(out, vars(args)):
+        res = run_gradflow(split_list(args.models), checkpoints, data, args.width, args.batches, args.batch_size,
+                           args.seed, out)
     for key, r in res.items():
         s = r["summary"]
         print(f"{key:18s} first/last mean|grad| {s['first_to_last_mean_grad']:.3g}   "
@@ -87,11 +97,13 @@ def _cmd_gradflow(args: argparse.Namespace) -> int:
 def _cmd_landscape(args: argparse.Namespace) -> int:
     check_model_name(args.model)  # fail before anything is written
     check_landscape_steps(args.steps)
+    out = check_out(args.out)
     data = load_data_from_args(args)
-    out = Path(args.out)
-    write_config(out, vars(args))
-    res = run_landscape(args.model, args.checkpoint, data, args.width, args.steps, args.distance, args.eval_size,
-                        args.seed, args.hessian_iters, out)
+    if args.checkpoint:
+        load_classifier(args.checkpoint, args.model)  # a wrong or unsafe file fails before the folder is made
+    with run_folder(out, vars(args)) if is_rank0() else contextlib.nullcontext():  # torchrun: rank 0 writes
+        res = run_landscape(args.model, args.checkpoint, data, args.width, args.steps, args.distance,
+                            args.eval_size, args.seed, args.hessian_iters, out)
     s = res["sharpness"]
     print(f"{args.model}: centre loss {s['loss_centre']:.4f}, rise at r=0.5 {s['mean_rise_r0.5']:.4g}, "
           f"at r=1 {s['mean_rise_r1']:.4g} -> {out / 'landscape.npz'}")
@@ -99,6 +111,7 @@ def _cmd_landscape(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
+    check_out(args.out)
     text, _numbers = compare(Path(args.gradflow) if args.gradflow else None,
                              [Path(p) for p in split_list(args.landscapes)], Path(args.out))
     print(text)
@@ -131,7 +144,7 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
 
 def _add_study_args(p: argparse.ArgumentParser, out: str) -> None:
     """Options every inspection of models built from the registry takes: width, output, seed and data."""
-    p.add_argument("--width", type=positive_float, default=0.25, help="channel width multiplier of the models")
+    p.add_argument("--width", type=width_multiplier, default=0.25, help="channel width multiplier of the models")
     p.add_argument("--out", default=out)
     p.add_argument("--seed", type=nonneg_int, default=0, help="seed of the initial weights and directions")
     add_data_args(p)

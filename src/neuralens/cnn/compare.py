@@ -11,6 +11,7 @@ from typing import Any
 from neuralens.cnn.explain import LANDSCAPE_WHY, SHORTCUT_DERIVATION
 from neuralens.cnn.landscape import load_landscape
 from neuralens.cnn.viz import plot_landscapes
+from neuralens.core.errors import NeuralensError
 from neuralens.core.io import read_json, write_json
 
 
@@ -70,12 +71,30 @@ def landscape_sentences(lands: dict[str, dict[str, Any]]) -> list[str]:
     return out
 
 
+SUMMARY_KEYS = ("first_to_last_mean_grad", "share_below_1e-3_of_max", "first_to_last_block_input_grad")
+
+
+def read_gradflow(path: Path) -> dict[str, Any]:
+    """``gradflow.json``, checked against its schema (docs/data.md) so a foreign file is named, not a KeyError."""
+    gf = read_json(path)
+    models = gf.get("models") if isinstance(gf, dict) else None
+    if not isinstance(models, dict) or not models:
+        raise NeuralensError(f"{path}: no 'models' object; not a neuralens gradflow.json")
+    for name, res in models.items():
+        summary = res.get("summary") if isinstance(res, dict) else None
+        if not isinstance(summary, dict) or any(not isinstance(summary.get(k), (int, float)) for k in SUMMARY_KEYS):
+            raise NeuralensError(f"{path}: models.{name}.summary lacks {', '.join(SUMMARY_KEYS)}")
+        if not isinstance(res.get("layers"), list):
+            raise NeuralensError(f"{path}: models.{name}.layers must be a list")
+    return gf
+
+
 def compare(gradflow_dir: Path | None, landscape_dirs: list[Path], out: Path) -> tuple[str, dict[str, Any]]:
     """Write compare.json (numbers and sentences) and, with two landscapes, side-by-side figures."""
     sentences: list[str] = []
     numbers: dict[str, Any] = {}
     if gradflow_dir is not None:
-        gf = read_json(gradflow_dir / "gradflow.json")
+        gf = read_gradflow(gradflow_dir / "gradflow.json")
         sentences += gradflow_sentences(gf)
         numbers["gradflow"] = {k: v["summary"] for k, v in gf["models"].items()}
     lands = {}

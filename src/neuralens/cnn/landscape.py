@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from neuralens.core.errors import NeuralensError
-from neuralens.core.io import read_json
+from neuralens.core.io import read_json, read_npz
 
 
 class LossAccuracy(Metric):
@@ -229,7 +229,13 @@ def load_landscape(folder: Path) -> dict[str, Any]:
     path = folder / "landscape.npz"
     if not path.is_file():
         raise NeuralensError(f"{folder}: no landscape.npz (run neuralens landscape --out {folder})")
-    with np.load(path) as f:
-        res = {k: f[k] for k in f.files}
+    res: dict[str, Any] = read_npz(path)
+    missing = [k for k in ("alphas", "betas", "loss", "accuracy") if k not in res]
+    if missing:
+        raise NeuralensError(f"{path}: missing array(s) {', '.join(missing)}; not a landscape.npz")
+    shape = (len(res["alphas"]), len(res["betas"]))
+    for key in ("loss", "accuracy"):
+        if res[key].shape != shape:
+            raise NeuralensError(f"{path}: {key} has shape {res[key].shape}, expected {shape} (alphas x betas)")
     res["meta"] = read_json(folder / "landscape.json") if (folder / "landscape.json").is_file() else {}
     return res

@@ -19,6 +19,11 @@ from neuralens.models import create_model, load_classifier
 from neuralens.models.registry import check_model_name
 
 
+def is_rank0() -> bool:
+    """True outside torchrun and on its rank 0: the one process that writes the run folder."""
+    return not in_distributed_run() or int(os.environ.get("RANK", "0")) == 0
+
+
 def check_landscape_steps(steps: int) -> None:
     """The model itself must be a grid point: an odd number of steps, at least 3."""
     if steps % 2 == 0 or steps < 3:
@@ -78,8 +83,7 @@ def run_landscape(name: str, checkpoint: str | None, data: ImageData, width: flo
     n = min(eval_size, len(data.x_test))
     x, y = to_float(data.x_test[:n]), data.y_test[:n]
     res = compute_landscape(model, x, y, steps, distance, seed, hessian_iters=hessian_iters)
-    rank0 = not in_distributed_run() or int(os.environ.get("RANK", "0")) == 0
-    if not rank0:
+    if not is_rank0():
         return res
     save_npz(out / "landscape.npz", alphas=res["alphas"], betas=res["betas"], loss=res["loss"],
              accuracy=res["accuracy"])

@@ -18,6 +18,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from neuralens.core.errors import NeuralensError
+from neuralens.core.runtime import resolve_device
+
 
 class Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
     """Examples keep their line breaks; every option shows its default."""
@@ -50,14 +53,20 @@ nonneg_int = number(int, 0, what="non-negative integer")
 positive_float = number(float, 0, low_open=True, what="positive number")
 nonneg_float = number(float, 0, what="non-negative number")
 finite_float = number(float, what="number")
+#: channel width multipliers beyond 8x of ResNet18/VGG16 do not fit a workstation's memory
+width_multiplier = number(float, 0, 8.0, low_open=True, what="width multiplier")
 
-_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps|xpu(:\d+)?)$")
+_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
 
 
 def device_name(text: str) -> str:
-    """``auto``, ``cpu``, ``cuda[:N]``, ``mps`` or ``xpu[:N]``; availability is checked when the run starts."""
+    """``auto``, ``cpu``, ``cuda[:N]`` or ``mps``, and present on this machine (checked before any work)."""
     if not _DEVICE.match(text):
         raise argparse.ArgumentTypeError(f"unknown device {text!r}; use auto, cpu or cuda[:N]")
+    try:
+        resolve_device(text)
+    except NeuralensError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return text
 
 

@@ -7,6 +7,7 @@ interrupted command never leaves a half-written JSON, checkpoint or figure behin
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import platform
@@ -123,3 +124,34 @@ def write_config(out: str | os.PathLike[str], args: dict[str, Any]) -> Path:
     """Write ``config.json`` (all arguments, seed, versions) into a run folder."""
     clean = {k: v for k, v in args.items() if not callable(v)}
     return write_json(Path(out) / "config.json", {"args": clean, "neuralens": VERSION, "env": environment()})
+
+
+def check_out(out: str | os.PathLike[str]) -> Path:
+    """``--out`` must be a folder (or not exist yet): say so before any work, not after it."""
+    p = Path(out)
+    if p.exists() and not p.is_dir():
+        raise NeuralensError(f"--out {p}: is a file, not a folder; give a folder path")
+    return p
+
+
+@contextlib.contextmanager
+def run_folder(out: str | os.PathLike[str], args: dict[str, Any]) -> Iterator[Path]:
+    """Claim the run folder ``out`` for one command and write its ``config.json``.
+
+    Call it only once every argument and input has been checked, so a rejected command never creates or touches
+    a run folder. A second command claiming the same folder while the first runs is refused (an advisory lock
+    on ``out/.lock``, released when the block ends, also if the process dies).
+    """
+    folder = check_out(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / ".lock", "a")  # held for the whole block
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise NeuralensError(f"{folder}: another neuralens command is writing into this folder; wait for it "
+                                 "or give another --out") from None
+        write_config(folder, args)
+        yield folder
+    finally:
+        handle.close()

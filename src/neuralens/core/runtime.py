@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import random
+import signal
+import sys
 
 import numpy as np
 import torch
@@ -28,6 +31,12 @@ def resolve_device(name: str = "auto") -> torch.device:
         raise NeuralensError(f"unknown device {name!r}; use auto, cpu or cuda") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise NeuralensError(f"device {name!r} requested but CUDA is not available; use --device cpu")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise NeuralensError(f"device {name!r}: only {torch.cuda.device_count()} CUDA device(s) here")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise NeuralensError(f"device {name!r} requested but Apple MPS is not available; use --device cpu")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise NeuralensError(f"device {name!r} cannot run a study; use auto, cpu or cuda")
     return dev
 
 
@@ -56,3 +65,11 @@ def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype
     if precision == "bf16" or native:
         return torch.bfloat16
     return None
+
+
+def die_with_parent() -> None:
+    """``preexec_fn`` for child processes: the kernel sends the child SIGTERM when its parent dies (Linux), so a
+    killed ``demo`` or ``nerf compare`` never leaves a trainer writing into its run folder. No-op elsewhere."""
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)

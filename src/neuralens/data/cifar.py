@@ -70,14 +70,23 @@ def _to_tensor(x: np.ndarray, y: np.ndarray, where: str, num_classes: int | None
     if not np.issubdtype(y.dtype, np.integer):
         raise NeuralensError(f"{where}: labels must be integers, got dtype {y.dtype}")
     if y.size and (y.min() < 0 or (num_classes is not None and y.max() >= num_classes)):
-        raise NeuralensError(f"{where}: labels must lie in 0..{(num_classes or 1) - 1}, got {y.min()}..{y.max()}")
+        allowed = f"0..{num_classes - 1}" if num_classes is not None else "0 or above"
+        raise NeuralensError(f"{where}: labels must lie in {allowed}, got {y.min()}..{y.max()}")
     xt = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).contiguous()
     return xt, torch.from_numpy(y.astype(np.int64))
 
 
-def _classes_from(arrays: dict[str, np.ndarray], n: int) -> list[str]:
+#: without a ``classes`` array the class count is inferred from the largest label, up to this many
+MAX_INFERRED_CLASSES = 1000
+
+
+def _classes_from(arrays: dict[str, np.ndarray], n: int, where: Path) -> list[str]:
+    """Class names from the file's ``classes`` array, else inferred from the largest label (CIFAR names up to 10)."""
     if "classes" in arrays:
-        return [str(c) for c in arrays["classes"].tolist()]
+        return [str(c) for c in np.asarray(arrays["classes"]).reshape(-1).tolist()]
+    if n > MAX_INFERRED_CLASSES:
+        raise NeuralensError(f"{where}: labels go up to {n - 1} but there is no classes array; give one (at most "
+                             f"{MAX_INFERRED_CLASSES} classes are inferred from labels)")
     return CIFAR10_CLASSES[:n] if n <= 10 else [str(i) for i in range(n)]
 
 
@@ -96,7 +105,7 @@ def _from_npz_file(path: Path) -> ImageData:
         _need(arr, ("x", "y"), path)
         _, y = _to_tensor(arr["x"], arr["y"], str(path))  # validate before splitting
         xs, ys, xt, yt = _split(arr["x"], y.numpy())
-    classes = _classes_from(arr, int(max(np.max(ys, initial=0), np.max(yt, initial=0))) + 1)
+    classes = _classes_from(arr, int(max(np.max(ys, initial=0), np.max(yt, initial=0))) + 1, path)
     return ImageData(*_to_tensor(xs, ys, str(path), len(classes)), *_to_tensor(xt, yt, str(path), len(classes)),
                      classes, f"npz file {path}")
 
@@ -116,7 +125,8 @@ def _from_npz_folder(folder: Path) -> ImageData:
     a, b = read_npz(train[0]), read_npz(test[0])
     _need(a, ("x", "y"), train[0])
     _need(b, ("x", "y"), test[0])
-    classes = _classes_from(a, int(a["y"].max()) + 1)
+    _to_tensor(a["x"], a["y"], str(train[0]))  # shapes and label range first
+    classes = _classes_from(a, int(np.max(a["y"], initial=0)) + 1, train[0])
     return ImageData(*_to_tensor(a["x"], a["y"], str(train[0]), len(classes)),
                      *_to_tensor(b["x"], b["y"], str(test[0]), len(classes)), classes, f"npz folder {folder}")
 

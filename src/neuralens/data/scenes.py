@@ -48,8 +48,9 @@ class Scene:
 
 def validate(images: Tensor, poses: Tensor, focal: float, where: str) -> tuple[Tensor, Tensor]:
     """Check shapes, value ranges and that poses are rigid; return float32 (N,H,W,3) and (N,4,4)."""
-    if images.ndim != 4 or images.shape[-1] not in (3, 4):
-        raise NeuralensError(f"{where}: images must be (N, H, W, 3), got {tuple(images.shape)}")
+    if images.ndim != 4 or images.shape[-1] not in (3, 4) or min(images.shape) == 0:
+        raise NeuralensError(f"{where}: images must be (N, H, W, 3) with at least one view, got "
+                             f"{tuple(images.shape)}")
     if images.shape[-1] == 4:
         raise NeuralensError(f"{where}: images have an alpha channel; composite them (RGB only)")
     if images.dtype == torch.uint8:
@@ -109,6 +110,31 @@ def _apply_split(scene: Scene, split: str | None, test_views: str | None) -> Sce
     return scene
 
 
+def _number(value: object, where: str, what: str) -> float:
+    """One finite number from a file field (a 0-d or 1-element array, or a JSON number)."""
+    flat = np.asarray(value).reshape(-1)
+    if flat.size != 1 or not np.issubdtype(flat.dtype, np.number) or not np.isfinite(flat[0]):
+        raise NeuralensError(f"{where}: {what} must be one finite number, got {value!r}"[:200])
+    return float(flat[0])
+
+
+def check_bounds(near: float, far: float, where: str) -> None:
+    """Rays are sampled in [near, far]: both finite, 0 <= near < far."""
+    if not (math.isfinite(near) and math.isfinite(far) and 0 <= near < far):
+        raise NeuralensError(f"{where}: need 0 <= near < far (finite), got near={near}, far={far}")
+
+
+def _check_test_views(test: list[int], train: list[int], n: int, where: str) -> None:
+    """Held-out views exist, are not empty, and are never trained on."""
+    if not test:
+        raise NeuralensError(f"{where}: no test views (test_idx is empty)")
+    bad = [i for i in test if not 0 <= i < n]
+    if bad:
+        raise NeuralensError(f"{where}: test view {bad[0]} does not exist (views 0..{n - 1})")
+    if set(test) & set(train):
+        raise NeuralensError(f"{where}: view {sorted(set(test) & set(train))[0]} is both a training and a test view")
+
+
 def load_tiny_npz(path: Path) -> Scene:
     """``images`` (N,H,W,3), ``poses`` (N,4,4), ``focal``; optional ``near``, ``far``, ``test_idx``.
     Without ``test_idx`` every 10th view (0, 10, ...) is a test view."""
@@ -116,13 +142,25 @@ def load_tiny_npz(path: Path) -> Scene:
     missing = [k for k in ("images", "poses", "focal") if k not in arr]
     if missing:
         raise NeuralensError(f"{path}: missing {', '.join(missing)}; a tiny_nerf file has images, poses, focal")
-    focal = float(np.asarray(arr["focal"]).reshape(-1)[0])
+    focal = _number(arr["focal"], str(path), "focal")
+    for key in ("images", "poses"):
+        if not np.issubdtype(arr[key].dtype, np.number):
+            raise NeuralensError(f"{path}: {key} must be numeric, got dtype {arr[key].dtype}")
     images, poses = validate(torch.from_numpy(arr["images"]), torch.from_numpy(arr["poses"]), focal, str(path))
     n = images.shape[0]
-    test = [int(i) for i in arr["test_idx"]] if "test_idx" in arr else list(range(0, n, 10))
+    if "test_idx" in arr:
+        raw = np.asarray(arr["test_idx"]).reshape(-1)
+        if not np.issubdtype(raw.dtype, np.integer):
+            raise NeuralensError(f"{path}: test_idx must be integers, got dtype {raw.dtype}")
+        test = [int(i) for i in raw]
+    else:
+        test = list(range(0, n, 10))
     train = [i for i in range(n) if i not in set(test)]
-    return Scene(images, poses, focal, float(arr.get("near", 2.0)), float(arr.get("far", 6.0)), train, test,
-                 path.stem)
+    _check_test_views(test, train, n, str(path))
+    near = _number(arr["near"], str(path), "near") if "near" in arr else 2.0
+    far = _number(arr["far"], str(path), "far") if "far" in arr else 6.0
+    check_bounds(near, far, str(path))
+    return Scene(images, poses, focal, near, far, train, test, path.stem)
 
 
 def save_tiny_npz(scene: Scene, path: str | Path) -> Path:
@@ -132,8 +170,57 @@ def save_tiny_npz(scene: Scene, path: str | Path) -> Path:
                     test_idx=np.array(scene.test_idx, dtype=np.int64))
 
 
+def _blender_frames(meta_path: Path) -> tuple[float, list[tuple[str, np.ndarray]]]:
+    """camera_angle_x and (file_path, 4x4 pose) of every frame of one transforms file, checked field by field."""
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise NeuralensError(f"{meta_path.name}: not valid JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise NeuralensError(f"{meta_path.name}: must hold a JSON object with camera_angle_x and frames")
+    angle = meta.get("camera_angle_x")
+    if isinstance(angle, bool) or not isinstance(angle, (int, float)) or not 0 < angle < math.pi:
+        raise NeuralensError(f"{meta_path.name}: camera_angle_x must be a number in (0, pi) radians, got {angle!r}")
+    frames = meta.get("frames")
+    if not isinstance(frames, list) or not frames:
+        raise NeuralensError(f"{meta_path.name}: frames must be a non-empty list")
+    out = []
+    for k, fr in enumerate(frames):
+        if not isinstance(fr, dict) or not isinstance(fr.get("file_path"), str):
+            raise NeuralensError(f"{meta_path.name}: frame {k} has no file_path")
+        if "transform_matrix" not in fr:
+            raise NeuralensError(f"{meta_path.name}: frame {k} has no transform_matrix")
+        try:
+            pose = np.asarray(fr["transform_matrix"], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise NeuralensError(f"{meta_path.name}: frame {k}: transform_matrix is not numeric") from None
+        if pose.shape != (4, 4):
+            raise NeuralensError(f"{meta_path.name}: frame {k}: transform_matrix must be 4x4, got {pose.shape}")
+        out.append((fr["file_path"], pose))
+    return float(angle), out
+
+
+def _read_rgba(path: Path, downscale: int, background: float) -> np.ndarray:
+    """One RGBA (or RGB) image composited on ``background``, shrunk by ``downscale`` with a box filter."""
+    try:
+        with Image.open(path) as im:
+            im = im.convert("RGBA")
+            if downscale > 1:
+                if downscale > min(im.width, im.height):
+                    raise NeuralensError(f"--downscale {downscale} is larger than {path.name} "
+                                         f"({im.width}x{im.height})")
+                im = im.resize((im.width // downscale, im.height // downscale), Image.BOX)
+            rgba = np.asarray(im, dtype=np.float32) / 255.0
+    except (FileNotFoundError, UnidentifiedImageError, OSError) as exc:
+        raise NeuralensError(f"{path}: cannot read image ({exc.__class__.__name__})") from None
+    return rgba[..., :3] * rgba[..., 3:] + background * (1 - rgba[..., 3:])
+
+
 def load_blender(folder: Path, white_background: bool = False, downscale: int = 1) -> Scene:
-    """``transforms_{train,val,test}.json`` + RGBA PNGs; composited on black (default) or white."""
+    """``transforms_{train,val,test}.json`` + RGBA PNGs; composited on black (default) or white.
+
+    Without ``transforms_test.json`` every 10th training view is held out (and not trained on).
+    """
     if downscale < 1:
         raise NeuralensError(f"--downscale must be >= 1, got {downscale}")
     images, poses, train, test = [], [], [], []
@@ -142,36 +229,25 @@ def load_blender(folder: Path, white_background: bool = False, downscale: int = 
         meta_path = folder / f"transforms_{split}.json"
         if not meta_path.is_file():
             continue
-        try:
-            meta = json.loads(meta_path.read_text())
-            angle = float(meta["camera_angle_x"])
-            frames = meta["frames"]
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise NeuralensError(f"{meta_path}: not a NeRF transforms file ({exc.__class__.__name__}: {exc})") from None
-        for fr in frames:
-            img_path = folder / (fr["file_path"] if fr["file_path"].endswith(".png") else fr["file_path"] + ".png")
-            try:
-                with Image.open(img_path) as im:
-                    im = im.convert("RGBA")
-                    if downscale > 1:
-                        im = im.resize((im.width // downscale, im.height // downscale), Image.BOX)
-                    rgba = np.asarray(im, dtype=np.float32) / 255.0
-            except (FileNotFoundError, UnidentifiedImageError, OSError) as exc:
-                raise NeuralensError(f"{img_path}: cannot read image ({exc.__class__.__name__})") from None
-            bg = 1.0 if white_background else 0.0
-            rgb = rgba[..., :3] * rgba[..., 3:] + bg * (1 - rgba[..., 3:])
+        angle, frames = _blender_frames(meta_path)
+        for file_path, pose in frames:
+            img_path = folder / (file_path if file_path.endswith(".png") else file_path + ".png")
             (test if split == "test" else train).append(len(images))
-            images.append(rgb)
-            poses.append(np.asarray(fr["transform_matrix"], dtype=np.float64))
-    if not images:
+            images.append(_read_rgba(img_path, downscale, 1.0 if white_background else 0.0))
+            poses.append(pose)
+    if not images or angle is None:
         raise NeuralensError(f"{folder}: no transforms_train/val/test.json found (NeRF Blender layout)")
+    if not test:
+        test = train[::10]
+        train = [i for i in train if i not in set(test)]
     shapes = {im.shape for im in images}
     if len(shapes) > 1:
         raise NeuralensError(f"{folder}: images differ in size: {sorted(shapes)}")
     width = images[0].shape[1]
     focal = 0.5 * width / math.tan(0.5 * angle)
     imgs, pz = validate(torch.from_numpy(np.stack(images)), torch.from_numpy(np.stack(poses)), focal, str(folder))
-    return Scene(imgs, pz, focal, 2.0, 6.0, train, test or train[:1], folder.name)
+    _check_test_views(test, train, len(images), str(folder))
+    return Scene(imgs, pz, focal, 2.0, 6.0, train, test, folder.name)
 
 
 def builtin_scene(size: int = 100, n_train: int = 100, n_test: int = 10, variant: str = "a") -> Scene:
@@ -201,6 +277,8 @@ def load_scene(spec: str, split: str | None = None, test_views: str | None = Non
         if path.suffix != ".npz":
             raise NeuralensError(f"{path}: a scene file must be a tiny_nerf .npz (or give a Blender folder)")
         scene = load_tiny_npz(path)
+        if downscale > min(scene.height, scene.width):
+            raise NeuralensError(f"--downscale {downscale} is larger than the images ({scene.height}x{scene.width})")
         if downscale > 1:
             imgs = torch.nn.functional.avg_pool2d(scene.images.permute(0, 3, 1, 2), downscale).permute(0, 2, 3, 1)
             scene.images, scene.focal = imgs.contiguous(), scene.focal / downscale

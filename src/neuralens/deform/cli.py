@@ -7,9 +7,9 @@ from pathlib import Path
 
 import torch
 
-from neuralens.core.cliargs import Formatter, nonneg_int, positive_float, positive_int
+from neuralens.core.cliargs import Formatter, nonneg_int, positive_float, positive_int, width_multiplier
 from neuralens.core.errors import NeuralensError
-from neuralens.core.io import log, write_config, write_json
+from neuralens.core.io import check_out, log, run_folder, write_json
 from neuralens.data.args import add_data_args, load_data_from_args
 from neuralens.deform.check import TOLERANCE, check_report
 from neuralens.deform.experiment import run_experiment, warped_data
@@ -18,6 +18,8 @@ from neuralens.models import create_model, load_classifier
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    if args.out:
+        check_out(args.out)
     report = check_report(args.cases, args.seed)
     if args.out:
         write_json(Path(args.out) / "check.json", report)
@@ -30,18 +32,19 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_experiment(args: argparse.Namespace) -> int:
+    out = check_out(args.out)
     data = warped_data(load_data_from_args(args), args.seed)
-    out = Path(args.out)
-    write_config(out, vars(args))
-    res = run_experiment(data, out, args.epochs, args.width, args.seed, args.batch_size, args.lr, log=log)
-    write_json(out / "results.json", res)
-    plot_experiment(res, out / "curves.png")
+    with run_folder(out, vars(args)):
+        res = run_experiment(data, out, args.epochs, args.width, args.seed, args.batch_size, args.lr, log=log)
+        write_json(out / "results.json", res)
+        plot_experiment(res, out / "curves.png")
     for name, r in res["models"].items():
         print(f"{name:10s} test accuracy {r['accuracy']:.4f}  {r['params']:,} params  {r['seconds']:.1f}s")
     return 0
 
 
 def _cmd_viz(args: argparse.Namespace) -> int:
+    out = check_out(args.out)
     data = load_data_from_args(args)
     if not 0 <= args.index < len(data.x_test):
         raise NeuralensError(f"--index must lie in 0..{len(data.x_test) - 1}")
@@ -55,7 +58,6 @@ def _cmd_viz(args: argparse.Namespace) -> int:
             torch.nn.init.normal_(layer.offset_conv.weight, std=0.05)
         note = "UNTRAINED model with random offsets (pass --checkpoint for learned ones)"
     image = data.x_test[args.index].float() / 255
-    out = Path(args.out)
     print(plot_sampling_points(model, image, out / "sampling_points.png",
                                title=f"where one output pixel samples: {note}"))
     print(plot_offset_heatmaps(model, image, out / "offset_magnitude.png"))
@@ -79,7 +81,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         formatter_class=Formatter,
                         epilog="example:\n  neuralens deform experiment --epochs 3 --out runs/dcn")
     e.add_argument("--epochs", type=positive_int, default=3)
-    e.add_argument("--width", type=positive_float, default=1.0)
+    e.add_argument("--width", type=width_multiplier, default=1.0)
     e.add_argument("--batch-size", type=positive_int, default=128)
     e.add_argument("--lr", type=positive_float, default=0.05)
     e.add_argument("--seed", type=nonneg_int, default=0)

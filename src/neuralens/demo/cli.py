@@ -6,7 +6,7 @@ import argparse
 
 from neuralens.core.cliargs import Formatter, add_common
 from neuralens.core.errors import NeuralensError
-from neuralens.core.io import write_config
+from neuralens.core.io import run_folder
 from neuralens.demo.run import STEPS, run_demo
 
 
@@ -15,8 +15,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     known = {s.name for s in STEPS}
     if only and set(only) - known:
         raise NeuralensError(f"--only: unknown step(s) {sorted(set(only) - known)}; steps: {', '.join(sorted(known))}")
-    write_config(args.out, vars(args))
-    report = run_demo(args.out, args.quick, args.force, args.seed, args.data_root, args.device, only)
+    with run_folder(args.out, vars(args)):
+        report = run_demo(args.out, args.quick, args.force, args.seed, args.data_root, args.device, only)
     print(report)
     return 0
 

@@ -24,6 +24,12 @@ def load_classifier(path: str | Path, expected_arch: str | None = None) -> tuple
 def model_from_checkpoint(ckpt: dict[str, Any], path: str | Path = "checkpoint") -> nn.Module:
     """Rebuild the classifier stored in ``ckpt`` (see :func:`neuralens.core.checkpoint.load_checkpoint`)."""
     cfg = ckpt.get("config", {})
-    model = create_model(ckpt["arch"], num_classes=int(cfg.get("num_classes", 10)), width=float(cfg.get("width", 1.0)))
+    try:
+        num_classes, width = int(cfg.get("num_classes", 10)), float(cfg.get("width", 1.0))
+    except (TypeError, ValueError):
+        raise NeuralensError(f"{path}: config.num_classes / config.width are not numbers") from None
+    if not (0 < num_classes <= 100_000 and 0 < width <= 8):
+        raise NeuralensError(f"{path}: config has num_classes={num_classes}, width={width}; not a model we build")
+    model = create_model(ckpt["arch"], num_classes=num_classes, width=width)
     load_state(model, ckpt["state_dict"], str(path), ckpt["arch"], ckpt["arch"])
     return model

@@ -17,7 +17,11 @@ def _ch(c: int, width: float) -> int:
 
 
 class VGG(nn.Module):
-    """VGG16 for 32x32 inputs: 13 3x3 convs in five stages, then one linear classifier on the 1x1 map."""
+    """VGG16 for CIFAR: 13 3x3 convs in five stages, then one linear classifier on the pooled map.
+
+    Built for 32x32 inputs (the map is 1x1 after five pools); pools round up and the map is averaged before the
+    classifier, so other sizes (8x8, 64x64) work too and 32x32 results are unchanged.
+    """
 
     def __init__(self, num_classes: int = 10, width: float = 1.0, batch_norm: bool = False,
                  cfg: list[int | str] | None = None) -> None:
@@ -26,7 +30,7 @@ class VGG(nn.Module):
         in_ch = 3
         for v in cfg or VGG16_CFG:
             if v == "M":
-                layers.append(nn.MaxPool2d(2))
+                layers.append(nn.MaxPool2d(2, ceil_mode=True))
                 continue
             out = _ch(int(v), width)
             layers.append(nn.Conv2d(in_ch, out, 3, padding=1, bias=not batch_norm))
@@ -43,7 +47,7 @@ class VGG(nn.Module):
                     nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(torch.flatten(self.features(x), 1))
+        return self.classifier(torch.flatten(nn.functional.adaptive_avg_pool2d(self.features(x), 1), 1))
 
 
 class BasicBlock(nn.Module):
@@ -69,7 +73,7 @@ class BasicBlock(nn.Module):
 
 
 class ResNet(nn.Module):
-    """ResNet18 for 32x32 inputs: 3x3 stem, no max-pool, four stages of two BasicBlocks."""
+    """ResNet18 for CIFAR (32x32; any size works): 3x3 stem, no max-pool, four stages of two BasicBlocks."""
 
     def __init__(self, num_classes: int = 10, width: float = 1.0, blocks: tuple[int, ...] = (2, 2, 2, 2),
                  shortcut: bool = True) -> None:

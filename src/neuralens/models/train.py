@@ -26,7 +26,15 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from neuralens.core.checkpoint import save_checkpoint
-from neuralens.core.cliargs import device_name, nonneg_float, nonneg_int, option, positive_float, positive_int
+from neuralens.core.cliargs import (
+    device_name,
+    nonneg_float,
+    nonneg_int,
+    option,
+    positive_float,
+    positive_int,
+    width_multiplier,
+)
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import atomic_path, write_json
 from neuralens.core.resume import interruptible, resume_checkpoint
@@ -40,7 +48,7 @@ class TrainConfig:
     """The training recipe; every field with help text is also a ``neuralens train`` option."""
 
     model: str = option("resnet18", f"one of {', '.join(list_models())}")
-    width: float = option(0.25, "channel width multiplier", type=positive_float)
+    width: float = option(0.25, "channel width multiplier (<= 8)", type=width_multiplier)
     epochs: int = option(5, "passes over the training set", type=positive_int)
     batch_size: int = option(128, "images per step (128 beat 256 at 10 epochs: more steps)", type=positive_int)
     lr: float = option(0.2, "peak LR of the one-cycle schedule", type=positive_float)
@@ -179,6 +187,31 @@ def _setup(cfg: TrainConfig, data: ImageData, device: torch.device, memory_forma
     return _Run(model, optimizer, scheduler, steps)
 
 
+def _data_identity(data: ImageData) -> dict[str, Any]:
+    """What a resumed run must share with its checkpoint besides the recipe: the same images."""
+    return {"data_source": data.source, "n_train": len(data.x_train), "num_classes": data.num_classes}
+
+
+def check_data(cfg: TrainConfig, data: ImageData) -> None:
+    """The recipe fits the data: at least one full batch, test images to score, and (``--pretrained``) weights
+    that load into the model; the model is built once here to find out, which costs milliseconds."""
+    if cfg.pretrained is not None:
+        create_model(cfg.model, num_classes=data.num_classes, width=cfg.width, pretrained=cfg.pretrained)
+    if len(data.x_train) < cfg.batch_size:
+        raise NeuralensError(f"training set has {len(data.x_train)} images, fewer than --batch-size {cfg.batch_size}")
+    if len(data.x_test) == 0:
+        raise NeuralensError("the test split is empty; give test images (or a larger --test-size)")
+
+
+def check_resume(cfg: TrainConfig, data: ImageData, out: str | Path) -> dict[str, Any]:
+    """``OUT/model.pt`` if this run may continue it (same recipe keys, same data); else one clear error.
+
+    Called before anything is written, so a refused ``--resume`` leaves the run folder as it was.
+    """
+    expected = {k: getattr(cfg, k) for k in cfg.resume_keys} | _data_identity(data)
+    return resume_checkpoint(Path(out) / "model.pt", "classifier", expected, "train")
+
+
 def _buffers(model: nn.Module) -> dict[str, torch.Tensor]:
     """A copy of the BatchNorm statistics, taken at each step's start so an interrupted step can be undone."""
     return {k: v.detach().clone() for k, v in model.named_buffers()}
@@ -198,24 +231,26 @@ def train(cfg: TrainConfig, data: ImageData, out: str | Path, resume: bool = Fal
     seed_everything(cfg.seed)
     run = _setup(cfg, data, device, memory_format)
     if resume:
-        ckpt = resume_checkpoint(ckpt_path, "classifier", {k: getattr(cfg, k) for k in cfg.resume_keys}, "train")
+        ckpt = check_resume(cfg, data, out)
         run.model.load_state_dict(ckpt["state_dict"])
         run.load_train_state(ckpt["train_state"])
         log(f"resuming from epoch {run.epoch + 1}, step {run.step} of {ckpt_path}")
     criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     config = {"num_classes": data.num_classes, "width": cfg.width, "classes": data.classes,
               "normalisation": "inside the model (preprocess.mean/std)", "data": data.source,
-              "data_spec": cfg.data, "train": {k: v for k, v in asdict(cfg).items() if k != "resume_keys"}}
-    step_start = _buffers(run.model)
+              "data_spec": cfg.data, "train": {**{k: v for k, v in asdict(cfg).items() if k != "resume_keys"},
+                                               **_data_identity(data)}}
+    step_start: dict[str, torch.Tensor] | None = None  # BN statistics at the start of a running step
 
     def checkpoint(metrics: dict[str, Any] | None = None) -> None:
         save_checkpoint(ckpt_path, "classifier", cfg.model, config, run.model.state_dict(), metrics,
                         run.train_state())
 
     def save_interrupted() -> None:  # undo a half-done step's BN update, so the checkpoint is a step boundary
-        with torch.no_grad():
-            for k, v in run.model.named_buffers():
-                v.copy_(step_start[k])
+        if step_start is not None:
+            with torch.no_grad():
+                for k, v in run.model.named_buffers():
+                    v.copy_(step_start[k])
         checkpoint()
 
     n = len(data.x_train)
@@ -233,6 +268,7 @@ def train(cfg: TrainConfig, data: ImageData, out: str | Path, resume: bool = Fal
                 xb = xb.to(device).contiguous(memory_format=memory_format)
                 yb = data.y_train[idx].to(device)
                 loss, correct = _step(run, criterion, xb, yb, amp_dtype)
+                step_start = None
                 if not math.isfinite(loss):
                     raise NeuralensError(f"loss became {loss} at epoch {run.epoch + 1} step {step}; lower --lr")
                 run.step = step + 1
@@ -244,7 +280,6 @@ def train(cfg: TrainConfig, data: ImageData, out: str | Path, resume: bool = Fal
             bar.close()
             checkpoint(_end_epoch(run, cfg, data, device, time.perf_counter() - t0, log))
             _write_history(out / "history.csv", run.history)
-            step_start = _buffers(run.model)
             guard.check()
 
     final = evaluate(run.model, data.x_test, data.y_test, data.num_classes, device=device)

@@ -14,6 +14,8 @@ from neuralens.core.errors import NeuralensError
 def load_state(model: nn.Module, state: dict[str, torch.Tensor], what: str, arch: str, file_arch: str) -> None:
     """``load_state_dict(strict=True)`` whose failure is one line naming the file, both architectures and the
     first mismatching key, instead of torch's multi-line dump."""
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise NeuralensError(f"{what}: state_dict must map names to tensors")
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

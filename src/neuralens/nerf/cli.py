@@ -9,14 +9,14 @@ import numpy as np
 
 from neuralens.core.cliargs import Formatter, add_common, add_options, options_from, positive_float, positive_int
 from neuralens.core.errors import NeuralensError
-from neuralens.core.io import log, read_json, save_npz, write_config, write_json
+from neuralens.core.io import check_out, log, read_json, run_folder, save_npz, write_json
 from neuralens.data.scenes import Scene, load_scene
 from neuralens.nerf.compare import run_compare
 from neuralens.nerf.config import NerfConfig
-from neuralens.nerf.model import load_nerf
+from neuralens.nerf.model import field_kwargs, load_nerf
 from neuralens.nerf.orbit import render_orbit
 from neuralens.nerf.renderer import RenderSettings
-from neuralens.nerf.trainer import evaluate_views, train_nerf
+from neuralens.nerf.trainer import check_resume, evaluate_views, train_nerf
 from neuralens.nerf.variants import DEFAULT_VARIANT, VARIANTS, make_config
 from neuralens.nerf.viz import plot_psnr_curve, plot_rendering, plot_renders, plot_sampling
 
@@ -53,18 +53,23 @@ def _scene_argv(args: argparse.Namespace) -> list[str]:
 def _cmd_train(args: argparse.Namespace) -> int:
     variant = args.model or DEFAULT_VARIANT
     VARIANTS.get(variant)  # an unknown name fails before anything is read or written
+    out = check_out(args.out)
     scene = _load_scene(args)
     cfg = make_config(variant, **options_from(NerfConfig, args), **options_from(RenderSettings, args),
                       near=scene.near, far=scene.far)
-    out = Path(args.out)
-    write_config(out, vars(args))
+    field_kwargs(cfg)
+    if args.resume:
+        check_resume(cfg, scene, out)
     log(f"scene {scene.name}: {len(scene.train_idx)} train / {len(scene.test_idx)} test views, "
         f"{scene.height}x{scene.width}; model {variant}")
-    res = train_nerf(cfg, scene, out, resume=args.resume, log=log)
-    save_npz(out / "renders.npz", images=res["renders"].numpy().astype(np.float32),
-             indices=np.array(scene.test_idx))
-    plot_renders(res["renders"], scene.images[scene.test_idx], out / "test_renders.png", f"{variant}: held-out views")
-    plot_psnr_curve(read_json(out / "psnr_log.json")["history"], out / "psnr_curve.png", f"{variant} on {scene.name}")
+    with run_folder(out, vars(args)):
+        res = train_nerf(cfg, scene, out, resume=args.resume, log=log)
+        save_npz(out / "renders.npz", images=res["renders"].numpy().astype(np.float32),
+                 indices=np.array(scene.test_idx))
+        plot_renders(res["renders"], scene.images[scene.test_idx], out / "test_renders.png",
+                     f"{variant}: held-out views")
+        plot_psnr_curve(read_json(out / "psnr_log.json")["history"], out / "psnr_curve.png",
+                        f"{variant} on {scene.name}")
     print(f"test PSNR {res['psnr']['mean']:.2f} dB  SSIM {res['ssim']['mean']:.3f}  "
           f"({res['iterations']} it, {res['seconds']:.1f}s) -> {out / 'checkpoint.pt'}")
     return 0
@@ -77,17 +82,18 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if info and (info.get("height"), info.get("width")) != (scene.height, scene.width):
         log(f"note: checkpoint trained on {info.get('height')}x{info.get('width')} views, evaluating on "
             f"{scene.height}x{scene.width}")
-    out = Path(args.out or Path(args.checkpoint).parent / "eval")
-    write_config(out, vars(args))
+    out = check_out(args.out or Path(args.checkpoint).parent / "eval")
     res = evaluate_views(model, scene, cfg)
     ts = ckpt.get("train_state", {})
     metrics = {"psnr": res["psnr"], "ssim": res["ssim"], "seconds": ts.get("elapsed"),
                "iterations": ts.get("iteration"), "views": res["indices"], "scene": scene.name,
                "checkpoint": str(args.checkpoint), "trained_on": info.get("name")}
-    save_npz(out / "renders.npz", images=res["images"].numpy().astype(np.float32), indices=np.array(res["indices"]))
-    write_json(out / "metrics.json", metrics)
-    plot_renders(res["images"], scene.images[res["indices"]], out / "renders.png",
-                 f"{cfg.variant} (trained on {info.get('name')}) on {scene.name}")
+    with run_folder(out, vars(args)):
+        save_npz(out / "renders.npz", images=res["images"].numpy().astype(np.float32),
+                 indices=np.array(res["indices"]))
+        write_json(out / "metrics.json", metrics)
+        plot_renders(res["images"], scene.images[res["indices"]], out / "renders.png",
+                     f"{cfg.variant} (trained on {info.get('name')}) on {scene.name}")
     print(f"PSNR {res['psnr']['mean']:.2f} dB  SSIM {res['ssim']['mean']:.3f} over {len(res['indices'])} views "
           f"-> {out}")
     return 0
@@ -97,18 +103,19 @@ def _cmd_render(args: argparse.Namespace) -> int:
     if not args.orbit:
         raise NeuralensError("nothing to render: pass --orbit")
     ckpt, cfg, model = load_nerf(args.checkpoint)
-    out = Path(args.out or Path(args.checkpoint).parent / "render")
+    out = check_out(args.out or Path(args.checkpoint).parent / "render")
     paths = render_orbit(model, cfg, ckpt.get("scene", {}), out, args.frames, args.fps, args.size)
     print("\n".join(str(p) for p in paths))
     return 0
 
 
 def _cmd_viz(args: argparse.Namespace) -> int:
-    out = Path(args.out)
+    out = check_out(args.out)
+    loaded = load_nerf(args.checkpoint) if args.checkpoint else None
+    scene = _load_scene(args) if loaded else None
     paths = [plot_sampling(out / "sampling.png", seed=args.seed)]
-    if args.checkpoint:
-        _ckpt, cfg, model = load_nerf(args.checkpoint)
-        scene = _load_scene(args)
+    if loaded and scene:
+        _ckpt, cfg, model = loaded
         view = scene.test_idx[0]
         paths.append(plot_rendering(model, (scene.height, scene.width, scene.focal), scene.poses[view], cfg,
                                     out / "rendering.png", target=scene.images[view]))
@@ -121,10 +128,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
         raise NeuralensError(f"unknown variant(s) {unknown}; available: {', '.join(VARIANTS.names())}")
+    out = check_out(args.out)
     scene = _load_scene(args)  # validates the scene once, before any training starts
-    out = Path(args.out)
-    write_config(out, vars(args))
-    summary = run_compare(_scene_argv(args), scene, args.seconds, out, variants, args.seed, log=log)
+    with run_folder(out, vars(args)):
+        summary = run_compare(_scene_argv(args), scene, args.seconds, out, variants, args.seed, log=log)
     print(f"{'variant':14s} {'PSNR':>7s} {'SSIM':>6s} {'it/s':>6s} {'t->base':>8s} {'peak MB':>8s}")
     for v, r in summary["variants"].items():
         reach = f"{r['time_to_baseline_final_psnr_s']:.1f}" if r["time_to_baseline_final_psnr_s"] else "-"

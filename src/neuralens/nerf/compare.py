@@ -17,6 +17,7 @@ import torch
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import read_json, write_json
 from neuralens.core.plotting import plt, save_figure
+from neuralens.core.runtime import die_with_parent
 from neuralens.nerf.metrics import psnr
 from neuralens.nerf.variants import BASELINE
 
@@ -27,7 +28,7 @@ def train_variant(variant: str, scene_args: list[str], seconds: float, out: Path
     cmd = [sys.executable, "-m", "neuralens.cli", "nerf", "train", "--model", variant, "--seconds", str(seconds),
            "--seed", str(seed), "--out", str(out), *scene_args, *(extra or [])]
     log(f"  {variant}: training for {seconds:g}s")
-    res = subprocess.run(cmd, capture_output=True, text=True)
+    res = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=die_with_parent)
     if res.returncode != 0:
         last = (res.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise NeuralensError(f"training variant {variant!r} failed: {last}")

@@ -17,7 +17,13 @@ def psnr(pred: Tensor, target: Tensor) -> float:
 
 
 def ssim(pred: Tensor, target: Tensor, window: int = 11, sigma: float = 1.5) -> float:
-    """Mean SSIM of two (H, W, 3) images in [0, 1] (valid windows only, channels averaged)."""
+    """Mean SSIM of two (H, W, 3) images in [0, 1] (valid windows only, channels averaged).
+
+    Images smaller than the window use the largest odd window that fits (e.g. 7x7 for a 8x8 image).
+    """
+    small = min(pred.shape[0], pred.shape[1])
+    if small < window:
+        window = small if small % 2 else small - 1
     x = pred.float().permute(2, 0, 1)[None]
     y = target.float().permute(2, 0, 1)[None]
     c = x.shape[1]

@@ -59,8 +59,8 @@ class NerfModel:
         return render_image(self.coarse, h, w, focal, pose, cfg.render, cfg.chunk, self.fine, self.occ, self.device)
 
 
-def build_model(cfg: NerfConfig) -> NerfModel:
-    """The field, a fine field for hierarchical sampling, and an occupancy grid when skipping is on."""
+def field_kwargs(cfg: NerfConfig) -> dict[str, Any]:
+    """The keyword arguments of ``cfg``'s field, refusing MLP overrides for fields without an MLP trunk."""
     kw = dict(cfg.field_kwargs)
     if cfg.render.use_viewdirs:
         kw.setdefault("use_viewdirs", True)
@@ -70,6 +70,12 @@ def build_model(cfg: NerfConfig) -> NerfModel:
                 raise NeuralensError(f"--{key} sets the MLP of tiny fields; variant {cfg.variant!r} uses "
                                      f"the {cfg.field!r} field")
             kw[key] = value
+    return kw
+
+
+def build_model(cfg: NerfConfig) -> NerfModel:
+    """The field, a fine field for hierarchical sampling, and an occupancy grid when skipping is on."""
+    kw = field_kwargs(cfg)
     coarse = create_field(cfg.field, **kw)
     fine = create_field(cfg.field, **kw) if cfg.render.n_importance > 0 else None
     occ = None

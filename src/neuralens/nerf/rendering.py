@@ -26,13 +26,20 @@ def deltas_from_t(t: Tensor, last: float = 1e10) -> Tensor:
 
 
 def _thickness(sigmas: Tensor, deltas: Tensor) -> Tensor:
-    # sigma * delta, with 0 where delta == 0 (even for infinite sigma) and clamped so exp never underflows to NaN
+    """sigma * delta, 0 where delta == 0 (even for infinite sigma), capped so exp never underflows to NaN.
+
+    Written with ``where`` rather than ``clamp``: clamp's gradient is 0 at its bounds, so a field whose density
+    starts at exactly 0 would never receive a gradient there and could not learn to become opaque.
+    """
     sd = torch.where(deltas > 0, sigmas * deltas, torch.zeros_like(sigmas))
-    return sd.clamp(0.0, _MAX_THICKNESS)
+    sd = torch.where(sd < 0, torch.zeros_like(sd), sd)
+    return torch.where(sd > _MAX_THICKNESS, torch.full_like(sd, _MAX_THICKNESS), sd)
 
 
 def _exclusive_cumsum_packed(x: Tensor, ray_indices: Tensor) -> Tensor:
     """Per-ray exclusive cumulative sum of a packed tensor (``ray_indices`` sorted)."""
+    if ray_indices.numel() > 1 and bool((ray_indices[1:] < ray_indices[:-1]).any()):
+        raise ValueError("packed samples need sorted ray_indices (all samples of a ray together, in ray order)")
     cs = torch.cumsum(x.double(), 0)
     excl = cs - x.double()
     n = ray_indices.numel()

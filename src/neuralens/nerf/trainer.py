@@ -27,7 +27,7 @@ from neuralens.data.scenes import Scene
 from neuralens.nerf.config import NerfConfig
 from neuralens.nerf.fields import density_fn
 from neuralens.nerf.metrics import psnr, ssim
-from neuralens.nerf.model import NerfModel, build_model
+from neuralens.nerf.model import NerfModel, build_model, field_kwargs
 from neuralens.nerf.renderer import render_rays
 
 
@@ -59,7 +59,8 @@ def scene_info(scene: Scene) -> dict[str, Any]:
     radius = float(eyes.norm(dim=-1).mean())
     elevation = float(torch.rad2deg(torch.asin((eyes[:, 2] / eyes.norm(dim=-1)).clamp(-1, 1))).mean())
     return {"name": scene.name, "height": scene.height, "width": scene.width, "focal": scene.focal,
-            "near": scene.near, "far": scene.far, "orbit_radius": radius, "orbit_elevation": elevation}
+            "near": scene.near, "far": scene.far, "orbit_radius": radius, "orbit_elevation": elevation,
+            "train_views": list(scene.train_idx), "test_views": list(scene.test_idx)}
 
 
 def _optimizer(model: NerfModel, cfg: NerfConfig) -> torch.optim.Optimizer:
@@ -152,6 +153,27 @@ def _check(cfg: NerfConfig) -> None:
         raise NeuralensError("give --iters or --seconds (or both)")
     if cfg.render.n_samples < 2:
         raise NeuralensError("--samples must be at least 2")
+    field_kwargs(cfg)
+
+
+#: what a resumed run must share with its checkpoint: the recipe's shape (the scene is checked separately)
+RESUME_KEYS = ("variant", "field", "field_kwargs", "mlp_width", "mlp_depth")
+
+
+def check_resume(cfg: NerfConfig, scene: Scene, out: str | Path) -> dict[str, Any]:
+    """``OUT/checkpoint.pt`` if this run may continue it (same recipe, same scene); else one clear error.
+
+    Called before anything is written, so a refused ``--resume`` leaves the run folder as it was.
+    """
+    path = Path(out) / "checkpoint.pt"
+    ckpt = resume_checkpoint(path, "nerf", {k: getattr(cfg, k) for k in RESUME_KEYS})
+    have, want = ckpt.get("scene", {}), scene_info(scene)
+    for key in ("name", "height", "width", "train_views"):
+        if have.get(key) != want[key]:
+            raise NeuralensError(f"--resume: {path} was trained on scene {have.get('name')!r} "
+                                 f"({have.get('height')}x{have.get('width')}, {key} {have.get(key)!r}); this run "
+                                 f"gives {want['name']!r} ({key} {want[key]!r}); use the same scene or a new --out")
+    return ckpt
 
 
 def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = False, log: Any = print,
@@ -170,7 +192,7 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
     gen = torch.Generator().manual_seed(cfg.seed)
     pos = _Progress()
     if resume:
-        ckpt = resume_checkpoint(ckpt_path, "nerf", {"variant": cfg.variant})
+        ckpt = check_resume(cfg, scene, out)
         model.load_state_dict(ckpt["state_dict"])
         ts = ckpt["train_state"]
         optimizer.load_state_dict(ts["optimizer"])

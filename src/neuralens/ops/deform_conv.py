@@ -74,8 +74,10 @@ def auto_chunk_bytes(g: _Geometry, itemsize: int) -> int:
 def _check(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | None, mask: Tensor | None,
            stride: tuple[int, int], padding: tuple[int, int], dilation: tuple[int, int]) -> _Geometry:
     """Validate shapes the way torchvision does, but with messages that say what was expected."""
-    for name, t in (("input", input), ("offset", offset), ("weight", weight)):
-        if t.dim() != 4:
+    for name, t in (("input", input), ("offset", offset), ("weight", weight), ("bias", bias), ("mask", mask)):
+        if t is not None and not t.is_floating_point():
+            raise NeuralensError(f"deform_conv2d: {name} must be a floating-point tensor, got {t.dtype}")
+        if t is not None and name not in ("bias", "mask") and t.dim() != 4:
             raise NeuralensError(f"deform_conv2d: {name} must be 4-D, got shape {tuple(t.shape)}")
     if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
         raise NeuralensError(f"deform_conv2d: need stride >= 1, dilation >= 1, padding >= 0; got "
@@ -164,6 +166,13 @@ def _chunks(g: _Geometry, itemsize: int, chunk_bytes: int) -> list[_Chunk]:
     return [_Chunk(a, a + 1, r, min(g.h_out, r + rows), g.w_out) for a in range(g.n) for r in range(0, g.h_out, rows)]
 
 
+def _outside_if_not_finite(coord: Tensor, size: int) -> Tensor:
+    """Coordinates clamped to [-2, size + 1]: beyond that every bilinear corner is outside and weighs 0 anyway,
+    and NaN/inf offsets then sample zero (as torchvision's kernel does for inf) instead of making NaN or an
+    out-of-range index."""
+    return coord.nan_to_num(nan=-2.0).clamp(-2.0, size + 1.0).contiguous()
+
+
 class _Corners:
     """Flat gather indices and bilinear weights of the 4 neighbours of every sample point of one chunk.
 
@@ -174,8 +183,8 @@ class _Corners:
     def __init__(self, offset: Tensor, g: _Geometry, c: _Chunk) -> None:
         loc = sampling_locations(c.of(offset), (g.kh, g.kw), g.stride, g.padding, g.dilation, first_row=c.r0)
         # loc: (n, G, K, rows, W_out, 2) -> y, x: (n, G, P, K)
-        y = loc[..., 0].flatten(3).transpose(2, 3).contiguous()
-        x = loc[..., 1].flatten(3).transpose(2, 3).contiguous()
+        y = _outside_if_not_finite(loc[..., 0].flatten(3).transpose(2, 3), g.h)
+        x = _outside_if_not_finite(loc[..., 1].flatten(3).transpose(2, 3), g.w)
         y0, x0 = y.floor(), x.floor()
         ly, lx = y - y0, x - x0
         dev = offset.device
@@ -383,6 +392,9 @@ def deform_conv2d(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | 
     """
     stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
     geom = _check(input, offset, weight, bias, mask, stride, padding, dilation)
+    if geom.n == 0:  # an empty batch gives an empty output (still connected to the weights, like a conv)
+        out = input.new_zeros(0, geom.c_out, geom.h_out, geom.w_out) + 0 * weight.sum()
+        return out + bias.view(1, -1, 1, 1) if bias is not None else out
     if _autocast_enabled(input.device.type):
         # like torchvision's autocast kernel: sampling positions need float32 (a bf16 offset of 30.3 px is off
         # by 0.1 px), so run the whole op in float32 and hand back the input's dtype
