@@ -19,17 +19,28 @@ from torch import Tensor, nn
 from neuralens.core.io import atomic_path
 from neuralens.models.cifar_nets import BasicBlock
 
+#: class names of residual blocks in common CIFAR/ImageNet codes (torchvision, kuangliu, akamaster, ...)
+RESIDUAL_BLOCKS = ("BasicBlock", "Bottleneck", "PreActBlock", "PreActBottleneck")
 
-def block_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """The modules whose input gradients describe flow through depth: residual blocks when the net has them
-    (plus stem conv and head), otherwise every conv and linear layer."""
+
+def block_modules(model: nn.Module) -> tuple[list[tuple[str, nn.Module]], str]:
+    """The modules whose input gradients describe flow through depth, and the rule that found them.
+
+    Rule: modules whose class is one of :data:`RESIDUAL_BLOCKS` (by name, so any model's own blocks count),
+    plus the convs outside them before the first block (the stem) and the linear layers (the head); a model
+    without such blocks (VGG, a plain stack) uses every conv and linear layer.
+    """
     named = list(model.named_modules())
-    if any(isinstance(m, BasicBlock) for _, m in named):
-        blocks = [(n, m) for n, m in named if isinstance(m, BasicBlock)]
-        stem = [(n, m) for n, m in named if isinstance(m, nn.Conv2d) and "." not in n]
-        head = [(n, m) for n, m in named if isinstance(m, nn.Linear)]
-        return stem + blocks + head
-    return [(n, m) for n, m in named if isinstance(m, (nn.Conv2d, nn.Linear))]
+    blocks = [(n, m) for n, m in named if isinstance(m, BasicBlock) or type(m).__name__ in RESIDUAL_BLOCKS]
+    if not blocks:
+        return ([(n, m) for n, m in named if isinstance(m, (nn.Conv2d, nn.Linear))],
+                "no residual blocks found: every conv and linear layer")
+    inside = tuple(n + "." for n, _ in blocks)
+    first = next(i for i, (n, _) in enumerate(named) if n == blocks[0][0])
+    stem = [(n, m) for n, m in named[:first] if isinstance(m, nn.Conv2d) and not n.startswith(inside)]
+    head = [(n, m) for n, m in named if isinstance(m, nn.Linear) and not n.startswith(inside)]
+    names = sorted({type(m).__name__ for _, m in blocks})
+    return stem + blocks + head, f"residual blocks ({', '.join(names)}) with the stem convs and the head"
 
 
 def weight_names(model: nn.Module) -> list[str]:
@@ -42,7 +53,7 @@ def gradient_flow(model: nn.Module, batches: Iterable[tuple[Tensor, Tensor]],
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     names = weight_names(model)
     params = dict(model.named_parameters())
-    blocks = block_modules(model)
+    blocks, block_rule = block_modules(model)
     sums = {n: [0.0, 0.0] for n in names}
     block_sums = {n: 0.0 for n, _ in blocks}
     captured: dict[str, float] = {}
@@ -81,8 +92,8 @@ def gradient_flow(model: nn.Module, batches: Iterable[tuple[Tensor, Tensor]],
     k = max(n_batches, 1)
     layers = [{"name": n, "mean_abs_grad": sums[n][0] / k, "max_abs_grad": sums[n][1] / k} for n in names]
     block_list = [{"name": n, "input_grad_rms": block_sums[n] / k} for n, _ in blocks]
-    return {"layers": layers, "blocks": block_list, "summary": summarize(layers, block_list),
-            "loss": sum(losses) / k, "batches": n_batches}
+    return {"layers": layers, "blocks": block_list, "block_rule": block_rule,
+            "summary": summarize(layers, block_list), "loss": sum(losses) / k, "batches": n_batches}
 
 
 def summarize(layers: list[dict[str, float]], blocks: list[dict[str, float]]) -> dict[str, float]:

@@ -24,7 +24,7 @@ class VGG(nn.Module):
     """
 
     def __init__(self, num_classes: int = 10, width: float = 1.0, batch_norm: bool = False,
-                 cfg: list[int | str] | None = None) -> None:
+                 cfg: list[int | str] | None = None, conv_bias: bool | None = None) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         in_ch = 3
@@ -33,7 +33,7 @@ class VGG(nn.Module):
                 layers.append(nn.MaxPool2d(2, ceil_mode=True))
                 continue
             out = _ch(int(v), width)
-            layers.append(nn.Conv2d(in_ch, out, 3, padding=1, bias=not batch_norm))
+            layers.append(nn.Conv2d(in_ch, out, 3, padding=1, bias=not batch_norm if conv_bias is None else conv_bias))
             if batch_norm:
                 layers.append(nn.BatchNorm2d(out))
             layers.append(nn.ReLU(inplace=True))

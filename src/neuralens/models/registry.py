@@ -24,7 +24,7 @@ from neuralens.core.registry import Registry
 from neuralens.data.cifar import CIFAR10_MEAN, CIFAR10_STD
 from neuralens.models.cifar_nets import VGG, ResNet
 from neuralens.models.small_cnn import SmallCNN
-from neuralens.models.weights import load_weights_into
+from neuralens.models.weights import load_weights
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -84,6 +84,11 @@ def register_model(name: str, imagenet_input: bool = False) -> Callable[[Builder
     return deco
 
 
+def is_imagenet_input(name: str) -> bool:
+    """Registry nets built for 224x224 ImageNet input (torchvision's), normalised with ImageNet statistics."""
+    return name in _IMAGENET_INPUT
+
+
 def list_models() -> list[str]:
     return sorted(MODELS.names())
 
@@ -102,6 +107,12 @@ def _vgg16(num_classes: int, width: float, **kw: Any) -> nn.Module:
 @register_model("vgg16_bn")
 def _vgg16_bn(num_classes: int, width: float, **kw: Any) -> nn.Module:
     return VGG(num_classes, width, batch_norm=True, **kw)
+
+
+@register_model("vgg16_bn_bias")
+def _vgg16_bn_bias(num_classes: int, width: float, **kw: Any) -> nn.Module:
+    """VGG16-BN whose convs keep their biases: the layout of kuangliu/pytorch-cifar's ``VGG('VGG16')``."""
+    return VGG(num_classes, width, batch_norm=True, conv_bias=True, **kw)
 
 
 @register_model("resnet18")
@@ -157,7 +168,7 @@ def _load_imagenet(name: str, num_classes: int) -> nn.Module:
         ) from None
 
 
-def _load_hub(spec: str, num_classes: int, pretrained: bool = True) -> nn.Module:
+def load_hub(spec: str, num_classes: int, pretrained: bool = True) -> nn.Module:
     parts = spec.split(":")
     if len(parts) != 3 or not parts[1] or not parts[2]:
         raise NeuralensError(f"hub spec {spec!r} must look like hub:owner/repo:entry or hub:/local/dir:entry")
@@ -177,11 +188,11 @@ def create_model(name: str, num_classes: int = 10, width: float = 1.0, pretraine
                  **kw: Any) -> nn.Module:
     """Build a registered classifier, optionally with weights (see module docstring). Takes [0,1] NCHW input."""
     if pretrained is not None and str(pretrained).startswith("hub:"):
-        model = attach_preprocess(_load_hub(str(pretrained), num_classes), CIFAR10_MEAN, CIFAR10_STD)
+        model = attach_preprocess(load_hub(str(pretrained), num_classes), CIFAR10_MEAN, CIFAR10_STD)
         model.neuralens_arch = str(pretrained)
         return model
     if name.startswith("hub:"):
-        model = attach_preprocess(_load_hub(name, num_classes, pretrained=False), CIFAR10_MEAN, CIFAR10_STD)
+        model = attach_preprocess(load_hub(name, num_classes, pretrained=False), CIFAR10_MEAN, CIFAR10_STD)
         model.neuralens_arch = name
         return model
     if pretrained == "imagenet":
@@ -198,5 +209,5 @@ def create_model(name: str, num_classes: int = 10, width: float = 1.0, pretraine
         model = attach_preprocess(model, CIFAR10_MEAN, CIFAR10_STD)
     model.neuralens_arch = name
     if pretrained is not None and pretrained != "imagenet":
-        load_weights_into(model, Path(pretrained), name)
+        load_weights(model, Path(pretrained), name)
     return model

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -28,20 +29,74 @@ def load_state(model: nn.Module, state: dict[str, torch.Tensor], what: str, arch
         raise NeuralensError(f"{msg} ({detail[:160]})") from None
 
 
-def load_weights_into(model: nn.Module, path: Path, arch: str) -> None:
-    """Load a neuralens checkpoint, or a bare state_dict, into ``model`` built as ``arch``."""
+def find_state_dict(obj: Any, depth: int = 0) -> dict[str, torch.Tensor] | None:
+    """The dict of tensors in a checkpoint: the object itself, or the largest such dict nested in it
+    (``{'state_dict': ...}``, ``{'net': ...}``, ``{'model': ...}``, whatever the training code called it)."""
+    if not isinstance(obj, dict) or depth > 4:
+        return None
+    if obj and all(isinstance(k, str) for k in obj) and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        return obj
+    found = [d for v in obj.values() if (d := find_state_dict(v, depth + 1)) is not None]
+    return max(found, key=len) if found else None
+
+
+#: key renames that make public CIFAR codes' state_dicts fit our registry nets (kuangliu/pytorch-cifar: ``linear``)
+RENAMES = (("linear.", "fc."),)
+
+
+def adapt_keys(state: dict[str, torch.Tensor], wanted: set[str]) -> dict[str, torch.Tensor]:
+    """Drop DataParallel's ``module.`` prefix and apply :data:`RENAMES` where the model wants the new name."""
+    out = {k.removeprefix("module."): v for k, v in state.items()}
+    for old, new in RENAMES:
+        if any(k.startswith(old) for k in out) and not any(k.startswith(old) for k in wanted):
+            out = {(new + k[len(old):] if k.startswith(old) else k): v for k, v in out.items()}
+    return out
+
+
+def mismatch(model: nn.Module, state: dict[str, torch.Tensor]) -> str:
+    """One line: the first missing and unexpected keys and shape differences (empty if the state fits)."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shapes = [f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}" for k in own
+              if k in state and state[k].shape != own[k].shape]
+    parts = []
+    for what, items in (("missing", missing), ("unexpected", unexpected), ("shape", shapes)):
+        if items:
+            more = f" (+{len(items) - 3} more)" if len(items) > 3 else ""
+            parts.append(f"{what} {', '.join(items[:3])}{more}")
+    return "; ".join(parts)
+
+
+def load_weights(model: nn.Module, path: Path, arch: str, keep_normalization: bool = False) -> None:
+    """Load a neuralens checkpoint, a bare or a wrapped state_dict into ``model`` built as ``arch``.
+
+    Normalisation buffers (``preprocess.*``) come from a neuralens checkpoint unless ``keep_normalization``;
+    other files do not carry them, and the model's own are kept.
+    """
     raw = read_torch_file(path)
     if isinstance(raw, dict) and raw.get("format") == FORMAT:
         file_arch = raw.get("arch", "?")
         if file_arch != arch:
             raise NeuralensError(f"{path}: checkpoint is for architecture {file_arch!r}, not {arch!r}")
-        load_state(model, raw["state_dict"], str(path), arch, file_arch)
-        return
-    if isinstance(raw, dict) and raw and all(isinstance(v, torch.Tensor) for v in raw.values()):
-        state = dict(raw)
-        own = model.state_dict()
-        for k in ("preprocess.mean", "preprocess.std"):  # bare state_dicts do not carry our normalisation
-            state.setdefault(k, own[k])
-        load_state(model, state, str(path), arch, "a bare state_dict")
-        return
-    raise NeuralensError(f"{path}: neither a neuralens checkpoint nor a state_dict")
+        state = raw["state_dict"]
+    else:
+        state = find_state_dict(raw)
+        if state is None:
+            raise NeuralensError(f"{path}: holds no dict of tensors (neither a checkpoint nor a state_dict)")
+    own = model.state_dict()
+    state = adapt_keys(state, set(own))
+    for k in [k for k in own if k.startswith("preprocess.")]:
+        if keep_normalization or k not in state:
+            state[k] = own[k]
+    for k in own:  # BatchNorm counters: absent from checkpoints of PyTorch < 0.4.1, unused in evaluation
+        if k.endswith("num_batches_tracked") and k not in state:
+            state[k] = own[k]
+    problem = mismatch(model, state)
+    if problem:
+        hint = ""
+        if arch == "vgg16_bn" and any(k.startswith("features.") and k.endswith(".bias") and k not in own
+                                      for k in state):
+            hint = " (these weights have conv biases: use --model vgg16_bn_bias)"
+        raise NeuralensError(f"{path}: weights do not fit {arch!r}: {problem[:300]}{hint}")
+    load_state(model, state, str(path), arch, arch)
