@@ -219,3 +219,23 @@ def test_bad_specs_and_weights_are_one_line(tmp_path: Path, argv: list[str], nee
     lines = [ln for ln in err.splitlines() if ln.startswith("neuralens: ")]
     assert code == 2 and len(lines) == 1 and needle in lines[0], err
     assert not (tmp_path / "o").exists()
+
+
+def test_the_demo_studies_two_user_models_and_the_report_names_them(tmp_path: Path) -> None:
+    repo = _user_repo(tmp_path)
+    spec = f"{repo / 'net.py'}:tiny"
+    torch.save(build_model(spec).state_dict(), repo / "w.pt")
+    out = tmp_path / "demo"
+    code, _, err = _cli("demo", "--quick", "--only", "cnn,gradflow,landscape", "--models", f"{spec},plain18",
+                        "--weights", f"{repo / 'w.pt'},", "--normalize", "imagenet", "--out", str(out))
+    assert code == 0, err
+    summary = json.loads((out / "cnn" / "summary.json").read_text())
+    assert [m["model"] for m in summary["models"]] == ["net.py_tiny", "plain18"]
+    assert summary["models"][0]["weights"] == str(repo / "w.pt") and summary["models"][1]["normalize"] == "imagenet"
+    assert not (out / "cnn" / "resnet18").exists()  # nothing of ours was trained
+    sentences = json.loads((out / "landscape" / "compare.json").read_text())["sentences"]
+    assert any("net.py_tiny" in s and "plain18" in s for s in sentences)
+    html = (out / "report.html").read_text()
+    assert str(repo / "w.pt") in html and "imagenet" in html
+    code, _, err = _cli("demo", "--models", "resnet18", "--out", str(tmp_path / "d2"))
+    assert code == 2 and "two model specs" in err and not (tmp_path / "d2").exists()

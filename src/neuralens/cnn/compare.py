@@ -31,9 +31,14 @@ PAIRS = (("vgg16", "resnet18"), ("vgg16_bn", "resnet18"), ("plain18", "resnet18"
 
 
 def gradflow_sentences(gf: dict[str, Any]) -> list[str]:
+    """Sentences for the VGG/plain/ResNet pairs present, or (other models, e.g. the user's) the first two."""
     models = gf["models"]
     out = []
-    for pair in PAIRS:
+    pairs = [p for p in PAIRS if any(p[0] + s in models and p[1] + s in models for s in ("@init", ""))]
+    if not pairs:
+        bases = list(dict.fromkeys(k.removesuffix("@init") for k in models))
+        pairs = [(bases[0], bases[1])] if len(bases) >= 2 else []
+    for pair in pairs:
         for suffix in ("@init", ""):
             a, b = pair[0] + suffix, pair[1] + suffix
             if a in models and b in models:

@@ -26,7 +26,7 @@ from neuralens.deform.check import check_report
 from neuralens.deform.experiment import run_experiment, warped_data
 from neuralens.deform.speed import time_one_shape
 from neuralens.deform.viz import plot_experiment, plot_offset_heatmaps, plot_sampling_points
-from neuralens.models import model_from_checkpoint
+from neuralens.models import build_model, model_from_checkpoint, parse_model_spec
 from neuralens.models.train import TrainConfig, evaluate, train
 from neuralens.nerf.compare import run_compare
 from neuralens.nerf.model import load_nerf
@@ -44,6 +44,9 @@ class DemoContext:
     seed: int
     data_root: str
     device: str
+    models: tuple[str, ...] = ()  # two user model specs to study instead of training ours
+    weights: tuple[str, ...] = ()  # their weights, one per model ("" for none)
+    normalize: str | None = None
 
     def log(self, msg: str) -> None:
         log(msg)
@@ -68,12 +71,30 @@ def _cnn_sizes(ctx: DemoContext) -> dict[str, Any]:
     return {"n_train": 12000, "n_test": 2000, "epochs": 3, "width": 0.25}
 
 
+def _eval_figures(model: torch.nn.Module, data: ImageData, name: str, folder: Path) -> dict[str, Any]:
+    """Score ``model`` on the test split; confusion matrix and labelled predictions (correct first) for the report."""
+    res = evaluate(model, data.x_test, data.y_test, data.num_classes)
+    plot_confusion(res["confusion"], data.classes, folder / "confusion.png", f"{name} on {data.source}")
+    correct = torch.nonzero(res["predictions"] == data.y_test).flatten()[:16]
+    wrong = torch.nonzero(res["predictions"] != data.y_test).flatten()[:8]
+    idx = torch.cat([correct, wrong])
+    plot_predictions(data.x_test[idx], data.y_test[idx], res["predictions"][idx], data.classes,
+                     folder / "predictions.png", title=f"{name}: predicted (true); correct first")
+    return res
+
+
 def _cnn_step(ctx: DemoContext, folder: Path) -> None:
-    """Train small VGG16-BN and ResNet18 briefly, evaluate them, keep figures for the report."""
+    """Train small VGG16-BN and ResNet18 briefly (or take the user's two models), evaluate them, keep figures."""
     sz = _cnn_sizes(ctx)
     data = _data(ctx, sz["n_train"], sz["n_test"])
     models = []
-    for name in CNN_MODELS:
+    for spec, weights in zip(ctx.models, ctx.weights):
+        model = build_model(spec, data.num_classes, weights=weights or None, normalize=ctx.normalize)
+        name = parse_model_spec(spec).slug
+        res = _eval_figures(model, data, name, folder / name / "eval")
+        models.append({**model.neuralens_spec, "spec": spec, "model": name, "trained_here": False,
+                       "accuracy": res["accuracy"], "loss": res["loss"]})
+    for name in () if ctx.models else CNN_MODELS:
         sub = folder / name
         cfg = TrainConfig(model=name, width=sz["width"], epochs=sz["epochs"], batch_size=128, lr=0.1, seed=ctx.seed,
                           device=ctx.device, data="auto")
@@ -81,15 +102,9 @@ def _cnn_step(ctx: DemoContext, folder: Path) -> None:
         metrics = train(cfg, data, sub, log=ctx.log)
         seconds = time.perf_counter() - t0
         plot_history(metrics["history"], sub / "history.png", f"{name} x{sz['width']}")
-        model = model_from_checkpoint(load_checkpoint(sub / "model.pt"))
-        res = evaluate(model, data.x_test, data.y_test, data.num_classes)
-        plot_confusion(res["confusion"], data.classes, sub / "eval" / "confusion.png", f"{name} on {data.source}")
-        correct = torch.nonzero(res["predictions"] == data.y_test).flatten()[:16]
-        wrong = torch.nonzero(res["predictions"] != data.y_test).flatten()[:8]
-        idx = torch.cat([correct, wrong])
-        plot_predictions(data.x_test[idx], data.y_test[idx], res["predictions"][idx], data.classes,
-                         sub / "eval" / "predictions.png", title=f"{name}: predicted (true); correct first")
-        models.append({"model": name, "width": sz["width"], "epochs": sz["epochs"], "train_images": len(data.x_train),
+        _eval_figures(model_from_checkpoint(load_checkpoint(sub / "model.pt")), data, name, sub / "eval")
+        models.append({"model": name, "weights": "trained here", "normalize": "cifar", "trained_here": True,
+                       "width": sz["width"], "epochs": sz["epochs"], "train_images": len(data.x_train),
                        "accuracy": metrics["accuracy"], "loss": metrics["loss"], "seconds": seconds})
     write_json(folder / "summary.json", {"data": data.source, "models": models})
 
@@ -97,36 +112,45 @@ def _cnn_step(ctx: DemoContext, folder: Path) -> None:
 CNN_MODELS = ("vgg16_bn", "resnet18")
 
 
-def _checkpoints(ctx: DemoContext) -> list[str]:
+def _studied(ctx: DemoContext) -> list[tuple[str, str]]:
+    """(spec, weights) of the two models the CNN steps study: the user's, or the ones the cnn step trained."""
+    if ctx.models:
+        return list(zip(ctx.models, ctx.weights))
     paths = [ctx.out / "cnn" / m / "model.pt" for m in CNN_MODELS]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise NeuralensError(f"demo: the cnn step's checkpoints are missing ({missing[0]}); run it first")
-    return [str(p) for p in paths]
+    return [(m, str(p)) for m, p in zip(CNN_MODELS, paths)]
 
 
 def _gradflow_step(ctx: DemoContext, folder: Path) -> None:
-    """Gradient flow of VGG16 (no BN), VGG16-BN and ResNet18 at init, and of the two trained nets."""
-    ckpts = _checkpoints(ctx)
+    """Gradient flow of VGG16 (no BN), VGG16-BN, ResNet18 and plain18 at init and of the two trained nets (or of
+    the user's two models, at init and with their weights)."""
+    studied = _studied(ctx)
     sz = _cnn_sizes(ctx)
     data = _data(ctx, 1024, 64)
     batches, bs = (2, 64) if ctx.quick else (8, 128)
-    run_gradflow(["vgg16", "vgg16_bn", "resnet18", "plain18"], ["", ckpts[0], ckpts[1], ""], data, sz["width"],
-                 batches, bs, ctx.seed, folder)
+    if ctx.models:
+        specs, weights = [s for s, _ in studied], [w for _, w in studied]
+    else:
+        specs, weights = ["vgg16", "vgg16_bn", "resnet18", "plain18"], ["", studied[0][1], studied[1][1], ""]
+    run_gradflow(specs, weights, data, sz["width"], batches, bs, ctx.seed, folder, ctx.normalize)
 
 
 def _landscape_step(ctx: DemoContext, folder: Path) -> None:
-    """2-D landscapes of the trained VGG16-BN and ResNet18, then the numeric comparison."""
-    ckpts = _checkpoints(ctx)
+    """2-D landscapes of the two studied models, then the numeric comparison."""
     sz = _cnn_sizes(ctx)
     data = _data(ctx, 64, 512)
     steps, eval_size, hess = (7, 128, 3) if ctx.quick else (21, 256, 10)
-    for name, ckpt in zip(CNN_MODELS, ckpts):
+    names = []
+    for spec, weights in _studied(ctx):
+        name = parse_model_spec(spec).slug
+        names.append(name)
         ctx.log(f"  landscape of {name}: {steps}x{steps} points on {eval_size} test images")
-        run_landscape(name, ckpt, data, sz["width"], steps, 1.0, eval_size, ctx.seed, hess, folder / name,
-                      interp_steps=7 if ctx.quick else 21)
+        run_landscape(spec, weights or None, data, sz["width"], steps, 1.0, eval_size, ctx.seed, hess, folder / name,
+                      interp_steps=7 if ctx.quick else 21, normalize=ctx.normalize)
     compare(ctx.out / "gradflow" if (ctx.out / "gradflow" / "gradflow.json").is_file() else None,
-            [folder / m for m in CNN_MODELS], folder)
+            [folder / n for n in names], folder)
 
 
 def _deform_step(ctx: DemoContext, folder: Path) -> None:
@@ -184,9 +208,13 @@ STEPS: list[Step] = [
 
 
 def run_demo(out: str | Path = "runs/demo", quick: bool = False, force: bool = False, seed: int = 0,
-             data_root: str = "data", device: str = "auto", only: list[str] | None = None) -> Path:
-    """Run every step (or ``only`` these), skipping finished ones; return the report path."""
-    ctx = DemoContext(Path(out), quick, seed, data_root, device)
+             data_root: str = "data", device: str = "auto", only: list[str] | None = None,
+             models: tuple[str, ...] = (), weights: tuple[str, ...] = (), normalize: str | None = None) -> Path:
+    """Run every step (or ``only`` these), skipping finished ones; return the report path.
+
+    ``models`` (two specs, with ``weights`` one per model) makes the CNN steps study those instead of training.
+    """
+    ctx = DemoContext(Path(out), quick, seed, data_root, device, models, weights or ("",) * len(models), normalize)
     start = time.perf_counter()
     for step in STEPS:
         folder = ctx.out / step.name

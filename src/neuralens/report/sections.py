@@ -21,14 +21,20 @@ def cnn_section(folder: Path) -> str | None:
     summary = read_json(folder / "summary.json") if (folder / "summary.json").is_file() else None
     if summary is None:
         return None
-    parts = [paragraph(f"Data: {summary['data']}. Models trained briefly from scratch on the CPU; the point is "
-                       "to feed data through them and show what they predict, not to reach published accuracy.")]
-    rows = [[m["model"], m["width"], m["epochs"], m["train_images"], m["accuracy"], m["loss"], m["seconds"]]
-            for m in summary["models"]]
-    parts.append(table(["model", "width", "epochs", "train images", "test accuracy", "test loss", "train s"], rows))
-    for m in summary["models"]:
+    models = summary["models"]
+    trained = any(m.get("trained_here", True) for m in models)
+    intro = ("Models trained briefly from scratch on the CPU; the point is to feed data through them and show "
+             "what they predict, not to reach published accuracy." if trained else
+             "The user's own models, with the weights and normalisation below (nothing trained here).")
+    parts = [paragraph(f"Data: {summary['data']}. {intro}")]
+    rows = [[m["model"], m.get("weights", "trained here"), m.get("normalize", "cifar"), m.get("width", "-"),
+             m.get("epochs", "-"), m["accuracy"], m["loss"]] for m in models]
+    parts.append(table(["model", "weights", "normalisation", "width", "epochs here", "test accuracy", "test loss"],
+                       rows))
+    for m in models:
         d = folder / m["model"]
-        parts.append(figure(d / "history.png", f"{m['model']}: loss and accuracy per epoch"))
+        if m.get("trained_here", True):
+            parts.append(figure(d / "history.png", f"{m['model']}: loss and accuracy per epoch"))
         parts.append(figure(d / "eval" / "predictions.png",
                             f"{m['model']}: test images with predicted (true) labels; green = correct"))
         parts.append(figure(d / "eval" / "confusion.png", f"{m['model']}: confusion matrix on the test set"))
