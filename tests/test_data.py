@@ -93,7 +93,7 @@ def test_torchvision_cifar_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_missing_cifar_is_actionable(tmp_path: Path) -> None:
-    with pytest.raises(NeuralensError, match="--download"):
+    with pytest.raises(NeuralensError, match="neuralens data fetch cifar10"):
         load_image_data("cifar10", tmp_path / "nowhere")
 
 

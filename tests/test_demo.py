@@ -35,10 +35,14 @@ class _Collect(HTMLParser):
 @pytest.mark.slow
 def test_quick_demo_writes_a_complete_report(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    res = subprocess.run([sys.executable, "-m", "neuralens.cli", "demo", "--quick", "--out", str(out),
+    res = subprocess.run([sys.executable, "-m", "neuralens.cli", "demo", "--quick", "--offline", "--out", str(out),
                           "--data-root", str(tmp_path / "no-cifar")], capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stderr[-3000:]
     html = (out / "report.html").read_text()
+    data = json.loads((out / "data.json").read_text())
+    assert (data["cifar10"]["source"], data["nerf"]["source"]) == ("synthetic", "builtin")
+    assert html.index("generated stand-in data") < html.index("CNNs (VGG16-BN")  # said first, in words
+    assert "generated built-in scene" in html
     parser = _Collect()
     parser.feed(html)
     titles = ("CNNs (VGG16-BN, ResNet18)", "Gradient flow", "Loss landscapes", "Deformable convolution", "Tiny NeRF")
@@ -64,7 +68,7 @@ def test_quick_demo_writes_a_complete_report(tmp_path: Path) -> None:
     # a second run finds every step done: nothing is recomputed, only the report is rebuilt
     results = sorted(out.rglob("*.pt")) + sorted(out.rglob("done.json"))
     before = {p: p.stat().st_mtime_ns for p in results}
-    again = subprocess.run([sys.executable, "-m", "neuralens.cli", "demo", "--quick", "--out", str(out),
+    again = subprocess.run([sys.executable, "-m", "neuralens.cli", "demo", "--quick", "--offline", "--out", str(out),
                             "--data-root", str(tmp_path / "no-cifar")], capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and again.stderr.count("skipped") == 5
     assert {p: p.stat().st_mtime_ns for p in results} == before

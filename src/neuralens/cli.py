@@ -16,6 +16,7 @@ from typing import NoReturn
 from neuralens.cnn import cli as cnn_cli
 from neuralens.core import VERSION
 from neuralens.core.errors import NeuralensError
+from neuralens.data import cli as data_cli
 from neuralens.deform import cli as deform_cli
 from neuralens.demo import cli as demo_cli
 from neuralens.nerf import cli as nerf_cli
@@ -31,7 +32,7 @@ EPILOG = """examples:
 """
 
 #: each study's ``add_commands(subparsers)``, in the order ``--help`` lists them
-COMMAND_MODULES = (cnn_cli, deform_cli, nerf_cli, demo_cli, report_cli)
+COMMAND_MODULES = (cnn_cli, deform_cli, nerf_cli, demo_cli, report_cli, data_cli)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -14,8 +14,10 @@ def add_data_args(p: argparse.ArgumentParser, default: str = "auto") -> None:
     g = p.add_argument_group("data")
     g.add_argument("--data", default=default,
                    help="auto | cifar10 | synthetic | PATH (.npz, folder of *_train/_test.npz, ImageFolder)")
-    g.add_argument("--data-root", default="data", help="where CIFAR-10 lives (cifar-10-batches-py or *_train.npz)")
-    g.add_argument("--download", action="store_true", help="let torchvision download CIFAR-10 (needs a network)")
+    g.add_argument("--data-root", default=None,
+                   help="the data home (CIFAR-10 under its cifar10/) or a CIFAR-10 folder (cifar-10-batches-py or "
+                        "*_train.npz); default: $NEURALENS_DATA or ~/.cache/neuralens/data")
+    g.add_argument("--download", action="store_true", help="fetch CIFAR-10 into the data home first (network)")
     g.add_argument("--train-size", type=positive_int, default=None, help="use only the first N training images")
     g.add_argument("--test-size", type=positive_int, default=None, help="use only the first N test images")
 

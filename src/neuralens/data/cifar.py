@@ -2,9 +2,10 @@
 
 Sources (the ``spec`` of :func:`load_image_data`):
 
-* ``"cifar10"``: torchvision's ``CIFAR10`` under ``data_root/cifar-10-batches-py`` (``download=True`` fetches it);
+* ``"cifar10"``: CIFAR-10 in the data home's ``cifar10/`` (torchvision's ``cifar-10-batches-py`` or
+  ``*_train.npz``/``*_test.npz``; ``download=True`` fetches it there first);
 * ``"synthetic"``: the procedural 10-class set from :mod:`neuralens.data.synthetic`;
-* ``"auto"``: CIFAR-10 under ``data_root`` if it is there (torchvision folder or ``*_train.npz``/``*_test.npz``),
+* ``"auto"``: CIFAR-10 from the data home (or ``data_root``) if it is there,
   otherwise the synthetic set, announced with one line;
 * a path: an ``.npz`` file with ``x`` (N,32,32,3 uint8) and ``y`` (N,) (split 5:1 into train/test with a fixed
   seed unless it also has ``x_test``/``y_test``), a folder with ``*_train.npz`` and ``*_test.npz`` of that form,
@@ -27,6 +28,7 @@ from torchvision.datasets import CIFAR10, ImageFolder
 
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import read_npz
+from neuralens.data.home import cifar_root, fetch_cifar10, has_cifar
 from neuralens.data.synthetic import SYNTHETIC_CLASSES, make_synthetic_arrays
 
 CIFAR10_CLASSES = [
@@ -160,16 +162,14 @@ def _from_image_folder(folder: Path) -> ImageData:
                      classes, f"image folder {folder}")
 
 
-def _from_torchvision(root: Path, download: bool) -> ImageData:
-
+def _from_torchvision(root: Path) -> ImageData:
+    """torchvision's ``CIFAR10`` folder (its own integrity checks), already on disk."""
     try:
-        train = CIFAR10(str(root), train=True, download=download)
-        test = CIFAR10(str(root), train=False, download=download)
+        train = CIFAR10(str(root), train=True, download=False)
+        test = CIFAR10(str(root), train=False, download=False)
     except RuntimeError as exc:
-        hint = "" if download else "; pass --download (needs a network) or --data PATH"
-        raise NeuralensError(f"CIFAR-10 not found under {root}/cifar-10-batches-py ({exc}){hint}") from None
-    except OSError as exc:
-        raise NeuralensError(f"could not download CIFAR-10 to {root} ({exc}); pass --data PATH to local data") from None
+        raise NeuralensError(f"CIFAR-10 not found under {root}/cifar-10-batches-py ({exc}); run `neuralens data "
+                             "fetch cifar10` (needs a network) or give --data PATH") from None
     return ImageData(*_to_tensor(train.data, np.array(train.targets), str(root), 10),
                      *_to_tensor(test.data, np.array(test.targets), str(root), 10),
                      list(train.classes), f"torchvision CIFAR10 at {root}")
@@ -183,31 +183,34 @@ def make_synthetic(n_train: int = 10000, n_test: int = 2000, seed: int = 0) -> I
                      list(SYNTHETIC_CLASSES), "synthetic (procedural shapes, generated offline)")
 
 
-def _has_cifar(root: Path) -> bool:
-    return (root / "cifar-10-batches-py").is_dir() or (any(root.glob("*_train.npz")) and any(root.glob("*_test.npz")))
-
-
 def load_image_data(
     spec: str = "auto",
-    data_root: str | Path = "data",
+    data_root: str | Path | None = None,
     download: bool = False,
     synthetic_size: tuple[int, int] = (10000, 2000),
     seed: int = 0,
     log: Callable[[str], None] = print,
 ) -> ImageData:
-    """Load a dataset by ``spec`` (see the module docstring); unknown or broken sources raise ``NeuralensError``."""
-    root = Path(data_root)
+    """Load a dataset by ``spec`` (see the module docstring); unknown or broken sources raise ``NeuralensError``.
+
+    ``data_root`` is the data home (CIFAR-10 under its ``cifar10/``) or a CIFAR-10 folder; None means the data
+    home of ``$NEURALENS_DATA``. ``download`` fetches CIFAR-10 into the data home first.
+    """
+    if download and spec in ("auto", "cifar10"):
+        fetch_cifar10(data_root)
+    root = cifar_root(data_root)
     if spec == "auto":
-        if root.is_dir() and _has_cifar(root):
-            return load_image_data("cifar10", root, download=False, log=log)
-        log(f"data: no CIFAR-10 under {root} (give --data-root or --data); using the built-in synthetic dataset")
+        if has_cifar(root):
+            return load_image_data("cifar10", root, log=log)
+        log(f"data: no CIFAR-10 under {root} (neuralens data fetch cifar10, or --data-root/--data); "
+            "using generated stand-in data (synthetic shapes)")
         spec = "synthetic"
     if spec == "synthetic":
         return make_synthetic(*synthetic_size, seed=seed)
     if spec == "cifar10":
         if not (root / "cifar-10-batches-py").is_dir() and root.is_dir() and any(root.glob("*_train.npz")):
             return _from_npz_folder(root)
-        return _from_torchvision(root, download)
+        return _from_torchvision(root)
     path = Path(spec)
     if path.is_file():
         if path.suffix != ".npz":
@@ -217,7 +220,7 @@ def load_image_data(
         if any(path.glob("*_train.npz")):
             return _from_npz_folder(path)
         if (path / "cifar-10-batches-py").is_dir():
-            return _from_torchvision(path, False)
+            return _from_torchvision(path)
         return _from_image_folder(path)
     raise NeuralensError(f"--data {spec!r}: no such file or folder (use auto, cifar10, synthetic or a path)")
 

@@ -17,7 +17,9 @@ from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 
 from neuralens.core.errors import NeuralensError
-from neuralens.core.io import read_npz, save_npz
+from neuralens.core.io import log, read_npz, save_npz
+from neuralens.data.download import file_digest
+from neuralens.data.home import TINY_NERF_SHA256, TINY_NERF_SIZE, data_home, nerf_scene
 from neuralens.data.procedural_scene import camera_poses, render_views
 
 
@@ -135,9 +137,24 @@ def _check_test_views(test: list[int], train: list[int], n: int, where: str) -> 
         raise NeuralensError(f"{where}: view {sorted(set(test) & set(train))[0]} is both a training and a test view")
 
 
+#: the tiny_nerf notebook's split of tiny_nerf_data.npz: train on views 0..99, test on view 101
+TINY_NERF_TRAIN, TINY_NERF_TEST_VIEW, TINY_NERF_VIEWS = 100, 101, 106
+
+
+def _is_tiny_nerf(path: Path, shape: tuple[int, ...], has_split: bool) -> bool:
+    """The notebook's own file: by checksum, or by its layout (106 views of 100x100, no stored split)."""
+    if path.stat().st_size == TINY_NERF_SIZE and file_digest(path, "sha256") == TINY_NERF_SHA256:
+        return True
+    return not has_split and tuple(shape[:3]) == (TINY_NERF_VIEWS, 100, 100)
+
+
 def load_tiny_npz(path: Path) -> Scene:
     """``images`` (N,H,W,3), ``poses`` (N,4,4), ``focal``; optional ``near``, ``far``, ``test_idx``.
-    Without ``test_idx`` every 10th view (0, 10, ...) is a test view."""
+
+    The tiny_nerf notebook's own file (recognised by checksum or layout) gets the notebook's split: train on
+    views 0-99, test on view 101, never train on 100-105. Otherwise, without ``test_idx``, every 10th view
+    (0, 10, ...) is a test view.
+    """
     arr = read_npz(path)
     missing = [k for k in ("images", "poses", "focal") if k not in arr]
     if missing:
@@ -148,6 +165,11 @@ def load_tiny_npz(path: Path) -> Scene:
             raise NeuralensError(f"{path}: {key} must be numeric, got dtype {arr[key].dtype}")
     images, poses = validate(torch.from_numpy(arr["images"]), torch.from_numpy(arr["poses"]), focal, str(path))
     n = images.shape[0]
+    if _is_tiny_nerf(path, images.shape, "test_idx" in arr):
+        # the notebook trains on views 0-99 and shows view 101; 100-105 (lego's official test views) stay unseen
+        train, test = list(range(TINY_NERF_TRAIN)), [TINY_NERF_TEST_VIEW]
+        _check_test_views(test, train, n, str(path))
+        return Scene(images, poses, focal, 2.0, 6.0, train, test, "tiny_nerf_data")
     if "test_idx" in arr:
         raw = np.asarray(arr["test_idx"]).reshape(-1)
         if not np.issubdtype(raw.dtype, np.integer):
@@ -262,7 +284,17 @@ def builtin_scene(size: int = 100, n_train: int = 100, n_test: int = 10, variant
 
 def load_scene(spec: str, split: str | None = None, test_views: str | None = None, white_background: bool = False,
                downscale: int = 1) -> Scene:
-    """``builtin`` / ``builtin-b`` (optionally ``:SIZE``), a tiny_nerf ``.npz``, or a Blender-layout folder."""
+    """``auto``, ``builtin`` / ``builtin-b`` (optionally ``:SIZE``), a tiny_nerf ``.npz``, or a Blender folder.
+
+    ``auto`` is the data home's real scene (``nerf/tiny_nerf_data.npz``, else ``nerf/lego_100.npz``) and the
+    built-in procedural scene when there is none (said on stderr).
+    """
+    if spec == "auto":
+        found = nerf_scene()
+        if found is None:
+            log(f"scene: no NeRF scene in {data_home() / 'nerf'} (neuralens data fetch tiny_nerf); using the "
+                "generated built-in scene")
+        spec = str(found) if found is not None else "builtin"
     name, _, size_text = spec.partition(":")
     if name in ("builtin", "builtin-b"):
         try:

@@ -27,7 +27,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         parse_normalize(args.normalize)
     with run_folder(args.out, vars(args)):
         report = run_demo(args.out, args.quick, args.force, args.seed, args.data_root, args.device, only, models,
-                          weights, args.normalize)
+                          weights, args.normalize, args.offline)
     print(report)
     return 0
 
@@ -37,12 +37,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run every study on built-in data and write report.html",
                        formatter_class=Formatter,
                        epilog=f"steps: {steps}\nexamples:\n  neuralens demo --quick\n"
-                              "  neuralens demo --data-root ../shared/data/cifar10 --out runs/demo")
+                              "  NEURALENS_DATA=../shared/data neuralens demo --out runs/demo")
     p.add_argument("--out", default="runs/demo")
     p.add_argument("--quick", action="store_true", help="tiny sizes (about 3 minutes)")
     p.add_argument("--force", action="store_true", help="redo steps that already finished")
     p.add_argument("--only", default="", help=f"comma-separated steps to run ({steps})")
-    p.add_argument("--data-root", default="data", help="CIFAR-10 location; synthetic data when absent")
+    p.add_argument("--data-root", default=None,
+                   help="data home (default: $NEURALENS_DATA or ~/.cache/neuralens/data); what it lacks is fetched")
+    p.add_argument("--offline", action="store_true", help="fetch nothing: generated stand-ins for missing data")
     g = p.add_argument_group("your own models (instead of training VGG16-BN and ResNet18 briefly)")
     g.add_argument("--models", default="", help="two comma-separated model specs (see `neuralens eval --help`)")
     g.add_argument("--weights", default="", help="comma-separated, one per model (empty: at initialisation)")

@@ -21,6 +21,7 @@ from neuralens.core.checkpoint import load_checkpoint
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import log, save_npz, write_json
 from neuralens.data.cifar import ImageData, load_image_data
+from neuralens.data.home import FETCHERS, TINY_NERF_FILE, cifar_root, data_home, has_cifar, nerf_scene
 from neuralens.data.scenes import load_scene
 from neuralens.deform.check import check_report
 from neuralens.deform.experiment import run_experiment, warped_data
@@ -42,11 +43,13 @@ class DemoContext:
     out: Path
     quick: bool
     seed: int
-    data_root: str
+    data_root: str | None
     device: str
     models: tuple[str, ...] = ()  # two user model specs to study instead of training ours
     weights: tuple[str, ...] = ()  # their weights, one per model ("" for none)
     normalize: str | None = None
+    offline: bool = False
+    scene: Path | None = None  # the data home's real NeRF scene, if any (set by resolve_data)
 
     def log(self, msg: str) -> None:
         log(msg)
@@ -170,15 +173,46 @@ def _deform_step(ctx: DemoContext, folder: Path) -> None:
     plot_offset_heatmaps(model, image, folder / "offset_magnitude.png")
 
 
+def resolve_data(ctx: DemoContext) -> dict[str, Any]:
+    """Fetch what the data home lacks (unless offline), then choose real or generated data; ``data.json``'s
+    content. A failed fetch is one line and the generated stand-in data."""
+    home = data_home(ctx.data_root)
+    missing = [n for n, there in (("cifar10", has_cifar(cifar_root(ctx.data_root))),
+                                  ("tiny_nerf", (home / "nerf" / TINY_NERF_FILE).is_file())) if not there]
+    for name in [] if ctx.offline else missing:
+        try:
+            FETCHERS[name](ctx.data_root)
+        except NeuralensError as exc:
+            ctx.log(f"data: {name} not fetched: {exc}")
+    cifar = cifar_root(ctx.data_root)
+    sz = _cnn_sizes(ctx)
+    ctx.scene = nerf_scene(ctx.data_root)
+    real_cifar = has_cifar(cifar)
+    return {"home": str(home),
+            "cifar10": {"source": "real" if real_cifar else "synthetic", "path": str(cifar) if real_cifar else None,
+                        "train": sz["n_train"], "test": sz["n_test"]},
+            "nerf": {"source": "real" if ctx.scene else "builtin",
+                     "scene": ctx.scene.stem if ctx.scene else "builtin (generated still life)",
+                     "path": str(ctx.scene) if ctx.scene else None}}
+
+
+def _nerf_scene_args(ctx: DemoContext) -> list[str]:
+    """The demo's scene: the data home's real one (at half resolution in --quick), else the built-in scene."""
+    if ctx.scene is not None:
+        return ["--scene", str(ctx.scene), "--downscale", "2" if ctx.quick else "1"]
+    return ["--scene", f"builtin:{32 if ctx.quick else 64}"]
+
+
 def _nerf_step(ctx: DemoContext, folder: Path) -> None:
     """Sampler figure; baseline vs best variant for the same time; orbit video; rendering figure; the
     trained field evaluated on a different scene."""
     plot_sampling(folder / "sampling.png", seed=ctx.seed)
-    size, seconds, frames = (32, 8.0, 8) if ctx.quick else (64, 75.0, 36)
-    spec = f"builtin:{size}"
-    scene = load_scene(spec)
+    seconds, frames = (8.0, 8) if ctx.quick else (75.0, 36)
+    scene_args = _nerf_scene_args(ctx)
+    scene = load_scene(scene_args[1], downscale=int(scene_args[3]) if len(scene_args) > 2 else 1)
+    size = scene.height
     variants = [BASELINE, "fast"] if ctx.quick else [BASELINE, "tiny_viewdirs", "fast"]
-    summary = run_compare(["--scene", spec], scene, seconds, folder / "compare", variants, ctx.seed, log=ctx.log)
+    summary = run_compare(scene_args, scene, seconds, folder / "compare", variants, ctx.seed, log=ctx.log)
     best = summary["best"]
     ckpt, cfg, model = load_nerf(folder / "compare" / best / "checkpoint.pt")
     render_orbit(model, cfg, ckpt["scene"], folder / "orbit", frames, 12)
@@ -208,13 +242,21 @@ STEPS: list[Step] = [
 
 
 def run_demo(out: str | Path = "runs/demo", quick: bool = False, force: bool = False, seed: int = 0,
-             data_root: str = "data", device: str = "auto", only: list[str] | None = None,
-             models: tuple[str, ...] = (), weights: tuple[str, ...] = (), normalize: str | None = None) -> Path:
+             data_root: str | None = None, device: str = "auto", only: list[str] | None = None,
+             models: tuple[str, ...] = (), weights: tuple[str, ...] = (), normalize: str | None = None,
+             offline: bool = False) -> Path:
     """Run every step (or ``only`` these), skipping finished ones; return the report path.
 
-    ``models`` (two specs, with ``weights`` one per model) makes the CNN steps study those instead of training.
+    Data: the data home's (``data_root``, else ``$NEURALENS_DATA``), fetched first unless ``offline``; generated
+    stand-ins where real data cannot be had (``data.json`` says which). ``models`` (two specs, with ``weights``
+    one per model) makes the CNN steps study those instead of training.
     """
-    ctx = DemoContext(Path(out), quick, seed, data_root, device, models, weights or ("",) * len(models), normalize)
+    ctx = DemoContext(Path(out), quick, seed, data_root, device, models, weights or ("",) * len(models), normalize,
+                      offline)
+    info = resolve_data(ctx)
+    write_json(ctx.out / "data.json", info)
+    ctx.log(f"data: CIFAR-10 {info['cifar10']['source']} ({info['cifar10']['path'] or 'generated shapes'}), "
+            f"NeRF scene {info['nerf']['source']} ({info['nerf']['path'] or 'generated still life'})")
     start = time.perf_counter()
     for step in STEPS:
         folder = ctx.out / step.name

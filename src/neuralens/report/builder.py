@@ -14,6 +14,27 @@ from neuralens.report.pdf import html_to_pdf
 from neuralens.report.sections import SECTIONS
 
 
+def _data_summary(run_dir: Path) -> str:
+    """The report's first words: which data the run studied, real or generated (from ``data.json``)."""
+    path = run_dir / "data.json"
+    if not path.is_file():
+        return ""
+    info = read_json(path)
+    cifar, nerf = info.get("cifar10", {}), info.get("nerf", {})
+    if cifar.get("source") == "real":
+        images = (f"real CIFAR-10 from {esc(cifar.get('path'))} ({cifar.get('train')} training / "
+                  f"{cifar.get('test')} test images used)")
+    else:
+        images = ("generated stand-in data: procedural shapes in 10 classes, because no CIFAR-10 was in the data "
+                  f"home {esc(info.get('home'))} (run <code>neuralens data fetch cifar10</code>)")
+    if nerf.get("source") == "real":
+        scene = f"the real scene {esc(nerf.get('scene'))} ({esc(nerf.get('path'))})"
+    else:
+        scene = ("a generated built-in scene (a ray-traced still life), because no NeRF scene was in the data home "
+                 "(run <code>neuralens data fetch tiny_nerf</code>)")
+    return f"<h2 id='data'>Data</h2><p>Images: {images}.</p><p>NeRF: {scene}.</p>"
+
+
 def _run_summary(run_dir: Path) -> str:
     cfg_path = run_dir / "config.json"
     if not cfg_path.is_file():
@@ -38,7 +59,7 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, pdf: bool =
         if body is None:
             body = f"<p class='note'>Not run: no <code>{esc(folder)}/</code> in {esc(run_dir)}.</p>"
         parts.append(f"<section id='{anchor}'><h2>{esc(title)}</h2>{body}</section>")
-    html = page("neuralens report", "<ul>" + "".join(toc) + "</ul>" + "".join(parts))
+    html = page("neuralens report", _data_summary(run_dir) + "<ul>" + "".join(toc) + "</ul>" + "".join(parts))
     dest = Path(out) if out else run_dir / "report.html"
     with atomic_path(dest) as tmp:
         tmp.write_text(html, encoding="utf-8")
