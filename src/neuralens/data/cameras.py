@@ -3,6 +3,8 @@ look-at poses, orbits and the ray/box slab test. Scenes (built-in ones are ray-t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor
 
@@ -78,3 +80,29 @@ def ray_box(origins: Tensor, dirs: Tensor, bound: float) -> tuple[Tensor, Tensor
     """Entry and exit parameters of rays with the cube [-bound, bound]^3 (t_far < t_near: a miss)."""
     entry, exit_ = slab_intervals(origins, dirs, -bound, bound)
     return entry.amax(-1), exit_.amin(-1)
+
+
+@dataclass(frozen=True)
+class Camera:
+    """Pinhole intrinsics in pixels: image size, focal lengths and principal point (non-square, off-centre)."""
+
+    height: int
+    width: int
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+
+    @classmethod
+    def pinhole(cls, height: int, width: int, focal: float) -> Camera:
+        """Square pixels, principal point at the image centre (the NeRF synthetic and tiny_nerf convention)."""
+        return cls(height, width, focal, focal, width / 2, height / 2)
+
+    def resized(self, height: int, width: int) -> Camera:
+        """The same camera at another resolution (intrinsics scale with the image)."""
+        sy, sx = height / self.height, width / self.width
+        return Camera(height, width, self.fx * sx, self.fy * sy, self.cx * sx, self.cy * sy)
+
+    def rays(self, c2w: Tensor, pixel_offset: float = 0.0) -> tuple[Tensor, Tensor]:
+        """:func:`get_rays` for this camera: origins and directions (..., H, W, 3)."""
+        return get_rays(self.height, self.width, (self.fx, self.fy), c2w, (self.cx, self.cy), pixel_offset)

@@ -217,7 +217,7 @@ def _nerf_step(ctx: DemoContext, folder: Path) -> None:
     ckpt, cfg, model = load_nerf(folder / "compare" / best / "checkpoint.pt")
     render_orbit(model, cfg, ckpt["scene"], folder / "orbit", frames, 12)
     view = scene.test_idx[0]
-    plot_rendering(model, (scene.height, scene.width, scene.focal), scene.poses[view], cfg, folder / "rendering.png",
+    plot_rendering(model, scene.camera, scene.poses[view], cfg, folder / "rendering.png",
                    target=scene.images[view])
     other = load_scene(f"builtin-b:{size}")
     own = evaluate_views(model, scene, cfg)

@@ -62,8 +62,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     field_kwargs(cfg)
     if args.resume:
         check_resume(cfg, scene, out)
+    cam = scene.camera
     log(f"scene {scene.name}: {len(scene.train_idx)} train / {len(scene.test_idx)} test views, "
-        f"{scene.height}x{scene.width}; model {variant}")
+        f"{scene.height}x{scene.width}, fx {cam.fx:.1f} fy {cam.fy:.1f} cx {cam.cx:.1f} cy {cam.cy:.1f}; canonical "
+        f"frame: centre {[round(c, 3) for c in scene.center]}, scale {scene.scale:.4g}, near {scene.near:.3g}, "
+        f"far {scene.far:.3g}, box [-{cfg.render.bound}, {cfg.render.bound}]^3; model {variant}")
     with run_folder(out, vars(args)):
         res = train_nerf(cfg, scene, out, resume=args.resume, log=log)
         save_npz(out / "renders.npz", images=res["renders"].numpy().astype(np.float32),
@@ -119,7 +122,7 @@ def _cmd_viz(args: argparse.Namespace) -> int:
     if loaded and scene:
         _ckpt, cfg, model = loaded
         view = scene.test_idx[0]
-        paths.append(plot_rendering(model, (scene.height, scene.width, scene.focal), scene.poses[view], cfg,
+        paths.append(plot_rendering(model, scene.camera, scene.poses[view], cfg,
                                     out / "rendering.png", target=scene.images[view]))
     print("\n".join(str(p) for p in paths))
     return 0

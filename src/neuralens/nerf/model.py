@@ -11,6 +11,7 @@ from torch import nn
 
 from neuralens.core.checkpoint import load_checkpoint
 from neuralens.core.errors import NeuralensError
+from neuralens.data.cameras import Camera
 from neuralens.nerf.config import NerfConfig, config_from_dict
 from neuralens.nerf.fields import create_field
 from neuralens.nerf.occupancy import OccupancyGrid
@@ -53,10 +54,10 @@ class NerfModel:
     def rays_per_step(self, batch_rays: int) -> int:
         return self.occ.rays_per_step(batch_rays) if self.occ is not None else batch_rays
 
-    def render_image(self, hwf: tuple[int, int, float], pose: torch.Tensor, cfg: NerfConfig
-                     ) -> dict[str, torch.Tensor]:
-        h, w, focal = hwf
-        return render_image(self.coarse, h, w, focal, pose, cfg.render, cfg.chunk, self.fine, self.occ, self.device)
+    def render_image(self, camera: Camera, pose: torch.Tensor, cfg: NerfConfig) -> dict[str, torch.Tensor]:
+        """rgb, depth and opacity of one view seen by ``camera`` from ``pose``."""
+        return render_image(self.coarse, camera.height, camera.width, (camera.fx, camera.fy), pose, cfg.render,
+                            cfg.chunk, self.fine, self.occ, self.device, (camera.cx, camera.cy))
 
 
 def field_kwargs(cfg: NerfConfig) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from neuralens.data.cameras import orbit_poses
+from neuralens.data.cameras import Camera, orbit_poses
 from neuralens.nerf.config import NerfConfig
 from neuralens.nerf.model import NerfModel
 from neuralens.nerf.viz import colorize_depth, write_video
@@ -17,15 +17,15 @@ from neuralens.nerf.viz import colorize_depth, write_video
 def render_orbit(model: NerfModel, cfg: NerfConfig, info: dict[str, Any], out: Path, frames: int, fps: int,
                  size: int | None = None) -> list[Path]:
     """Render a 360-degree orbit; write orbit.gif, orbit.mp4 and depth.mp4 into ``out``."""
-    h, w = info["height"], info["width"]
-    focal = info["focal"]
-    if size is not None:
-        focal, h, w = focal * size / w, size, size
+    h, w, focal = info["height"], info["width"], info["focal"]
+    camera = Camera(h, w, info.get("fx", focal), info.get("fy", focal), info.get("cx", w / 2), info.get("cy", h / 2))
+    if size is not None:  # square frames of `size` pixels, the field of view of the training width
+        camera = Camera.pinhole(size, size, camera.fx * size / w)
     poses = orbit_poses(frames, info.get("orbit_radius", 4.0), info.get("orbit_elevation", 30.0))
     rgb, depth = [], []
     model.train(False)
     for pose in tqdm(poses, desc="orbit", unit="frame", disable=None):
-        r = model.render_image((h, w, focal), pose, cfg)
+        r = model.render_image(camera, pose, cfg)
         rgb.append(r["rgb"].clamp(0, 1).numpy())
         depth.append(colorize_depth(r["depth"] + (1 - r["opacity"]) * cfg.render.far, cfg.render.near,
                                     cfg.render.far))

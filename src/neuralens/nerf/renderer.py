@@ -100,13 +100,13 @@ def render_rays(field: FieldFn, origins: Tensor, dirs: Tensor, s: RenderSettings
 
 
 @torch.no_grad()
-def render_image(field: FieldFn, height: int, width: int, focal: float, c2w: Tensor, s: RenderSettings,
-                 chunk: int = 4096, fine: FieldFn | None = None, occ: OccupancyGrid | None = None,
-                 device: torch.device | None = None) -> dict[str, Tensor]:
+def render_image(field: FieldFn, height: int, width: int, focal: float | tuple[float, float], c2w: Tensor,
+                 s: RenderSettings, chunk: int = 4096, fine: FieldFn | None = None, occ: OccupancyGrid | None = None,
+                 device: torch.device | None = None, center: tuple[float, float] | None = None) -> dict[str, Tensor]:
     """Render one view in chunks of ``chunk`` rays (on ``device``, default the pose's); returns rgb (H, W, 3),
-    depth (H, W), opacity (H, W)."""
+    depth (H, W), opacity (H, W). ``focal`` may be (fx, fy) and ``center`` the principal point (cx, cy)."""
     device = device or c2w.device
-    origins, dirs = get_rays(height, width, focal, c2w.to(device), pixel_offset=s.pixel_offset)
+    origins, dirs = get_rays(height, width, focal, c2w.to(device), center, pixel_offset=s.pixel_offset)
     origins, dirs = origins.reshape(-1, 3), dirs.reshape(-1, 3)
     parts: dict[str, list[Tensor]] = {"rgb": [], "depth": [], "opacity": []}
     for i in range(0, origins.shape[0], chunk):

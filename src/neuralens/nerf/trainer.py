@@ -22,7 +22,6 @@ from neuralens.core.errors import NeuralensError
 from neuralens.core.io import write_json
 from neuralens.core.resume import interruptible, resume_checkpoint
 from neuralens.core.runtime import resolve_device, seed_everything
-from neuralens.data.cameras import get_rays
 from neuralens.data.scenes import Scene
 from neuralens.nerf.config import NerfConfig
 from neuralens.nerf.fields import density_fn
@@ -38,7 +37,7 @@ def evaluate_views(model: NerfModel, scene: Scene, cfg: NerfConfig, indices: lis
     model.train(False)
     renders, depths, p, s = [], [], [], []
     for i in indices:
-        out = model.render_image((scene.height, scene.width, scene.focal), scene.poses[i], cfg)
+        out = model.render_image(scene.camera, scene.poses[i], cfg)
         renders.append(out["rgb"].clamp(0, 1))
         depths.append(out["depth"])
         p.append(psnr(renders[-1], scene.images[i]))
@@ -58,7 +57,9 @@ def scene_info(scene: Scene) -> dict[str, Any]:
     eyes = scene.poses[:, :3, 3].double()
     radius = float(eyes.norm(dim=-1).mean())
     elevation = float(torch.rad2deg(torch.asin((eyes[:, 2] / eyes.norm(dim=-1)).clamp(-1, 1))).mean())
+    cam = scene.camera
     return {"name": scene.name, "height": scene.height, "width": scene.width, "focal": scene.focal,
+            "fx": cam.fx, "fy": cam.fy, "cx": cam.cx, "cy": cam.cy, "center": scene.center, "scale": scene.scale,
             "near": scene.near, "far": scene.far, "orbit_radius": radius, "orbit_elevation": elevation,
             "train_views": list(scene.train_idx), "test_views": list(scene.test_idx)}
 
@@ -88,7 +89,7 @@ class _Rays:
     @classmethod
     def of(cls, scene: Scene, pixel_offset: float) -> _Rays:
         images, poses = scene.views("train")
-        origins, dirs = get_rays(scene.height, scene.width, scene.focal, poses, pixel_offset=pixel_offset)
+        origins, dirs = scene.camera.rays(poses, pixel_offset)
         return cls(origins.reshape(-1, 3), dirs.reshape(-1, 3), images.reshape(-1, 3), len(images),
                    scene.height * scene.width)
 
@@ -186,7 +187,6 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
     seed_everything(cfg.seed)
     rays = _Rays.of(scene, cfg.render.pixel_offset)
     probe = scene.test_idx[0]
-    hwf = (scene.height, scene.width, scene.focal)
     model = build_model(cfg).to(device)
     optimizer = _optimizer(model, cfg)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -220,7 +220,7 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
             step_gen_state = gen.get_state()
             bar.update(1)
             if pos.it % cfg.log_every == 0 or pos.done(cfg):
-                img = model.render_image(hwf, scene.poses[probe], cfg)["rgb"]
+                img = model.render_image(scene.camera, scene.poses[probe], cfg)["rgb"]
                 model.train(True)
                 pos.history.append({"iteration": pos.it, "seconds": pos.elapsed,
                                     "psnr": psnr(img.clamp(0, 1), scene.images[probe])})

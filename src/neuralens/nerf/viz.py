@@ -12,7 +12,7 @@ from torch import Tensor
 
 from neuralens.core.io import atomic_path
 from neuralens.core.plotting import plt, save_figure
-from neuralens.data.cameras import get_rays
+from neuralens.data.cameras import Camera
 from neuralens.nerf.config import NerfConfig
 from neuralens.nerf.metrics import psnr
 from neuralens.nerf.model import NerfModel
@@ -89,18 +89,18 @@ def ray_profile(field: FieldFn, origin: Tensor, direction: Tensor, s: RenderSett
     return {"t": t[0], "sigma": sigma[0], "transmittance": trans[0], "weights": w[0]}
 
 
-def plot_rendering(model: NerfModel, hwf: tuple[int, int, float], pose: Tensor, cfg: NerfConfig, path: str | Path,
+def plot_rendering(model: NerfModel, camera: Camera, pose: Tensor, cfg: NerfConfig, path: str | Path,
                    pixels: list[tuple[int, int]] | None = None, target: Tensor | None = None) -> Path:
     """Rendered image, depth and opacity maps, and sigma/T/w along the rays of a few marked pixels.
 
     The curves use the model's (coarse) field densely sampled along each ray.
     """
-    height, width, focal = hwf
+    height, width = camera.height, camera.width
     model.train(False)
-    out = model.render_image(hwf, pose, cfg)
+    out = model.render_image(camera, pose, cfg)
     field, s = model.coarse, cfg.render
     pixels = pixels or [(height // 2, width // 2), (height // 3, width // 4), (2 * height // 3, 3 * width // 4)]
-    origins, dirs = get_rays(height, width, focal, pose, pixel_offset=s.pixel_offset)
+    origins, dirs = camera.rays(pose, s.pixel_offset)
     n_top = 4 if target is not None else 3
     fig = plt.figure(figsize=(3.2 * n_top, 6.6))
     gs = fig.add_gridspec(2, n_top)
