@@ -1,4 +1,5 @@
-"""The main job end to end: `neuralens demo --quick`, its report, and resuming a finished demo."""
+"""The main job end to end: `neuralens demo --quick`, its report (read as HTML and opened in a real browser),
+and resuming a finished demo."""
 
 from __future__ import annotations
 
@@ -32,12 +33,21 @@ class _Collect(HTMLParser):
             self._in_h2 = False
 
 
-@pytest.mark.slow
-def test_quick_demo_writes_a_complete_report(tmp_path: Path) -> None:
-    out = tmp_path / "demo"
+@pytest.fixture(scope="module")
+def quick_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """One offline quick demo for every test of this module."""
+    tmp = tmp_path_factory.mktemp("demo")
+    out = tmp / "demo"
     res = subprocess.run([sys.executable, "-m", "neuralens.cli", "demo", "--quick", "--offline", "--out", str(out),
-                          "--data-root", str(tmp_path / "no-cifar")], capture_output=True, text=True, timeout=900)
+                          "--data-root", str(tmp / "no-cifar")], capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stderr[-3000:]
+    return out, res
+
+
+@pytest.mark.slow
+def test_quick_demo_writes_a_complete_report(quick_demo: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    out, res = quick_demo
+    tmp_path = out.parent
     html = (out / "report.html").read_text()
     data = json.loads((out / "data.json").read_text())
     assert (data["cifar10"]["source"], data["nerf"]["source"]) == ("synthetic", "builtin")
@@ -72,3 +82,41 @@ def test_quick_demo_writes_a_complete_report(tmp_path: Path) -> None:
                             "--data-root", str(tmp_path / "no-cifar")], capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and again.stderr.count("skipped") == 5
     assert {p: p.stat().st_mtime_ns for p in results} == before
+
+
+def _sections(html: str) -> list[str]:
+    return re.findall(r"<section id='[^']+'>(.*?)</section>", html, re.S)
+
+
+@pytest.mark.slow
+def test_findings_come_first_and_no_paragraph_is_repeated(
+        quick_demo: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    from neuralens.report.findings import findings
+
+    out, _ = quick_demo
+    html = (out / "report.html").read_text()
+    rows = findings(out)
+    assert len(rows) == 7 and all(r.verdict for r in rows)
+    assert html.index("Findings") < html.index("<section") < html.index("Appendix: run settings")
+    for r in rows:  # every verdict is on the page, computed from the run's numbers
+        assert r.verdict.replace("'", "&#x27;") in html
+    paragraphs = re.findall(r"<(?:p|li)[^>]*>(.*?)</(?:p|li)>", html, re.S)
+    long = [p for p in paragraphs if len(p) > 60]
+    assert len(long) == len(set(long)), [p for p in long if long.count(p) > 1][:2]
+    assert (out / "report.html").stat().st_size < 10 * 2**20
+
+
+@pytest.mark.slow
+def test_the_report_works_in_a_real_browser(quick_demo: tuple[Path, subprocess.CompletedProcess[str]],
+                                            tmp_path: Path) -> None:
+    from browser import browser, probe
+
+    exe = browser()
+    if exe is None:
+        pytest.skip("no chromium here (.ci/run installs Debian's chromium; this machine could not)")
+    out, _ = quick_demo
+    seen = probe(out / "report.html", exe, tmp_path)
+    assert seen["errors"] == [], seen["errors"]
+    assert seen["images"] >= 20 and seen["bad_images"] == []
+    assert seen["videos"] == 1 and seen["bad_videos"] == 0
+    assert seen["plots"] == 1 and seen["drawn_plots"] == 1

@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from neuralens.data.cameras import look_at, ray_box
+from neuralens.data.cameras import Camera, look_at, ray_box
 from neuralens.nerf.grid_field import VMField
 from neuralens.nerf.model import build_model
 from neuralens.nerf.occupancy import OccupancyGrid, march
@@ -35,10 +35,10 @@ def test_occupancy_skipping_does_not_change_the_image() -> None:
     s = RenderSettings(near=2.0, far=6.0, occupancy=True, march_steps=256, bound=1.5)
     pose = look_at(torch.tensor([0.0, -4.0, 0.5]))
     grid = OccupancyGrid(bound=1.5, resolution=32, march_steps=s.march_steps)
-    full = render_image(field, 24, 24, 30.0, pose, s, occ=grid)  # grid starts all-occupied: nothing skipped
+    full = render_image(field, Camera.pinhole(24, 24, 30.0), pose, s, occ=grid)  # all occupied: nothing skipped
     share = grid.update(field.density, (s.far - s.near) / s.march_steps, torch.Generator().manual_seed(0))
     assert 0.0 < share < 0.15  # only cells near the ball stay occupied
-    skipped = render_image(field, 24, 24, 30.0, pose, s, occ=grid)
+    skipped = render_image(field, Camera.pinhole(24, 24, 30.0), pose, s, occ=grid)
     assert torch.allclose(full["rgb"], skipped["rgb"], atol=1e-3)
     assert torch.allclose(full["opacity"], skipped["opacity"], atol=1e-3)
     assert full["opacity"].max() > 0.99 and full["opacity"].min() < 0.01  # the ball is in view, not everywhere

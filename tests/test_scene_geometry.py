@@ -116,3 +116,44 @@ def test_transforms_json_errors_name_the_file_and_field(tmp_path: Path) -> None:
     (folder / "transforms.json").write_text(json.dumps({**meta, "fl_x": 10.0}))
     with pytest.raises(NeuralensError, match=r"transforms\.json: frame 1 has no transform_matrix"):
         load_scene(str(folder))
+
+
+def _llff(tmp_path: Path) -> Path:
+    """9 forward-facing views: cameras on a small patch of the z = 0 plane looking down -z (OpenGL), full size
+    16x24 with focal 20, stored as LLFF does ([down, right, back] axes), images_2/ at 8x12, bounds 2..10."""
+    folder = tmp_path / "fern"
+    (folder / "images_2").mkdir(parents=True)
+    rows = []
+    for k in range(9):
+        mat = np.zeros((3, 5))
+        mat[:, 0], mat[:, 1], mat[:, 2] = (0, -1, 0), (1, 0, 0), (0, 0, 1)  # down = -y, right = x, back = z
+        mat[:, 3] = (0.1 * (k % 3), 0.1 * (k // 3), 0.0)
+        mat[:, 4] = (16, 24, 20)
+        rows.append(np.concatenate([mat.reshape(-1), [2.0, 10.0]]))
+        Image.fromarray(np.full((8, 12, 3), 25 * k, np.uint8)).save(folder / "images_2" / f"IMG_{k:04d}.JPG")
+    np.save(folder / "poses_bounds.npy", np.array(rows))
+    return folder
+
+
+def test_llff_capture_gives_ndc_rays(tmp_path: Path) -> None:
+    scene = load_scene(str(_llff(tmp_path)), downscale=2)
+    cam = scene.camera
+    assert (cam.height, cam.width, cam.fx, cam.ndc_near) == (8, 12, 10.0, 1.0)
+    assert (scene.near, scene.far) == (0.0, 1.0) and scene.test_idx == [0, 8]
+    torch.testing.assert_close(scene.poses[4, :3, :3], torch.eye(3), atol=1e-6, rtol=0)  # LLFF axes -> OpenGL
+    o, d = cam.rays(scene.poses[4])
+    # NDC: every ray starts on the near plane (z = -1) and reaches infinity at z = +1 when t = 1
+    torch.testing.assert_close(o[..., 2], torch.full((8, 12), -1.0))
+    torch.testing.assert_close((o + d)[..., 2], torch.full((8, 12), 1.0))
+    assert o[..., :2].abs().max() <= 1.0 + 1e-5  # the image corners map inside [-1, 1]
+
+
+def test_a_forward_facing_capture_trains_and_refuses_an_orbit(tmp_path: Path) -> None:
+    from neuralens.cli import main
+
+    folder = _llff(tmp_path)
+    out = tmp_path / "run"
+    assert main(["nerf", "train", "--scene", str(folder), "--downscale", "2", "--model", "fast", "--iters", "2",
+                 "--out", str(out)]) == 0
+    assert json.loads((out / "metrics.json").read_text())["test_views"] == [0, 8]
+    assert main(["nerf", "render", "--checkpoint", str(out / "checkpoint.pt"), "--orbit"]) == 2

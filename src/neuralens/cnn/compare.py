@@ -96,20 +96,23 @@ def read_gradflow(path: Path) -> dict[str, Any]:
 
 def compare(gradflow_dir: Path | None, landscape_dirs: list[Path], out: Path) -> tuple[str, dict[str, Any]]:
     """Write compare.json (numbers and sentences) and, with two landscapes, side-by-side figures."""
-    sentences: list[str] = []
+    grad_sentences: list[str] = []
+    land_sentences: list[str] = []
     numbers: dict[str, Any] = {}
     if gradflow_dir is not None:
         gf = read_gradflow(gradflow_dir / "gradflow.json")
-        sentences += gradflow_sentences(gf)
+        grad_sentences = gradflow_sentences(gf)
         numbers["gradflow"] = {k: v["summary"] for k, v in gf["models"].items()}
     lands = {}
     for d in landscape_dirs:
         res = load_landscape(d)
         lands[res["meta"].get("model", d.name)] = res
     if lands:
-        sentences += landscape_sentences(lands)
+        land_sentences = landscape_sentences(lands)
         numbers["landscape"] = {k: v["meta"].get("sharpness", {}) for k, v in lands.items()}
         plot_landscapes(lands, out)
+    sentences = grad_sentences + land_sentences
     text = "\n".join([*sentences, "", SHORTCUT_DERIVATION, "", LANDSCAPE_WHY])
-    write_json(out / "compare.json", {"sentences": sentences, "numbers": numbers})
+    write_json(out / "compare.json", {"sentences": sentences, "gradflow_sentences": grad_sentences,
+                                      "landscape_sentences": land_sentences, "numbers": numbers})
     return text, numbers

@@ -92,6 +92,7 @@ class Camera:
     fy: float
     cx: float
     cy: float
+    ndc_near: float | None = None  # forward-facing captures: rays in normalised device coordinates (see ndc_rays)
 
     @classmethod
     def pinhole(cls, height: int, width: int, focal: float) -> Camera:
@@ -101,8 +102,27 @@ class Camera:
     def resized(self, height: int, width: int) -> Camera:
         """The same camera at another resolution (intrinsics scale with the image)."""
         sy, sx = height / self.height, width / self.width
-        return Camera(height, width, self.fx * sx, self.fy * sy, self.cx * sx, self.cy * sy)
+        return Camera(height, width, self.fx * sx, self.fy * sy, self.cx * sx, self.cy * sy, self.ndc_near)
 
     def rays(self, c2w: Tensor, pixel_offset: float = 0.0) -> tuple[Tensor, Tensor]:
-        """:func:`get_rays` for this camera: origins and directions (..., H, W, 3)."""
-        return get_rays(self.height, self.width, (self.fx, self.fy), c2w, (self.cx, self.cy), pixel_offset)
+        """:func:`get_rays` for this camera (in NDC when ``ndc_near`` is set): origins, directions (..., H, W, 3)."""
+        o, d = get_rays(self.height, self.width, (self.fx, self.fy), c2w, (self.cx, self.cy), pixel_offset)
+        return ndc_rays(self, o, d) if self.ndc_near is not None else (o, d)
+
+
+def ndc_rays(camera: Camera, origins: Tensor, dirs: Tensor) -> tuple[Tensor, Tensor]:
+    """Rays of a forward-facing capture in normalised device coordinates (NeRF, appendix C).
+
+    The camera frustum from the plane z = -near to infinity maps to the cube [-1, 1]^3, and a ray's depth
+    t in [0, 1] there is linear in disparity, so a bounded sampler covers an unbounded forward-facing scene.
+    Poses must put the scene in front of the cameras along -z (the LLFF loader recentres them so).
+    """
+    near = camera.ndc_near
+    t = -(near + origins[..., 2]) / dirs[..., 2]
+    o = origins + t[..., None] * dirs
+    ax, ay = -2 * camera.fx / camera.width, -2 * camera.fy / camera.height
+    o_ndc = torch.stack([ax * o[..., 0] / o[..., 2], ay * o[..., 1] / o[..., 2], 1 + 2 * near / o[..., 2]], -1)
+    d_ndc = torch.stack([ax * (dirs[..., 0] / dirs[..., 2] - o[..., 0] / o[..., 2]),
+                         ay * (dirs[..., 1] / dirs[..., 2] - o[..., 1] / o[..., 2]),
+                         -2 * near / o[..., 2]], -1)
+    return o_ndc, d_ndc

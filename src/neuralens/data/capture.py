@@ -1,9 +1,14 @@
-"""Real captures: nerfstudio / instant-ngp ``transforms.json`` (COLMAP poses, OpenGL camera convention).
+"""Real captures.
 
-Intrinsics come from the file, globally or per frame: ``fl_x``, ``fl_y``, ``cx``, ``cy``, ``w``, ``h`` (or
-``camera_angle_x``/``camera_angle_y``); images may be non-square with the principal point off centre. One file
-holds every view: every 10th is held out for testing. The scene is moved into the canonical frame
-(:mod:`neuralens.data.geometry`), with near/far estimated from the cameras.
+* nerfstudio / instant-ngp ``transforms.json`` (COLMAP poses, OpenGL camera convention). Intrinsics come from the
+  file, globally or per frame: ``fl_x``, ``fl_y``, ``cx``, ``cy``, ``w``, ``h`` (or ``camera_angle_x``/``_y``);
+  images may be non-square with the principal point off centre. Every 10th view is held out. The scene is moved
+  into the canonical frame (:mod:`neuralens.data.geometry`), with near/far estimated from the cameras.
+* LLFF forward-facing captures: ``poses_bounds.npy`` (N x 17: a 3x5 [rotation | position | H, W, focal] matrix in
+  LLFF's [down, right, back] axes, then near and far) with ``images/`` or ``images_K/`` (downsampled by K). As in
+  the NeRF paper, poses are scaled so the nearest bound sits at 1/0.75, recentred on their average pose, and rays
+  are used in normalised device coordinates (:func:`neuralens.data.cameras.ndc_rays`), where the unbounded
+  scene in front of the cameras fits t in [0, 1]. Every 8th view is held out (LLFF's convention).
 """
 
 from __future__ import annotations
@@ -70,3 +75,53 @@ def load_transforms(path: Path, white_background: bool = False, downscale: int =
     scene = Scene(imgs, pz, cam.fx, 2.0, 6.0, train, test, path.parent.name or path.stem, fy=cam.fy, cx=cam.cx,
                   cy=cam.cy)
     return scene.canonicalize()
+
+
+LLFF_HOLDOUT = 8
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG")
+
+
+def _average_pose(c2w: np.ndarray) -> np.ndarray:
+    """The mean camera: mean position, mean back axis, mean up axis made orthonormal (4x4)."""
+    back = c2w[:, :3, 2].sum(0)
+    back /= np.linalg.norm(back)
+    up = c2w[:, :3, 1].sum(0)
+    right = np.cross(up, back)
+    right /= np.linalg.norm(right)
+    avg = np.eye(4)
+    avg[:3, :3] = np.stack([right, np.cross(back, right), back], 1)
+    avg[:3, 3] = c2w[:, :3, 3].mean(0)
+    return avg
+
+
+def load_llff(folder: Path, downscale: int = 1) -> Scene:
+    """An LLFF capture (see the module docstring) as a :class:`Scene` with NDC rays."""
+    where = f"{folder.name}/poses_bounds.npy"
+    try:
+        pb = np.load(folder / "poses_bounds.npy", allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise NeuralensError(f"{where}: cannot read ({exc})") from None
+    if pb.ndim != 2 or pb.shape[1] != 17 or not np.issubdtype(pb.dtype, np.number) or not np.isfinite(pb).all():
+        raise NeuralensError(f"{where}: must be a finite (N, 17) array, got {pb.shape} {pb.dtype}")
+    mats, bounds = pb[:, :15].reshape(-1, 3, 5), pb[:, 15:17]
+    if (bounds <= 0).any() or (bounds[:, 0] >= bounds[:, 1]).any():
+        raise NeuralensError(f"{where}: need 0 < near < far in every row's last two numbers")
+    w_full, focal_full = mats[0, 1, 4], mats[0, 2, 4]
+    sub = folder / f"images_{downscale}" if downscale > 1 and (folder / f"images_{downscale}").is_dir() else None
+    img_dir = sub or folder / "images"
+    files = sorted(p for p in img_dir.glob("*") if p.suffix in IMAGE_SUFFIXES) if img_dir.is_dir() else []
+    if len(files) != len(pb):
+        raise NeuralensError(f"{folder.name}: {len(pb)} poses but {len(files)} images in {img_dir.name}/")
+    step = 1 if sub else downscale  # images_K is already K times smaller
+    images = np.stack([read_rgba(f, step, 0.0) for f in files])
+    width = images.shape[2]
+    rot = mats[:, :, :3]
+    c2w = np.tile(np.eye(4), (len(pb), 1, 1))
+    c2w[:, :3, :3] = np.stack([rot[:, :, 1], -rot[:, :, 0], rot[:, :, 2]], -1)  # [down, right, back] -> OpenGL
+    c2w[:, :3, 3] = mats[:, :, 3] / (bounds.min() * 0.75)  # the nearest bound at 1/0.75
+    c2w = np.linalg.inv(_average_pose(c2w)) @ c2w
+    focal = float(focal_full) * width / float(w_full)
+    imgs, pz = validate(torch.from_numpy(images), torch.from_numpy(c2w), focal, where)
+    test = list(range(0, len(pb), LLFF_HOLDOUT))
+    train = [i for i in range(len(pb)) if i not in set(test)] or [0]
+    return Scene(imgs, pz, focal, 0.0, 1.0, train, test, folder.name, ndc_near=1.0)

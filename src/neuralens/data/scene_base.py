@@ -32,12 +32,14 @@ class Scene:
     cy: float | None = None
     center: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # world point at the canonical origin
     scale: float = 1.0  # canonical units per world unit
+    ndc_near: float | None = None  # forward-facing captures: rays in NDC from this near plane (near/far = 0/1)
 
     @property
     def camera(self) -> Camera:
         """The intrinsics of every view (pixels)."""
         return Camera(self.height, self.width, self.focal, self.fy or self.focal,
-                      self.width / 2 if self.cx is None else self.cx, self.height / 2 if self.cy is None else self.cy)
+                      self.width / 2 if self.cx is None else self.cx, self.height / 2 if self.cy is None else self.cy,
+                      self.ndc_near)
 
     def canonicalize(self, bounds: tuple[float, float] | None = None) -> Scene:
         """Move the scene into the canonical frame (see :mod:`neuralens.data.geometry`); near/far are the file's

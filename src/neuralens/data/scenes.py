@@ -15,7 +15,7 @@ import torch
 
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import log, read_npz, save_npz
-from neuralens.data.capture import load_transforms
+from neuralens.data.capture import load_llff, load_transforms
 from neuralens.data.download import file_digest
 from neuralens.data.home import TINY_NERF_SHA256, TINY_NERF_SIZE, data_home, nerf_scene
 from neuralens.data.procedural_scene import camera_poses, render_views
@@ -221,6 +221,8 @@ def load_scene(spec: str, split: str | None = None, test_views: str | None = Non
             imgs = torch.nn.functional.avg_pool2d(scene.images.permute(0, 3, 1, 2), downscale).permute(0, 2, 3, 1)
             scene.images, scene.focal = imgs.contiguous(), scene.focal / downscale
         return _apply_split(scene, split, test_views)
+    if path.is_dir() and (path / "poses_bounds.npy").is_file():
+        return _apply_split(load_llff(path, downscale), split, test_views)
     if path.is_dir():
         return _apply_split(load_blender(path, white_background, downscale), split, test_views)
     raise NeuralensError(f"--scene {spec!r}: no such file or folder (use auto, builtin, a .npz, a transforms.json "

@@ -56,8 +56,7 @@ class NerfModel:
 
     def render_image(self, camera: Camera, pose: torch.Tensor, cfg: NerfConfig) -> dict[str, torch.Tensor]:
         """rgb, depth and opacity of one view seen by ``camera`` from ``pose``."""
-        return render_image(self.coarse, camera.height, camera.width, (camera.fx, camera.fy), pose, cfg.render,
-                            cfg.chunk, self.fine, self.occ, self.device, (camera.cx, camera.cy))
+        return render_image(self.coarse, camera, pose, cfg.render, cfg.chunk, self.fine, self.occ, self.device)
 
 
 def field_kwargs(cfg: NerfConfig) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from neuralens.core.errors import NeuralensError
 from neuralens.data.cameras import Camera, orbit_poses
 from neuralens.nerf.config import NerfConfig
 from neuralens.nerf.model import NerfModel
@@ -17,6 +18,9 @@ from neuralens.nerf.viz import colorize_depth, write_video
 def render_orbit(model: NerfModel, cfg: NerfConfig, info: dict[str, Any], out: Path, frames: int, fps: int,
                  size: int | None = None) -> list[Path]:
     """Render a 360-degree orbit; write orbit.gif, orbit.mp4 and depth.mp4 into ``out``."""
+    if info.get("ndc_near") is not None:
+        raise NeuralensError("a forward-facing (LLFF) capture has no 360-degree orbit; render its test views with "
+                             "`neuralens nerf eval` instead")
     h, w, focal = info["height"], info["width"], info["focal"]
     camera = Camera(h, w, info.get("fx", focal), info.get("fy", focal), info.get("cx", w / 2), info.get("cy", h / 2))
     if size is not None:  # square frames of `size` pixels, the field of view of the training width

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from neuralens.core.cliargs import option, positive_int
-from neuralens.data.cameras import get_rays
+from neuralens.data.cameras import Camera
 from neuralens.nerf.occupancy import OccupancyGrid
 from neuralens.nerf.rendering import volume_render
 from neuralens.nerf.sampling import (
@@ -100,13 +100,14 @@ def render_rays(field: FieldFn, origins: Tensor, dirs: Tensor, s: RenderSettings
 
 
 @torch.no_grad()
-def render_image(field: FieldFn, height: int, width: int, focal: float | tuple[float, float], c2w: Tensor,
-                 s: RenderSettings, chunk: int = 4096, fine: FieldFn | None = None, occ: OccupancyGrid | None = None,
-                 device: torch.device | None = None, center: tuple[float, float] | None = None) -> dict[str, Tensor]:
-    """Render one view in chunks of ``chunk`` rays (on ``device``, default the pose's); returns rgb (H, W, 3),
-    depth (H, W), opacity (H, W). ``focal`` may be (fx, fy) and ``center`` the principal point (cx, cy)."""
+def render_image(field: FieldFn, camera: Camera, c2w: Tensor, s: RenderSettings, chunk: int = 4096,
+                 fine: FieldFn | None = None, occ: OccupancyGrid | None = None, device: torch.device | None = None
+                 ) -> dict[str, Tensor]:
+    """Render what ``camera`` sees from ``c2w`` in chunks of ``chunk`` rays (on ``device``, default the pose's);
+    returns rgb (H, W, 3), depth (H, W), opacity (H, W)."""
     device = device or c2w.device
-    origins, dirs = get_rays(height, width, focal, c2w.to(device), center, pixel_offset=s.pixel_offset)
+    height, width = camera.height, camera.width
+    origins, dirs = camera.rays(c2w.to(device), s.pixel_offset)
     origins, dirs = origins.reshape(-1, 3), dirs.reshape(-1, 3)
     parts: dict[str, list[Tensor]] = {"rgb": [], "depth": [], "opacity": []}
     for i in range(0, origins.shape[0], chunk):

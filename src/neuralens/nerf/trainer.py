@@ -60,6 +60,7 @@ def scene_info(scene: Scene) -> dict[str, Any]:
     cam = scene.camera
     return {"name": scene.name, "height": scene.height, "width": scene.width, "focal": scene.focal,
             "fx": cam.fx, "fy": cam.fy, "cx": cam.cx, "cy": cam.cy, "center": scene.center, "scale": scene.scale,
+            "ndc_near": scene.ndc_near,
             "near": scene.near, "far": scene.far, "orbit_radius": radius, "orbit_elevation": elevation,
             "train_views": list(scene.train_idx), "test_views": list(scene.test_idx)}
 

@@ -12,7 +12,8 @@ CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
 color:#222;line-height:1.5}
 h1{border-bottom:2px solid #333}h2{border-bottom:1px solid #ccc;margin-top:2em}
-figure{margin:1em 0;text-align:center}figure img{max-width:100%;border:1px solid #eee}
+figure{margin:1em 0;text-align:center}figure img,figure video{max-width:100%;border:1px solid #eee}
+table.findings td,table.findings th{text-align:left;vertical-align:top}
 figcaption{font-size:.9em;color:#555}
 table{border-collapse:collapse;margin:1em 0;font-size:.92em}
 td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}
@@ -53,11 +54,6 @@ def _embed(path: Path, mime: str, caption: str) -> str:
 def figure(path: Path, caption: str = "") -> str:
     """Embed a PNG as base64 so the report opens offline as one file; missing figures are said, not hidden."""
     return _embed(path, "image/png", caption)
-
-
-def gif(path: Path, caption: str = "") -> str:
-    """Embed an animated GIF (the orbit video) the same way."""
-    return _embed(path, "image/gif", caption)
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -10,11 +10,13 @@ from pathlib import Path
 
 from neuralens.cnn.compare import gradflow_sentences
 from neuralens.cnn.explain import LANDSCAPE_WHY, SHORTCUT_DERIVATION
+from neuralens.cnn.landscape import load_landscape
 from neuralens.core.io import read_json
 from neuralens.deform.explain import OFFSET_CHANNELS, OFFSET_IS_CONV
 from neuralens.nerf.explain import NERF_IMPROVEMENTS, NERF_OTHER_SCENE, NERF_RENDERING
 from neuralens.nerf.variants import BASELINE
-from neuralens.report.html import esc, figure, gif, paragraph, table
+from neuralens.report.html import esc, figure, paragraph, table
+from neuralens.report.interactive import plot_div, surface_figure, video
 
 
 def cnn_section(folder: Path) -> str | None:
@@ -78,7 +80,12 @@ def landscape_section(folder: Path) -> str | None:
                                f"({first['data']}), eval mode, BN parameters and biases not perturbed."))
         keys = sorted({k for m in metas.values() for k in m["sharpness"]})
         parts.append(table(["model", *keys], [[n, *[m["sharpness"].get(k) for k in keys]] for n, m in metas.items()]))
-    parts.append("<ul>" + "".join(f"<li>{esc(t)}</li>" for t in cmp["sentences"]) + "</ul>")
+    own = cmp.get("landscape_sentences", cmp["sentences"])  # the gradient sentences stand in their own section
+    parts.append("<ul>" + "".join(f"<li>{esc(t)}</li>" for t in own) + "</ul>")
+    lands = {name: load_landscape(folder / name) for name in metas}
+    if lands:
+        parts.append(plot_div("loss-surface", surface_figure(lands), "interactive 3-D loss surfaces (the static "
+                                                                    "versions follow, as in the PDF)"))
     parts.append(figure(folder / "landscape_contour.png", "loss contours, log-spaced levels, same scale"))
     parts.append(figure(folder / "landscape_surface.png", "3-D loss surfaces, same scale"))
     parts.append(figure(folder / "landscape_1d.png", "1-D slices along each direction"))
@@ -150,9 +157,9 @@ def nerf_section(folder: Path) -> str | None:
     parts.append("<ul>" + "".join(items) + "</ul>")
     parts.append(figure(folder / "rendering.png", f"best variant ({cmp['best']}): render, depth, opacity and "
                                                   "sigma/T/w along marked rays"))
-    if (folder / "orbit" / "orbit.gif").is_file():
-        parts.append(gif(folder / "orbit" / "orbit.gif", "360-degree orbit of the best variant "
-                                                         "(orbit.mp4 and depth.mp4 beside it)"))
+    if (folder / "orbit" / "orbit.mp4").is_file():
+        parts.append(video(folder / "orbit" / "orbit.mp4", folder / "orbit" / "orbit.gif",
+                           "360-degree orbit of the best variant (orbit.gif and depth.mp4 beside it)"))
     if (folder / "cross_scene.json").is_file():
         cs = read_json(folder / "cross_scene.json")
         parts.append(table(["rendered scene", "PSNR dB", "SSIM"],
