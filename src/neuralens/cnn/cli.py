@@ -80,7 +80,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     data = load_data_from_args(args, args.data if args.data != "from-checkpoint" else default_data)
     if model is None:
         model = build_model(spec, num_classes=data.num_classes, weights=args.weights, normalize=args.normalize)
-        studied = model.neuralens_spec
+        studied = dict(model.neuralens_spec)
     classes = studied.pop("classes", None) or data.classes
     if len(classes) != data.num_classes:
         raise NeuralensError(f"the model predicts {len(classes)} classes but the data has {data.num_classes}")

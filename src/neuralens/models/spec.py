@@ -110,7 +110,7 @@ def parse_model_spec(text: str) -> ModelSpec:
     return ModelSpec(text, "registry", text)
 
 
-def _load_file_model(path: Path, name: str, num_classes: int) -> nn.Module:
+def _load_file_model(path: Path, name: str) -> nn.Module:
     """Import ``path`` as a module (its folder on sys.path meanwhile) and call ``name`` for the model."""
     folder = str(path.resolve().parent)
     module_name = f"neuralens_user_{re.sub(r'[^A-Za-z0-9_]', '_', path.stem)}"
@@ -136,7 +136,6 @@ def _load_file_model(path: Path, name: str, num_classes: int) -> nn.Module:
         sys.path.remove(folder)
     if not isinstance(model, nn.Module):
         raise NeuralensError(f"{path}:{name}() returned {type(model).__name__}, not an nn.Module")
-    del num_classes  # the user's callable decides its own head
     return model
 
 
@@ -178,7 +177,7 @@ def build_model(spec: ModelSpec | str, num_classes: int = 10, width: float = 1.0
         raise NeuralensError(f"--weights imagenet needs a tv_* model, not {spec.text!r}")
     else:
         net = (load_hub(spec.text, num_classes, pretrained=weights is None and hub_pretrained) if spec.kind == "hub"
-               else _load_file_model(Path(spec.target), spec.entry, num_classes))
+               else _load_file_model(Path(spec.target), spec.entry))  # the user's callable decides its own head
         model = attach_preprocess(net, mean, std)
         model.neuralens_arch = spec.text
     if weights is not None and weights != "imagenet":

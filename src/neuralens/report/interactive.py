@@ -39,8 +39,8 @@ def plot_div(div_id: str, figure: dict[str, Any], caption: str) -> str:
     """A div drawn by plotly.js from the figure's JSON (needs :func:`plotly_script` earlier in the page)."""
     data = json.dumps(figure).replace("</", "<\\/")
     return (f"<figure><div id='{esc(div_id)}' class='plotly-figure'></div><figcaption>{esc(caption)}</figcaption>"
-            f"<script>Plotly.newPlot({json.dumps(div_id)}, ({data}).data, ({data}).layout, "
-            "{responsive: true, displaylogo: false});</script></figure>")
+            f"<script>(function () {{ const fig = {data}; Plotly.newPlot({json.dumps(div_id)}, fig.data, "
+            "fig.layout, {responsive: true, displaylogo: false}); })();</script></figure>")
 
 
 def video(path: Path, fallback: Path, caption: str) -> str:
