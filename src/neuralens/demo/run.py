@@ -196,11 +196,11 @@ def resolve_data(ctx: DemoContext) -> dict[str, Any]:
                      "path": str(ctx.scene) if ctx.scene else None}}
 
 
-def _nerf_scene_args(ctx: DemoContext) -> list[str]:
-    """The demo's scene: the data home's real one (at half resolution in --quick), else the built-in scene."""
+def _nerf_scene(ctx: DemoContext) -> tuple[str, int]:
+    """(scene spec, downscale): the data home's real scene (half resolution in --quick), else the built-in one."""
     if ctx.scene is not None:
-        return ["--scene", str(ctx.scene), "--downscale", "2" if ctx.quick else "1"]
-    return ["--scene", f"builtin:{32 if ctx.quick else 64}"]
+        return str(ctx.scene), 2 if ctx.quick else 1
+    return f"builtin:{32 if ctx.quick else 64}", 1
 
 
 def _nerf_step(ctx: DemoContext, folder: Path) -> None:
@@ -208,11 +208,12 @@ def _nerf_step(ctx: DemoContext, folder: Path) -> None:
     trained field evaluated on a different scene."""
     plot_sampling(folder / "sampling.png", seed=ctx.seed)
     seconds, frames = (8.0, 8) if ctx.quick else (75.0, 36)
-    scene_args = _nerf_scene_args(ctx)
-    scene = load_scene(scene_args[1], downscale=int(scene_args[3]) if len(scene_args) > 2 else 1)
+    spec, downscale = _nerf_scene(ctx)
+    scene = load_scene(spec, downscale=downscale)
     size = scene.height
     variants = [BASELINE, "fast"] if ctx.quick else [BASELINE, "tiny_viewdirs", "fast"]
-    summary = run_compare(scene_args, scene, seconds, folder / "compare", variants, ctx.seed, log=ctx.log)
+    summary = run_compare(["--scene", spec, "--downscale", str(downscale)], scene, seconds, folder / "compare",
+                          variants, ctx.seed, log=ctx.log)
     best = summary["best"]
     ckpt, cfg, model = load_nerf(folder / "compare" / best / "checkpoint.pt")
     render_orbit(model, cfg, ckpt["scene"], folder / "orbit", frames, 12)
