@@ -120,3 +120,18 @@ def test_the_report_works_in_a_real_browser(quick_demo: tuple[Path, subprocess.C
     assert seen["images"] >= 20 and seen["bad_images"] == []
     assert seen["videos"] == 1 and seen["bad_videos"] == 0
     assert seen["plots"] == 1 and seen["drawn_plots"] == 1
+
+
+def test_the_browser_probe_sees_broken_pages(tmp_path: Path) -> None:
+    from browser import browser, probe
+
+    exe = browser()
+    if exe is None:
+        pytest.skip("no chromium here (.ci/run installs Debian's chromium; this machine could not)")
+    page = tmp_path / "broken.html"
+    page.write_text("<!DOCTYPE html><html><head><title>x</title></head><body>"
+                    "<img alt='bad' src='data:image/png;base64,AAAA'>"
+                    "<div class='plotly-figure'></div><script>undefinedFunction();</script></body></html>")
+    seen = probe(page, exe, tmp_path)
+    assert seen["bad_images"] == ["bad"] and seen["plots"] == 1 and seen["drawn_plots"] == 0
+    assert any("undefinedFunction" in e for e in seen["errors"])
