@@ -7,7 +7,6 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from neuralens.cnn.compare import compare
@@ -31,7 +30,7 @@ from neuralens.core.runtime import resolve_device
 from neuralens.data.args import add_data_args, load_data_from_args
 from neuralens.models import model_from_checkpoint
 from neuralens.models.registry import check_model_name
-from neuralens.models.spec import build_model, parse_model_spec, parse_normalize
+from neuralens.models.spec import build_model, parse_model_spec, parse_normalize, set_normalization
 from neuralens.models.train import TrainConfig, check_data, check_resume, classifier_metrics, evaluate, train
 
 
@@ -62,9 +61,7 @@ def _eval_model(args: argparse.Namespace) -> tuple[nn.Module, str, dict[str, Any
         ckpt = load_checkpoint(args.checkpoint, kind="classifier")
         model = model_from_checkpoint(ckpt, args.checkpoint)
         if args.normalize:
-            mean, std = parse_normalize(args.normalize)
-            model.preprocess.mean.copy_(torch.tensor(mean).view(1, -1, 1, 1))
-            model.preprocess.std.copy_(torch.tensor(std).view(1, -1, 1, 1))
+            set_normalization(model, args.normalize)
         studied = {"model": ckpt["arch"], "weights": str(args.checkpoint),
                    "normalize": args.normalize or "as saved in the checkpoint",
                    "classes": ckpt["config"].get("classes")}

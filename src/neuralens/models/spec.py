@@ -20,6 +20,7 @@ images and normalises them itself (a ``preprocess`` child), so every study feeds
 from __future__ import annotations
 
 import importlib.util
+import math
 import re
 import sys
 from dataclasses import dataclass
@@ -60,13 +61,16 @@ def parse_normalize(text: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
         std = tuple(float(v) for v in std_text.split(","))
     except ValueError:
         raise NeuralensError(f"--normalize {text!r}: use cifar, imagenet, none or R,G,B/R,G,B (mean/std)") from None
-    if len(mean) != 3 or len(std) != 3 or not all(s > 0 for s in std) or not all(map(_finite, mean + std)):
+    if len(mean) != 3 or len(std) != 3 or not all(s > 0 for s in std) or not all(map(math.isfinite, mean + std)):
         raise NeuralensError(f"--normalize {text!r}: need three means and three positive stds")
     return mean, std
 
 
-def _finite(v: float) -> bool:
-    return v == v and abs(v) != float("inf")
+def set_normalization(model: nn.Module, normalize: str) -> None:
+    """Overwrite the mean/std a model built here normalises its input with (its ``preprocess`` buffers)."""
+    mean, std = parse_normalize(normalize)
+    model.preprocess.mean.copy_(torch.tensor(mean).view(1, -1, 1, 1))
+    model.preprocess.std.copy_(torch.tensor(std).view(1, -1, 1, 1))
 
 
 @dataclass(frozen=True)
@@ -139,14 +143,21 @@ def _load_file_model(path: Path, name: str) -> nn.Module:
     return model
 
 
-def checkpoint_config(weights: str | None) -> dict[str, Any] | None:
-    """The config of a neuralens checkpoint given as ``--weights`` (its width and classes), else None."""
-    if weights is None or weights == "imagenet":
-        return None
-    raw = read_torch_file(weights)
+def _read_weights(weights: str | None) -> Any:
+    """The content of a ``--weights`` file, or None for none and for ``imagenet``."""
+    return None if weights is None or weights == "imagenet" else read_torch_file(weights)
+
+
+def _config_of(raw: Any) -> dict[str, Any] | None:
+    """A neuralens checkpoint's architecture and config (width, classes); None for any other content."""
     if isinstance(raw, dict) and raw.get("format") == FORMAT:
         return {"arch": raw.get("arch"), **(raw.get("config") or {})}
     return None
+
+
+def checkpoint_config(weights: str | None) -> dict[str, Any] | None:
+    """The config of a neuralens checkpoint given as ``--weights`` (its width and classes), else None."""
+    return _config_of(_read_weights(weights))
 
 
 def build_model(spec: ModelSpec | str, num_classes: int = 10, width: float = 1.0, weights: str | None = None,
@@ -161,8 +172,9 @@ def build_model(spec: ModelSpec | str, num_classes: int = 10, width: float = 1.0
     spec = parse_model_spec(spec) if isinstance(spec, str) else spec
     norm = normalize or spec.default_normalize
     mean, std = parse_normalize(norm)
+    raw = _read_weights(weights)  # read once: for a neuralens checkpoint's config, then for its weights
     if spec.kind == "registry":
-        saved = checkpoint_config(weights)
+        saved = _config_of(raw)
         if saved is not None:  # our own checkpoint: its width and classes, and the architecture must match
             if saved.get("arch") != spec.target:
                 raise NeuralensError(f"{weights}: checkpoint is for architecture {saved.get('arch')!r}, not "
@@ -171,8 +183,7 @@ def build_model(spec: ModelSpec | str, num_classes: int = 10, width: float = 1.0
         model = create_model(spec.target, num_classes=num_classes, width=width,
                              pretrained="imagenet" if weights == "imagenet" else None)
         if normalize is not None:
-            model.preprocess.mean.copy_(torch.tensor(mean).view(1, -1, 1, 1))
-            model.preprocess.std.copy_(torch.tensor(std).view(1, -1, 1, 1))
+            set_normalization(model, normalize)
     elif weights == "imagenet":
         raise NeuralensError(f"--weights imagenet needs a tv_* model, not {spec.text!r}")
     else:
@@ -180,8 +191,8 @@ def build_model(spec: ModelSpec | str, num_classes: int = 10, width: float = 1.0
                else _load_file_model(Path(spec.target), spec.entry))  # the user's callable decides its own head
         model = attach_preprocess(net, mean, std)
         model.neuralens_arch = spec.text
-    if weights is not None and weights != "imagenet":
+    if raw is not None:
         arch = spec.target if spec.kind == "registry" else spec.text
-        load_weights(model, Path(weights), arch, keep_normalization=normalize is not None)
+        load_weights(model, Path(weights), arch, keep_normalization=normalize is not None, raw=raw)
     model.neuralens_spec = {"model": spec.text, "weights": weights, "normalize": norm}
     return model

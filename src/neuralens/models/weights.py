@@ -68,13 +68,14 @@ def mismatch(model: nn.Module, state: dict[str, torch.Tensor]) -> str:
     return "; ".join(parts)
 
 
-def load_weights(model: nn.Module, path: Path, arch: str, keep_normalization: bool = False) -> None:
+def load_weights(model: nn.Module, path: Path, arch: str, keep_normalization: bool = False, raw: Any = None) -> None:
     """Load a neuralens checkpoint, a bare or a wrapped state_dict into ``model`` built as ``arch``.
 
     Normalisation buffers (``preprocess.*``) come from a neuralens checkpoint unless ``keep_normalization``;
-    other files do not carry them, and the model's own are kept.
+    other files do not carry them, and the model's own are kept. ``raw``: the file's content when the caller has
+    already read it (it is then not read again).
     """
-    raw = read_torch_file(path)
+    raw = read_torch_file(path) if raw is None else raw
     if isinstance(raw, dict) and raw.get("format") == FORMAT:
         file_arch = raw.get("arch", "?")
         if file_arch != arch:
