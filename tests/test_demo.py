@@ -84,10 +84,6 @@ def test_quick_demo_writes_a_complete_report(quick_demo: tuple[Path, subprocess.
     assert {p: p.stat().st_mtime_ns for p in results} == before
 
 
-def _sections(html: str) -> list[str]:
-    return re.findall(r"<section id='[^']+'>(.*?)</section>", html, re.S)
-
-
 @pytest.mark.slow
 def test_findings_come_first_and_no_paragraph_is_repeated(
         quick_demo: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
