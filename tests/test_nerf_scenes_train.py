@@ -101,6 +101,9 @@ def test_baseline_psnr_rises_in_a_few_iterations(tmp_path: Path, small_scene: Sc
     hist = json.loads((tmp_path / "psnr_log.json").read_text())["history"]
     assert len(hist) == 6 and hist[-1]["psnr"] > hist[0]["psnr"] + 1.0
     assert res["iterations"] == 60 and len(res["psnr"]["per_view"]) == 2
+    # the notebook's iteration is one whole 24x24 image: 256-ray steps are 256/576 of one
+    assert [h["images"] for h in hist] == pytest.approx([h["iteration"] * 256 / 576 for h in hist])
+    assert res["images_of_rays"] == pytest.approx(60 * 256 / 576) and res["rays_per_step"] == 256
     assert (tmp_path / "checkpoint.pt").is_file()
 
 

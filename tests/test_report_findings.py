@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from neuralens.report.findings import gradient_finding, landscape_finding, nerf_findings
+from neuralens.report.sections import baseline_budget_sentence
 
 
 def _land(rise: float, hess: float) -> dict:
@@ -39,3 +40,11 @@ def test_nerf_verdicts() -> None:
     assert own.verdict.startswith("no: 14.0 dB worse") and win.verdict.startswith("inconclusive")
     cmp["variants"]["fast"]["psnr"] = 26.0
     assert nerf_findings(None, cmp)[0].verdict.startswith("fast: +6.0 dB")
+
+
+def test_the_report_says_how_much_training_the_baseline_got() -> None:
+    text = baseline_budget_sentence({"iterations": 410, "iterations_per_s": 2.2777, "images_of_rays": 41.984}, 180)
+    assert "410 iterations in 180 s (2.28 it/s), 42.0 images' worth of rays" in text
+    assert "1000 iterations of one whole image" in text
+    old = baseline_budget_sentence({"iterations": 5, "iterations_per_s": 1.0}, 5)  # a compare.json from before
+    assert "5 iterations in 5 s" in old and "images' worth" not in old

@@ -15,8 +15,10 @@ from neuralens.core.errors import NeuralensError
 from neuralens.data.geometry import REFERENCE_DISTANCE, look_at_point
 from neuralens.data.scenes import builtin_scene, load_scene, save_tiny_npz
 from neuralens.nerf.config import NerfConfig
+from neuralens.nerf.model import build_model
 from neuralens.nerf.renderer import RenderSettings
-from neuralens.nerf.trainer import train_nerf
+from neuralens.nerf.trainer import fit_to_scene, train_nerf
+from neuralens.nerf.variants import make_config
 
 
 def _moved(tmp_path: Path, factor: float, shift: tuple[float, float, float], name: str) -> Path:
@@ -116,6 +118,24 @@ def test_transforms_json_errors_name_the_file_and_field(tmp_path: Path) -> None:
     (folder / "transforms.json").write_text(json.dumps({**meta, "fl_x": 10.0}))
     with pytest.raises(NeuralensError, match=r"transforms\.json: frame 1 has no transform_matrix"):
         load_scene(str(folder))
+
+
+def test_aabb_scale_grows_the_box_the_grid_and_far(tmp_path: Path) -> None:
+    """instant-ngp's aabb_scale: the scene reaches that many times past the reference box; the occupancy grid,
+    the grid field and the ray interval all follow."""
+    plain = load_scene(str(_capture(tmp_path, aabb_scale=None)))
+    assert plain.bound is None
+    assert fit_to_scene(make_config("fast"), plain).render.bound == 1.5
+    scene = load_scene(str(_capture(tmp_path)))  # aabb_scale 4
+    assert scene.bound == 4 * 1.5 and scene.far > plain.far
+    eye = float(scene.poses[:, :3, 3].norm(dim=-1).max())
+    assert scene.far >= eye + 6.0 * 3 ** 0.5  # the box's farthest corner is inside [near, far]
+    cfg = fit_to_scene(make_config("fast"), scene)
+    model = build_model(cfg)
+    assert cfg.render.bound == model.coarse.bound == model.occ.bound == 6.0
+    for bad in (0.5, 1000):
+        with pytest.raises(NeuralensError, match=r"aabb_scale must lie in 1\.\.128"):
+            load_scene(str(_capture(tmp_path, aabb_scale=bad)))
 
 
 def _llff(tmp_path: Path) -> Path:

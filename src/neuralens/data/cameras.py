@@ -30,11 +30,18 @@ def get_rays(height: int, width: int, focal: float | tuple[float, float], c2w: T
     dev, dt = c2w.device, c2w.dtype
     j, i = torch.meshgrid(torch.arange(height, device=dev, dtype=dt), torch.arange(width, device=dev, dtype=dt),
                           indexing="ij")
-    dirs_cam = torch.stack([(i + pixel_offset - cx) / fx, -(j + pixel_offset - cy) / fy, -torch.ones_like(i)], -1)
+    dirs_cam = _camera_dirs(j, i, (fx, fy), (cx, cy), pixel_offset)
     rot = c2w[..., :3, :3]
     directions = torch.einsum("...ab,hwb->...hwa", rot, dirs_cam)
     origins = c2w[..., :3, 3][..., None, None, :].expand_as(directions)
     return origins, directions
+
+
+def _camera_dirs(rows: Tensor, cols: Tensor, focal: tuple[float, float], center: tuple[float, float],
+                 pixel_offset: float) -> Tensor:
+    """Camera-space directions (z = -1) through pixels (``rows``, ``cols``), shape (..., 3)."""
+    return torch.stack([(cols + pixel_offset - center[0]) / focal[0], -(rows + pixel_offset - center[1]) / focal[1],
+                        -torch.ones_like(cols)], -1)
 
 
 def look_at(eye: Tensor, target: Tensor | None = None, up: Tensor | None = None) -> Tensor:
@@ -107,6 +114,16 @@ class Camera:
     def rays(self, c2w: Tensor, pixel_offset: float = 0.0) -> tuple[Tensor, Tensor]:
         """:func:`get_rays` for this camera (in NDC when ``ndc_near`` is set): origins, directions (..., H, W, 3)."""
         o, d = get_rays(self.height, self.width, (self.fx, self.fy), c2w, (self.cx, self.cy), pixel_offset)
+        return ndc_rays(self, o, d) if self.ndc_near is not None else (o, d)
+
+    def pixel_rays(self, c2w: Tensor, rows: Tensor, cols: Tensor, pixel_offset: float = 0.0
+                   ) -> tuple[Tensor, Tensor]:
+        """The rays of single pixels: pixel (``rows[k]``, ``cols[k]``) seen from pose ``c2w[k]`` (n, 4, 4); the
+        same rays as :meth:`rays` without building every pixel's (what keeps training memory at the images')."""
+        dirs_cam = _camera_dirs(rows.to(c2w.dtype), cols.to(c2w.dtype), (self.fx, self.fy), (self.cx, self.cy),
+                                pixel_offset)
+        d = (c2w[:, :3, :3] @ dirs_cam[:, :, None])[:, :, 0]
+        o = c2w[:, :3, 3]
         return ndc_rays(self, o, d) if self.ndc_near is not None else (o, d)
 
 

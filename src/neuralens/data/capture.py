@@ -3,7 +3,8 @@
 * nerfstudio / instant-ngp ``transforms.json`` (COLMAP poses, OpenGL camera convention). Intrinsics come from the
   file, globally or per frame: ``fl_x``, ``fl_y``, ``cx``, ``cy``, ``w``, ``h`` (or ``camera_angle_x``/``_y``);
   images may be non-square with the principal point off centre. Every 10th view is held out. The scene is moved
-  into the canonical frame (:mod:`neuralens.data.geometry`), with near/far estimated from the cameras.
+  into the canonical frame (:mod:`neuralens.data.geometry`), with near/far estimated from the cameras; an
+  ``aabb_scale`` grows the scene box (and far) by that factor, as in instant-ngp.
 * LLFF forward-facing captures: ``poses_bounds.npy`` (N x 17: a 3x5 [rotation | position | H, W, focal] matrix in
   LLFF's [down, right, back] axes, then near and far) with ``images/`` or ``images_K/`` (downsampled by K). As in
   the NeRF paper, poses are scaled so the nearest bound sits at 1/0.75, recentred on their average pose, and rays
@@ -22,7 +23,16 @@ import torch
 
 from neuralens.core.errors import NeuralensError
 from neuralens.data.cameras import Camera
-from neuralens.data.scene_base import Scene, frame_poses, read_json_object, read_rgba, validate
+from neuralens.data.geometry import REFERENCE_BOUND
+from neuralens.data.scene_base import (
+    Scene,
+    file_number,
+    frame_poses,
+    read_json_object,
+    read_rgba,
+    rgba_scene_parts,
+    validate,
+)
 
 INTRINSICS = ("fl_x", "fl_y", "cx", "cy", "w", "h")
 
@@ -61,20 +71,35 @@ def load_transforms(path: Path, white_background: bool = False, downscale: int =
         img_path = path.parent / file_path
         if not img_path.suffix:
             img_path = img_path.with_suffix(".png")
-        rgb = read_rgba(img_path, downscale, 1.0 if white_background else 0.0)
-        images.append(rgb)
+        rgb, alpha = read_rgba(img_path, downscale, 1.0 if white_background else 0.0)
+        images.append((rgb, alpha))
         poses.append(pose)
         cameras.append(_intrinsics(meta, frame, rgb.shape[1], rgb.shape[0], f"{path.name}: frame {k}"))
-    if len({im.shape for im in images}) > 1 or len(set(cameras)) > 1:
+    if len({im.shape for im, _ in images}) > 1 or len(set(cameras)) > 1:
         raise NeuralensError(f"{path.name}: frames differ in image size or intrinsics; neuralens trains one camera")
     cam = cameras[0]
-    imgs, pz = validate(torch.from_numpy(np.stack(images)), torch.from_numpy(np.stack(poses)), cam.fx, path.name)
+    stacked, alpha = rgba_scene_parts(images)
+    imgs, pz = validate(stacked, torch.from_numpy(np.stack(poses)), cam.fx, path.name)
     n = len(images)
     test = list(range(0, n, 10)) if n > 1 else [0]
     train = [i for i in range(n) if i not in set(test)] or [0]
     scene = Scene(imgs, pz, cam.fx, 2.0, 6.0, train, test, path.parent.name or path.stem, fy=cam.fy, cx=cam.cx,
-                  cy=cam.cy)
-    return scene.canonicalize()
+                  cy=cam.cy, background=1.0 if white_background else 0.0, alpha=alpha)
+    scene.canonicalize()
+    if meta.get("aabb_scale") is not None:
+        scale_box(scene, file_number(meta["aabb_scale"], path.name, "aabb_scale"), path.name)
+    return scene
+
+
+def scale_box(scene: Scene, aabb_scale: float, where: str) -> None:
+    """instant-ngp's ``aabb_scale``: the scene reaches ``aabb_scale`` times past the unit cube that holds an
+    object seen from the reference camera radius, so the box grows by that factor and ``far`` reaches its far
+    side (the grid's resolution stays: each cell grows with the box)."""
+    if not 1 <= aabb_scale <= 128:
+        raise NeuralensError(f"{where}: aabb_scale must lie in 1..128, got {aabb_scale:g}")
+    scene.bound = REFERENCE_BOUND * aabb_scale
+    dist = float(scene.poses[:, :3, 3].norm(dim=-1).max())
+    scene.far = max(scene.far, dist + scene.bound * math.sqrt(3))
 
 
 LLFF_HOLDOUT = 8
@@ -113,7 +138,7 @@ def load_llff(folder: Path, downscale: int = 1) -> Scene:
     if len(files) != len(pb):
         raise NeuralensError(f"{folder.name}: {len(pb)} poses but {len(files)} images in {img_dir.name}/")
     step = 1 if sub else downscale  # images_K is already K times smaller
-    images = np.stack([read_rgba(f, step, 0.0) for f in files])
+    images = np.stack([read_rgba(f, step, 0.0)[0] for f in files])
     width = images.shape[2]
     rot = mats[:, :, :3]
     c2w = np.tile(np.eye(4), (len(pb), 1, 1))

@@ -17,6 +17,8 @@ from neuralens.data.cameras import Camera
 
 #: median camera distance in the canonical frame: the NeRF synthetic scenes' camera radius
 REFERENCE_DISTANCE = 4.0311
+#: half-size of the box that holds a NeRF synthetic object at that camera radius (instant-ngp's unit cube)
+REFERENCE_BOUND = 1.5
 
 
 def look_at_point(poses: Tensor) -> Tensor:

@@ -33,6 +33,9 @@ class Scene:
     center: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # world point at the canonical origin
     scale: float = 1.0  # canonical units per world unit
     ndc_near: float | None = None  # forward-facing captures: rays in NDC from this near plane (near/far = 0/1)
+    background: float = 0.0  # the grey level ``images`` are composited on; the renderer's background constant
+    alpha: Tensor | None = None  # (N, H, W) coverage of RGBA images: what random-background training needs
+    bound: float | None = None  # half-size of the scene box in canonical units (None: the recipe's 1.5)
 
     @property
     def camera(self) -> Camera:
@@ -147,8 +150,9 @@ def read_json_object(path: Path) -> dict:
     return meta
 
 
-def read_rgba(path: Path, downscale: int, background: float) -> np.ndarray:
-    """One RGBA (or RGB) image composited on ``background``, shrunk by ``downscale`` with a box filter."""
+def read_rgba(path: Path, downscale: int, background: float) -> tuple[np.ndarray, np.ndarray]:
+    """One RGBA (or RGB: alpha 1) image composited on ``background``, shrunk by ``downscale`` with a box filter;
+    returns (rgb (H, W, 3), alpha (H, W))."""
     try:
         with Image.open(path) as im:
             im = im.convert("RGBA")
@@ -160,6 +164,12 @@ def read_rgba(path: Path, downscale: int, background: float) -> np.ndarray:
             rgba = np.asarray(im, dtype=np.float32) / 255.0
     except (FileNotFoundError, UnidentifiedImageError, OSError) as exc:
         raise NeuralensError(f"{path}: cannot read image ({exc.__class__.__name__})") from None
-    return rgba[..., :3] * rgba[..., 3:] + background * (1 - rgba[..., 3:])
+    alpha = rgba[..., 3:]
+    return rgba[..., :3] * alpha + background * (1 - alpha), alpha[..., 0]
 
 
+def rgba_scene_parts(pairs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[Tensor, Tensor | None]:
+    """Stacked images and alpha of :func:`read_rgba` results; alpha is ``None`` when every pixel is opaque
+    (an RGB capture: there is no background to change)."""
+    alpha = torch.from_numpy(np.stack([a for _, a in pairs]))
+    return torch.from_numpy(np.stack([rgb for rgb, _ in pairs])), (None if bool((alpha == 1).all()) else alpha)

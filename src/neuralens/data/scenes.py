@@ -26,6 +26,7 @@ from neuralens.data.scene_base import (
     frame_poses,
     read_json_object,
     read_rgba,
+    rgba_scene_parts,
     validate,
 )
 
@@ -148,7 +149,8 @@ def load_blender(folder: Path, white_background: bool = False, downscale: int = 
     """
     if downscale < 1:
         raise NeuralensError(f"--downscale must be >= 1, got {downscale}")
-    images, poses, train, test = [], [], [], []
+    images: list[tuple[np.ndarray, np.ndarray]] = []
+    poses, train, test = [], [], []
     angle = None
     for split in ("train", "val", "test"):
         meta_path = folder / f"transforms_{split}.json"
@@ -165,14 +167,16 @@ def load_blender(folder: Path, white_background: bool = False, downscale: int = 
     if not test:
         test = train[::10]
         train = [i for i in train if i not in set(test)]
-    shapes = {im.shape for im in images}
+    shapes = {im.shape for im, _ in images}
     if len(shapes) > 1:
         raise NeuralensError(f"{folder}: images differ in size: {sorted(shapes)}")
-    width = images[0].shape[1]
+    width = images[0][0].shape[1]
     focal = 0.5 * width / math.tan(0.5 * angle)
-    imgs, pz = validate(torch.from_numpy(np.stack(images)), torch.from_numpy(np.stack(poses)), focal, str(folder))
+    stacked, alpha = rgba_scene_parts(images)
+    imgs, pz = validate(stacked, torch.from_numpy(np.stack(poses)), focal, str(folder))
     _check_test_views(test, train, len(images), str(folder))
-    return Scene(imgs, pz, focal, 2.0, 6.0, train, test, folder.name).canonicalize()
+    return Scene(imgs, pz, focal, 2.0, 6.0, train, test, folder.name, background=1.0 if white_background else 0.0,
+                 alpha=alpha).canonicalize()
 
 
 def builtin_scene(size: int = 100, n_train: int = 100, n_test: int = 10, variant: str = "a") -> Scene:
@@ -187,11 +191,22 @@ def builtin_scene(size: int = 100, n_train: int = 100, n_test: int = 10, variant
 
 def load_scene(spec: str, split: str | None = None, test_views: str | None = None, white_background: bool = False,
                downscale: int = 1) -> Scene:
-    """``auto``, ``builtin`` / ``builtin-b`` (optionally ``:SIZE``), a tiny_nerf ``.npz``, or a Blender folder.
+    """``auto``, ``builtin`` / ``builtin-b`` (optionally ``:SIZE``), a tiny_nerf ``.npz``, a transforms.json, an LLFF
+    capture or a Blender folder; ``white_background`` composites RGBA images on white (refused for scenes without
+    alpha, whose background is fixed already).
 
     ``auto`` is the data home's real scene (``nerf/tiny_nerf_data.npz``, else ``nerf/lego_100.npz``) and the
     built-in procedural scene when there is none (said on stderr).
     """
+    scene = _read_scene(spec, white_background, downscale)
+    if white_background and scene.alpha is None:
+        raise NeuralensError(f"--white-bg: {scene.name} has no alpha channel (its images are composited already); "
+                             "white backgrounds need RGBA images (a Blender folder or a transforms.json)")
+    return _apply_split(scene, split, test_views)
+
+
+def _read_scene(spec: str, white_background: bool, downscale: int) -> Scene:
+    """The scene ``spec`` names, before any split is applied."""
     if spec == "auto":
         found = nerf_scene()
         if found is None:
@@ -206,10 +221,10 @@ def load_scene(spec: str, split: str | None = None, test_views: str | None = Non
             raise NeuralensError(f"--scene {spec!r}: use builtin, builtin-b or builtin:SIZE") from None
         if not 8 <= size <= 1024:
             raise NeuralensError(f"--scene {spec!r}: size must lie in 8..1024")
-        return _apply_split(builtin_scene(size, variant="b" if name == "builtin-b" else "a"), split, test_views)
+        return builtin_scene(size, variant="b" if name == "builtin-b" else "a")
     path = Path(spec)
     if (path.is_dir() and (path / "transforms.json").is_file()) or (path.is_file() and path.suffix == ".json"):
-        return _apply_split(load_transforms(path, white_background, downscale), split, test_views)
+        return load_transforms(path, white_background, downscale)
     if path.is_file():
         if path.suffix != ".npz":
             raise NeuralensError(f"{path}: a scene file must be a tiny_nerf .npz or a transforms.json (or give a "
@@ -220,10 +235,10 @@ def load_scene(spec: str, split: str | None = None, test_views: str | None = Non
         if downscale > 1:
             imgs = torch.nn.functional.avg_pool2d(scene.images.permute(0, 3, 1, 2), downscale).permute(0, 2, 3, 1)
             scene.images, scene.focal = imgs.contiguous(), scene.focal / downscale
-        return _apply_split(scene, split, test_views)
+        return scene
     if path.is_dir() and (path / "poses_bounds.npy").is_file():
-        return _apply_split(load_llff(path, downscale), split, test_views)
+        return load_llff(path, downscale)
     if path.is_dir():
-        return _apply_split(load_blender(path, white_background, downscale), split, test_views)
+        return load_blender(path, white_background, downscale)
     raise NeuralensError(f"--scene {spec!r}: no such file or folder (use auto, builtin, a .npz, a transforms.json "
                          "or a Blender folder)")

@@ -24,12 +24,13 @@ from neuralens.nerf.sampling import (
     tiny_nerf_samples,
     uniform_samples,
 )
-from neuralens.nerf.trainer import evaluate_views, train_nerf
+from neuralens.nerf.trainer import evaluate_views, fit_to_scene, train_nerf
 from neuralens.nerf.variants import VARIANTS, make_config
 
 __all__ = [
     "FIELDS", "VARIANTS", "NerfConfig", "NerfModel", "OccupancyGrid", "PositionalEncoding", "RenderSettings",
-    "TinyNeRF", "VMField", "accumulate_along_rays", "build_model", "create_field", "evaluate_views", "get_rays",
+    "TinyNeRF", "VMField", "accumulate_along_rays", "build_model", "create_field", "evaluate_views", "fit_to_scene",
+    "get_rays",
     "importance_samples", "load_nerf", "look_at", "make_config", "midpoints", "orbit_poses", "positional_encoding",
     "psnr", "render_image", "render_rays", "render_transmittance_from_density", "render_weight_from_density", "ssim",
     "stratified_samples", "tiny_nerf_samples", "train_nerf", "uniform_samples", "volume_render",

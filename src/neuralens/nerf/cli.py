@@ -13,10 +13,10 @@ from neuralens.core.io import check_out, log, read_json, run_folder, save_npz, w
 from neuralens.data.scenes import Scene, load_scene
 from neuralens.nerf.compare import run_compare
 from neuralens.nerf.config import NerfConfig
-from neuralens.nerf.model import field_kwargs, load_nerf
+from neuralens.nerf.model import load_nerf
 from neuralens.nerf.orbit import render_orbit
 from neuralens.nerf.renderer import RenderSettings
-from neuralens.nerf.trainer import check_resume, evaluate_views, train_nerf
+from neuralens.nerf.trainer import check_config, check_resume, evaluate_views, fit_to_scene, train_nerf
 from neuralens.nerf.variants import DEFAULT_VARIANT, VARIANTS, make_config
 from neuralens.nerf.viz import plot_psnr_curve, plot_rendering, plot_renders, plot_sampling
 
@@ -57,16 +57,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
     VARIANTS.get(variant)  # an unknown name fails before anything is read or written
     out = check_out(args.out)
     scene = _load_scene(args)
-    cfg = make_config(variant, **options_from(NerfConfig, args), **options_from(RenderSettings, args),
-                      near=scene.near, far=scene.far)
-    field_kwargs(cfg)
+    cfg = fit_to_scene(make_config(variant, **options_from(NerfConfig, args), **options_from(RenderSettings, args)),
+                       scene)
+    check_config(cfg, scene)
     if args.resume:
         check_resume(cfg, scene, out)
     cam = scene.camera
     log(f"scene {scene.name}: {len(scene.train_idx)} train / {len(scene.test_idx)} test views, "
         f"{scene.height}x{scene.width}, fx {cam.fx:.1f} fy {cam.fy:.1f} cx {cam.cx:.1f} cy {cam.cy:.1f}; canonical "
         f"frame: centre {[round(c, 3) for c in scene.center]}, scale {scene.scale:.4g}, near {scene.near:.3g}, "
-        f"far {scene.far:.3g}, box [-{cfg.render.bound}, {cfg.render.bound}]^3; model {variant}")
+        f"far {scene.far:.3g}, box [-{cfg.render.bound}, {cfg.render.bound}]^3, background "
+        f"{'random' if cfg.random_bg else format(scene.background, 'g')}; model {variant}")
     with run_folder(out, vars(args)):
         res = train_nerf(cfg, scene, out, resume=args.resume, log=log)
         save_npz(out / "renders.npz", images=res["renders"].numpy().astype(np.float32),
@@ -87,6 +88,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if info and (info.get("height"), info.get("width")) != (scene.height, scene.width):
         log(f"note: checkpoint trained on {info.get('height')}x{info.get('width')} views, evaluating on "
             f"{scene.height}x{scene.width}")
+    if scene.background != cfg.render.background:
+        log(f"note: trained with background {'random' if cfg.random_bg else format(cfg.render.background, 'g')}, "
+            f"rendering on {scene.background:g} like the scene's images")
+        cfg.render.background = scene.background
     out = check_out(args.out or Path(args.checkpoint).parent / "eval")
     res = evaluate_views(model, scene, cfg)
     ts = ckpt.get("train_state", {})

@@ -20,6 +20,7 @@ from neuralens.core.plotting import plt, save_figure
 from neuralens.core.runtime import die_with_parent
 from neuralens.nerf.metrics import psnr
 from neuralens.nerf.variants import BASELINE
+from neuralens.nerf.viz import NOTEBOOK_AXIS, notebook_iterations
 
 
 def train_variant(variant: str, scene_args: list[str], seconds: float, out: Path, seed: int,
@@ -53,6 +54,7 @@ def summarize(folder: Path, variants: list[str]) -> dict[str, Any]:
         reach = time_to_reach(logs[v], base_final) if base_final is not None else None
         rows[v] = {"psnr": m["psnr"]["mean"], "ssim": m["ssim"]["mean"], "seconds": m["seconds"],
                    "iterations": m["iterations"], "iterations_per_s": m["iterations_per_s"],
+                   "images_of_rays": notebook_iterations(logs[v][-1]) if logs[v] else 0.0,
                    "peak_rss_mb": m.get("peak_rss_mb"), "time_to_baseline_final_psnr_s": reach,
                    "speedup_to_baseline_psnr": (logs[BASELINE][-1]["seconds"] / reach) if reach else None}
     best = max(rows, key=lambda v: rows[v]["psnr"])
@@ -62,16 +64,16 @@ def summarize(folder: Path, variants: list[str]) -> dict[str, Any]:
 
 def plot_curves(summary: dict[str, Any], folder: Path) -> list[Path]:
     paths = []
-    for key, xlabel, name in (("seconds", "training time (s)", "psnr_vs_time.png"),
-                              ("iteration", "iteration", "psnr_vs_iter.png")):
+    for x_of, xlabel, name in ((lambda h: h["seconds"], "training time (s)", "psnr_vs_time.png"),
+                               (notebook_iterations, NOTEBOOK_AXIS, "psnr_vs_iter.png")):
         fig, ax = plt.subplots(figsize=(7, 4.2))
         for v, hist in summary["logs"].items():
-            ax.plot([h[key] for h in hist], [h["psnr"] for h in hist], "-", marker="o", ms=2.5, label=v,
+            ax.plot([x_of(h) for h in hist], [h["psnr"] for h in hist], "-", marker="o", ms=2.5, label=v,
                     lw=2.5 if v == summary["best"] else 1.2)
         if summary["baseline_final_probe_psnr"] is not None:
             ax.axhline(summary["baseline_final_probe_psnr"], color="0.5", ls=":", lw=1,
                        label="baseline's final PSNR")
-        if key == "iteration":
+        if name == "psnr_vs_iter.png":
             ax.set_xscale("log")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("PSNR on a held-out view (dB)")

@@ -24,10 +24,16 @@ class NerfConfig:
     iters: int | None = option(1000, "training iterations (default 1000 without --seconds)", type=positive_int)
     seconds: float | None = option(None, "training-time budget in seconds", type=positive_float)
     batch_rays: int = option(1024, "rays per step; 0 = one whole image per step (tiny_nerf)", type=nonneg_int)
+    random_bg: bool = option(False, "train on a random background colour per ray (needs RGBA images): empty space "
+                                   "must then be learnt as transparent, not as the background colour",
+                             flag="--random-bg", action="store_true")
     lr: float = option(5e-4, "learning rate of the networks", type=positive_float)
     grid_lr: float = 0.02  # learning rate of explicit grids (fields with grid_parameters())
     lr_decay: float = 1.0  # learning-rate factor reached at the end of the budget (1: constant)
     tv_weight: float = 0.0  # total-variation weight for fields with tv_loss()
+    # coarse-to-fine: [budget fraction, grid resolution] pairs; the field's grids are resampled when the run's
+    # progress passes each fraction (fields with upsample())
+    upsample: list[list[float]] = dataclasses.field(default_factory=list)
     occ_update_every: int = 16
     occ_warmup: int = 32  # iterations before the occupancy grid starts skipping
     warmup_march_steps: int = 48  # cheaper marching (and a quarter of the rays) until the grid skips

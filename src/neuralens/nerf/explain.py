@@ -29,5 +29,7 @@ NERF_IMPROVEMENTS = {
                 "read with grid_sample, colour from a 2-layer MLP with view direction; every sample evaluated.",
     "fast": "The grid field plus empty-space skipping: an occupancy grid (64^3, refreshed every 16 steps from "
             "the field's own density) drops samples in empty cells before the field is called, rays are "
-            "rendered packed with per-ray sample counts, and the learning rate decays to 0.1x over the budget.",
+            "rendered packed with per-ray sample counts, and the learning rate decays to 0.1x over the budget. "
+            "Colour is looked up only for samples whose rendering weight reaches 1e-4 (TensoRF's appearance "
+            "mask): samples behind a surface or in near-empty space cost only the density lookup.",
 }

@@ -16,6 +16,7 @@ from neuralens.nerf.encoding import PositionalEncoding
 
 _PLANES = ((0, 1), (0, 2), (1, 2))  # xy, xz, yz
 _LINES = (2, 1, 0)  # the axis left out by each plane
+_GRIDS = ("density_planes", "density_lines", "app_planes", "app_lines")
 
 
 class VMField(nn.Module):
@@ -43,7 +44,24 @@ class VMField(nn.Module):
 
     def grid_parameters(self) -> list[nn.Parameter]:
         """The factor grids (they want a higher learning rate than the MLP)."""
-        return [self.density_planes, self.density_lines, self.app_planes, self.app_lines]
+        return [getattr(self, name) for name in _GRIDS]
+
+    @torch.no_grad()
+    def upsample(self, resolution: int) -> None:
+        """Resample every factor to ``resolution`` cells per axis (TensoRF's coarse-to-fine schedule): the field's
+        values stay as they were, only finer detail becomes learnable. The grids are new parameters."""
+        for name in _GRIDS:
+            old = getattr(self, name)
+            size = (resolution, resolution) if old.shape[-1] > 1 else (resolution, 1)
+            setattr(self, name, nn.Parameter(F.interpolate(old, size=size, mode="bilinear", align_corners=True)))
+        self.resolution = resolution
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: object, **kwargs: object) -> None:
+        """Take a saved field's grid resolution (a coarse-to-fine run saves whatever it had reached)."""
+        saved = state_dict.get(prefix + "density_planes")
+        if saved is not None and saved.shape[-1] != self.resolution:
+            self.upsample(int(saved.shape[-1]))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _features(self, x: Tensor, planes: Tensor, lines: Tensor) -> Tensor:
         """(N, 3) points in [-1, 1] -> (3, R, N) plane*line products."""
@@ -66,6 +84,21 @@ class VMField(nn.Module):
         inside = (flat.abs() <= self.bound).all(-1)
         return torch.where(inside, sigma, torch.zeros_like(sigma)).view(shape)
 
+    def radiance(self, x: Tensor, viewdirs: Tensor | None = None) -> Tensor:
+        """rgb at (..., 3) world points from the appearance factors alone (no density lookup)."""
+        flat = x.reshape(-1, 3)
+        app = self._features(self.normalize(flat), self.app_planes, self.app_lines)
+        return self._rgb(app, viewdirs).view(*x.shape[:-1], 3)
+
+    def _rgb(self, app: Tensor, viewdirs: Tensor | None) -> Tensor:
+        """(3, rank, n) appearance products -> (n, 3) colours."""
+        feat = self.basis(app.flatten(0, 1).T)  # (3, rank, n) -> (n, 3 * rank); n may be 0 (all skipped)
+        if self.use_viewdirs:
+            if viewdirs is None:
+                raise ValueError("VMField(use_viewdirs=True) needs viewdirs")
+            feat = torch.cat([feat, self.dir_enc(viewdirs.reshape(-1, 3))], -1)
+        return torch.sigmoid(self.color(feat))
+
     def forward(self, x: Tensor, viewdirs: Tensor | None = None) -> tuple[Tensor, Tensor]:
         shape = x.shape[:-1]
         flat = x.reshape(-1, 3)
@@ -75,14 +108,7 @@ class VMField(nn.Module):
                               torch.cat([self.density_lines, self.app_lines], 1))
         sigma = F.softplus(both[:, :r].sum((0, 1)) + self.density_shift)
         sigma = torch.where((flat.abs() <= self.bound).all(-1), sigma, torch.zeros_like(sigma))
-        app = both[:, r:]
-        feat = self.basis(app.flatten(0, 1).T)  # (3, rank, n) -> (n, 3 * rank); n may be 0 (all skipped)
-        if self.use_viewdirs:
-            if viewdirs is None:
-                raise ValueError("VMField(use_viewdirs=True) needs viewdirs")
-            feat = torch.cat([feat, self.dir_enc(viewdirs.reshape(-1, 3))], -1)
-        rgb = torch.sigmoid(self.color(feat))
-        return sigma.view(shape), rgb.view(*shape, 3)
+        return sigma.view(shape), self._rgb(both[:, r:], viewdirs).view(*shape, 3)
 
     def tv_loss(self) -> Tensor:
         """Total variation of the density planes: discourages floaters in unseen space."""

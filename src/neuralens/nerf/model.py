@@ -62,6 +62,8 @@ class NerfModel:
 def field_kwargs(cfg: NerfConfig) -> dict[str, Any]:
     """The keyword arguments of ``cfg``'s field, refusing MLP overrides for fields without an MLP trunk."""
     kw = dict(cfg.field_kwargs)
+    if cfg.field == "vm":  # the grid covers the renderer's scene box
+        kw.setdefault("bound", cfg.render.bound)
     if cfg.render.use_viewdirs:
         kw.setdefault("use_viewdirs", True)
     for key, value in (("width", cfg.mlp_width), ("depth", cfg.mlp_depth)):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -17,7 +18,7 @@ from torch import Tensor
 from neuralens.core.cliargs import option, positive_int
 from neuralens.data.cameras import Camera
 from neuralens.nerf.occupancy import OccupancyGrid
-from neuralens.nerf.rendering import volume_render
+from neuralens.nerf.rendering import render_weight_from_density, volume_render
 from neuralens.nerf.sampling import (
     importance_samples,
     midpoints,
@@ -37,12 +38,13 @@ class RenderSettings:
     n_samples: int = option(64, "samples per ray", flag="--samples", type=positive_int)
     n_importance: int = 0  # > 0: hierarchical second pass (NeRF's fine network)
     sampler: str = "tiny"  # tiny | stratified | uniform (training); evaluation always uses uniform
-    background: float = 0.0
+    background: float = 0.0  # grey level behind the samples: the one the training images are composited on
     use_viewdirs: bool = False
     occupancy: bool = False  # build an occupancy grid for empty-space skipping (packed samples)
     march_steps: int = 192  # the grid's fixed-step samples per ray over [near, far] before skipping
     bound: float = 1.5  # scene box [-bound, bound]^3 of the occupancy grid
     pixel_offset: float = 0.0  # 0: rays through pixel corners (the original code); 0.5: through pixel centres
+    weight_threshold: float = 0.0  # > 0: packed samples of lower weight skip the colour lookup (TensoRF's mask)
 
 
 def _samples(s: RenderSettings, n_rays: int, train: bool, gen: torch.Generator | None, device: torch.device) -> Tensor:
@@ -53,24 +55,52 @@ def _samples(s: RenderSettings, n_rays: int, train: bool, gen: torch.Generator |
     return tiny_nerf_samples(s.near, s.far, s.n_samples, n_rays, gen, device)
 
 
-def _query(field: FieldFn, origins: Tensor, dirs: Tensor, t: Tensor, s: RenderSettings) -> dict[str, Tensor]:
+def _background(s: RenderSettings, background: Tensor | None) -> Tensor | float | None:
+    """The colour behind the samples: a per-ray override, else the settings' constant (None when black)."""
+    return background if background is not None else (s.background or None)
+
+
+def _query(field: FieldFn, origins: Tensor, dirs: Tensor, t: Tensor, s: RenderSettings,
+           background: Tensor | None = None) -> dict[str, Tensor]:
     pts = origins[:, None, :] + dirs[:, None, :] * t[..., None]
     viewdirs = None
     if s.use_viewdirs:
         viewdirs = (dirs / dirs.norm(dim=-1, keepdim=True))[:, None, :].expand_as(pts)
     sigma, rgb = field(pts, viewdirs)
-    return volume_render(sigma, rgb, t, background=s.background if s.background else None)
+    return volume_render(sigma, rgb, t, background=_background(s, background))
+
+
+def _masked_query(field: Any, pts: Tensor, viewdirs: Tensor | None, delta: Tensor, rays: Tensor,
+                  threshold: float) -> tuple[Tensor, Tensor]:
+    """Density at every sample, colour only where the sample's weight reaches ``threshold``.
+
+    A sample's weight bounds how much its colour can move the pixel, so samples far behind a surface
+    (transmittance ~ 0) or in near-empty space (alpha ~ 0) cost only the cheap density lookup; their colour counts
+    as black, an error below ``threshold`` per sample. The weights use the same densities, so nothing is skipped
+    that the rendering would show.
+    """
+    sigma = field.density(pts)
+    with torch.no_grad():
+        keep = render_weight_from_density(sigma, delta, rays)[0] >= threshold
+    rgb = sigma.new_zeros(*sigma.shape, 3)
+    if bool(keep.any()):
+        colours = field.radiance(pts[keep], None if viewdirs is None else viewdirs[keep])
+        rgb = rgb.index_put((keep,), colours)
+    return sigma, rgb
 
 
 def _render_packed(field: FieldFn, origins: Tensor, dirs: Tensor, s: RenderSettings, occ: OccupancyGrid,
-                   train: bool, generator: torch.Generator | None) -> dict[str, Tensor]:
+                   train: bool, generator: torch.Generator | None, background: Tensor | None) -> dict[str, Tensor]:
     t, rays, delta = occ.sample(origins, dirs, s.near, s.far, train, generator)
     pts = origins[rays] + dirs[rays] * t[:, None]
     viewdirs = None
     if s.use_viewdirs:
         viewdirs = dirs[rays] / dirs[rays].norm(dim=-1, keepdim=True)
-    sigma, rgb = field(pts, viewdirs)
-    out = volume_render(sigma, rgb, t, delta, background=s.background if s.background else None,
+    if s.weight_threshold > 0 and hasattr(field, "density") and hasattr(field, "radiance"):
+        sigma, rgb = _masked_query(field, pts, viewdirs, delta, rays, s.weight_threshold)
+    else:
+        sigma, rgb = field(pts, viewdirs)
+    out = volume_render(sigma, rgb, t, delta, background=_background(s, background),
                         ray_indices=rays, n_rays=origins.shape[0])
     out["n_samples"] = torch.tensor(float(t.numel()))
     return out
@@ -78,21 +108,22 @@ def _render_packed(field: FieldFn, origins: Tensor, dirs: Tensor, s: RenderSetti
 
 def render_rays(field: FieldFn, origins: Tensor, dirs: Tensor, s: RenderSettings, train: bool = False,
                 generator: torch.Generator | None = None, fine: FieldFn | None = None,
-                occ: OccupancyGrid | None = None) -> dict[str, Tensor]:
+                occ: OccupancyGrid | None = None, background: Tensor | None = None) -> dict[str, Tensor]:
     """Render (n_rays, 3) rays. With an occupancy grid ``occ`` samples in empty cells are skipped.
+    ``background`` (n_rays, 3) replaces the settings' constant background (random-background training).
     With ``s.n_importance`` > 0 a second pass samples where the first found weight (using ``fine`` if given,
     else the same field); the result is the fine pass, the coarse one is returned under ``coarse_rgb``.
     """
     if occ is not None:
-        return _render_packed(field, origins, dirs, s, occ, train, generator)
+        return _render_packed(field, origins, dirs, s, occ, train, generator, background)
     t = _samples(s, origins.shape[0], train, generator, origins.device)
-    out = _query(field, origins, dirs, t, s)
+    out = _query(field, origins, dirs, t, s, background)
     out["t"] = t
     if s.n_importance > 0:
         t_fine = importance_samples(midpoints(t), out["weights"], s.n_importance, deterministic=not train,
                                     generator=generator)
         t_all = torch.cat([t, t_fine], -1).sort(-1).values
-        fine_out = _query(fine if fine is not None else field, origins, dirs, t_all, s)
+        fine_out = _query(fine if fine is not None else field, origins, dirs, t_all, s, background)
         fine_out["coarse_rgb"] = out["rgb"]
         fine_out["t"] = t_all
         out = fine_out

@@ -61,7 +61,8 @@ def scene_info(scene: Scene) -> dict[str, Any]:
     return {"name": scene.name, "height": scene.height, "width": scene.width, "focal": scene.focal,
             "fx": cam.fx, "fy": cam.fy, "cx": cam.cx, "cy": cam.cy, "center": scene.center, "scale": scene.scale,
             "ndc_near": scene.ndc_near,
-            "near": scene.near, "far": scene.far, "orbit_radius": radius, "orbit_elevation": elevation,
+            "near": scene.near, "far": scene.far, "bound": scene.bound, "background": scene.background,
+            "orbit_radius": radius, "orbit_elevation": elevation,
             "train_views": list(scene.train_idx), "test_views": list(scene.test_idx)}
 
 
@@ -78,28 +79,54 @@ def _optimizer(model: NerfModel, cfg: NerfConfig) -> torch.optim.Optimizer:
 
 
 @dataclass
-class _Rays:
-    """Every training ray in memory (N*H*W rays) with its target colour."""
+class TrainingRays:
+    """The training views' pixels, as rays made on demand: memory stays at the images' own, whatever the
+    resolution (every ray precomputed would take three times the images' memory again)."""
 
-    origins: Tensor
-    dirs: Tensor
-    colors: Tensor
-    n_views: int
-    n_pix: int
+    scene: Scene
+    pixel_offset: float
+    views: Tensor  # (V,) scene index of each training view
 
     @classmethod
-    def of(cls, scene: Scene, pixel_offset: float) -> _Rays:
-        images, poses = scene.views("train")
-        origins, dirs = scene.camera.rays(poses, pixel_offset)
-        return cls(origins.reshape(-1, 3), dirs.reshape(-1, 3), images.reshape(-1, 3), len(images),
-                   scene.height * scene.width)
+    def of(cls, scene: Scene, pixel_offset: float) -> TrainingRays:
+        return cls(scene, pixel_offset, torch.tensor(scene.train_idx, dtype=torch.long))
+
+    @property
+    def n_pix(self) -> int:
+        return self.scene.height * self.scene.width
+
+    @property
+    def n_views(self) -> int:
+        return len(self.views)
 
     def batch(self, n_rays: int, gen: torch.Generator) -> Tensor:
         """Indices of ``n_rays`` random rays from all views, or (``n_rays`` = 0) of one whole random view."""
         if n_rays > 0:
-            return torch.randint(0, self.origins.shape[0], (n_rays,), generator=gen)
+            return torch.randint(0, self.n_views * self.n_pix, (n_rays,), generator=gen)
         v = int(torch.randint(0, self.n_views, (1,), generator=gen))
         return torch.arange(v * self.n_pix, (v + 1) * self.n_pix)
+
+    def rays(self, idx: Tensor) -> tuple[Tensor, Tensor]:
+        """Origins and directions of rays ``idx`` (each (n, 3))."""
+        view, pix = idx // self.n_pix, idx % self.n_pix
+        poses = self.scene.poses[self.views[view]]
+        return self.scene.camera.pixel_rays(poses, pix // self.scene.width, pix % self.scene.width,
+                                            self.pixel_offset)
+
+    def _flat(self, idx: Tensor) -> Tensor:
+        """Indices of rays ``idx`` into the scene's flattened pixels."""
+        return self.views[idx // self.n_pix] * self.n_pix + idx % self.n_pix
+
+    def targets(self, idx: Tensor, background: Tensor | None) -> Tensor:
+        """Colours of rays ``idx``, re-composited on a per-ray ``background`` (n, 3) when one is given."""
+        flat = self._flat(idx)
+        colors = self.scene.images.reshape(-1, 3)[flat]
+        if background is None:
+            return colors
+        if self.scene.alpha is None:
+            raise NeuralensError("random backgrounds need images with an alpha channel")
+        alpha = self.scene.alpha.reshape(-1)[flat]
+        return colors + (1 - alpha)[:, None] * (background - self.scene.background)
 
 
 @dataclass
@@ -108,6 +135,7 @@ class _Progress:
 
     it: int = 0
     elapsed: float = 0.0
+    rays: int = 0  # rays trained on so far: / (H*W) it is the tiny_nerf notebook's iteration count (one image each)
     history: list[dict[str, float]] = field(default_factory=list)
 
     def fraction(self, cfg: NerfConfig) -> float:
@@ -130,16 +158,20 @@ def _loss(model: NerfModel, cfg: NerfConfig, rendered: dict[str, Tensor], target
     return loss
 
 
-def _step(model: NerfModel, optimizer: torch.optim.Optimizer, cfg: NerfConfig, rays: _Rays, gen: torch.Generator,
-          pos: _Progress, device: torch.device) -> float:
-    """One optimisation step on a random ray batch; returns the loss."""
+def _step(model: NerfModel, optimizer: torch.optim.Optimizer, cfg: NerfConfig, rays: TrainingRays, gen: torch.Generator,
+          pos: _Progress, device: torch.device) -> tuple[float, int]:
+    """One optimisation step on a random ray batch; returns the loss and the number of rays."""
     if model.occ is not None:
         march_step = (cfg.render.far - cfg.render.near) / cfg.render.march_steps
         model.occ.update_every_n_steps(pos.it, density_fn(model.coarse), march_step, gen)
     idx = rays.batch(model.rays_per_step(cfg.batch_rays), gen)
-    rendered = render_rays(model.coarse, rays.origins[idx].to(device), rays.dirs[idx].to(device), cfg.render,
-                           train=True, generator=gen, fine=model.fine, occ=model.occ)
-    loss = _loss(model, cfg, rendered, rays.colors[idx].to(device))
+    background = torch.rand(len(idx), 3, generator=gen) if cfg.random_bg else None
+    target = rays.targets(idx, background).to(device)
+    origins, dirs = rays.rays(idx)
+    rendered = render_rays(model.coarse, origins.to(device), dirs.to(device), cfg.render, train=True, generator=gen,
+                           fine=model.fine, occ=model.occ,
+                           background=None if background is None else background.to(device))
+    loss = _loss(model, cfg, rendered, target)
     if cfg.lr_decay != 1.0:
         for group in optimizer.param_groups:
             group["lr"] = group["base_lr"] * cfg.lr_decay ** pos.fraction(cfg)
@@ -147,14 +179,37 @@ def _step(model: NerfModel, optimizer: torch.optim.Optimizer, cfg: NerfConfig, r
     if loss.requires_grad:  # (no sample survived skipping: nothing to learn from this batch)
         loss.backward()
         optimizer.step()
-    return loss.item()
+    return loss.item(), len(idx)
 
 
-def _check(cfg: NerfConfig) -> None:
+def _upsample_due(model: NerfModel, cfg: NerfConfig, pos: _Progress) -> bool:
+    """Resample the field's grids when the run has passed the next coarse-to-fine step; True if it did."""
+    done = pos.fraction(cfg)
+    target = max((int(res) for frac, res in cfg.upsample if done >= frac), default=0)
+    if target <= getattr(model.coarse, "resolution", target):
+        return False
+    model.coarse.upsample(target)
+    return True
+
+
+def fit_to_scene(cfg: NerfConfig, scene: Scene) -> NerfConfig:
+    """Take the scene's near/far, box and background into the render settings: the renderer's background
+    constant is, by construction, the colour the training images are composited on."""
+    cfg.render.near, cfg.render.far, cfg.render.background = scene.near, scene.far, scene.background
+    if scene.bound is not None:
+        cfg.render.bound = scene.bound
+    return cfg
+
+
+def check_config(cfg: NerfConfig, scene: Scene) -> None:
+    """Refuse a run that cannot work, before anything is written."""
     if cfg.iters is None and cfg.seconds is None:
         raise NeuralensError("give --iters or --seconds (or both)")
     if cfg.render.n_samples < 2:
         raise NeuralensError("--samples must be at least 2")
+    if cfg.random_bg and scene.alpha is None:
+        raise NeuralensError(f"--random-bg needs images with an alpha channel; {scene.name} has none (its "
+                             "background is fixed: use a Blender folder or an RGBA transforms.json)")
     field_kwargs(cfg)
 
 
@@ -181,31 +236,32 @@ def check_resume(cfg: NerfConfig, scene: Scene, out: str | Path) -> dict[str, An
 def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = False, log: Any = print,
                progress: bool = True) -> dict[str, Any]:
     """Train on ``scene``'s training views; write ``checkpoint.pt``, ``metrics.json``, ``psnr_log.json``."""
-    _check(cfg)
+    check_config(fit_to_scene(cfg, scene), scene)
     out = Path(out)
     ckpt_path = out / "checkpoint.pt"
     device = resolve_device(cfg.device)
     seed_everything(cfg.seed)
-    rays = _Rays.of(scene, cfg.render.pixel_offset)
+    rays = TrainingRays.of(scene, cfg.render.pixel_offset)
     probe = scene.test_idx[0]
     model = build_model(cfg).to(device)
-    optimizer = _optimizer(model, cfg)
     gen = torch.Generator().manual_seed(cfg.seed)
     pos = _Progress()
-    if resume:
-        ckpt = check_resume(cfg, scene, out)
-        model.load_state_dict(ckpt["state_dict"])
+    ckpt = check_resume(cfg, scene, out) if resume else None
+    if ckpt is not None:
+        model.load_state_dict(ckpt["state_dict"])  # (may resample the grids: build the optimizer after)
+    optimizer = _optimizer(model, cfg)
+    if ckpt is not None:
         ts = ckpt["train_state"]
         optimizer.load_state_dict(ts["optimizer"])
         gen.set_state(ts["generator"])
-        pos = _Progress(ts["iteration"], ts["elapsed"], ts["history"])
+        pos = _Progress(ts["iteration"], ts["elapsed"], ts.get("rays", 0), ts["history"])
         log(f"resuming at iteration {pos.it} ({pos.elapsed:.1f}s trained) from {ckpt_path}")
     step_gen_state = gen.get_state()
 
     def save() -> None:
         save_checkpoint(ckpt_path, "nerf", cfg.variant, asdict(cfg), model.state_dict(), {"history": pos.history},
                         {"optimizer": optimizer.state_dict(), "generator": step_gen_state,
-                         "iteration": pos.it, "elapsed": pos.elapsed, "history": pos.history},
+                         "iteration": pos.it, "elapsed": pos.elapsed, "rays": pos.rays, "history": pos.history},
                         scene=scene_info(scene))
 
     bar = tqdm(total=cfg.iters, initial=pos.it, desc=f"nerf {cfg.variant}", unit="it",
@@ -215,15 +271,18 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
         while not pos.done(cfg):
             t0 = time.perf_counter()
             step_gen_state = gen.get_state()  # an interrupted step is redone identically
-            loss = _step(model, optimizer, cfg, rays, gen, pos, device)
+            if _upsample_due(model, cfg, pos):
+                optimizer = _optimizer(model, cfg)  # new grids, fresh moments (as TensoRF does)
+            loss, n_rays = _step(model, optimizer, cfg, rays, gen, pos, device)
             pos.it += 1
+            pos.rays += n_rays
             pos.elapsed += time.perf_counter() - t0
             step_gen_state = gen.get_state()
             bar.update(1)
             if pos.it % cfg.log_every == 0 or pos.done(cfg):
                 img = model.render_image(scene.camera, scene.poses[probe], cfg)["rgb"]
                 model.train(True)
-                pos.history.append({"iteration": pos.it, "seconds": pos.elapsed,
+                pos.history.append({"iteration": pos.it, "seconds": pos.elapsed, "images": pos.rays / rays.n_pix,
                                     "psnr": psnr(img.clamp(0, 1), scene.images[probe])})
                 bar.set_postfix(loss=f"{loss:.4f}", psnr=f"{pos.history[-1]['psnr']:.2f}", s=f"{pos.elapsed:.0f}")
             if time.perf_counter() - last_ckpt > cfg.checkpoint_every:
@@ -234,6 +293,7 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
     save()
     res = evaluate_views(model, scene, cfg)
     metrics = {"psnr": res["psnr"], "ssim": res["ssim"], "seconds": pos.elapsed, "iterations": pos.it,
+               "rays_per_step": cfg.batch_rays or rays.n_pix, "images_of_rays": pos.rays / rays.n_pix,
                "iterations_per_s": pos.it / max(pos.elapsed, 1e-9), "model": cfg.variant, "scene": scene.name,
                "train_views": list(scene.train_idx), "test_views": res["indices"], "peak_rss_mb": peak_rss_mb()}
     write_json(out / "metrics.json", metrics)

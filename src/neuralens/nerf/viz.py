@@ -174,11 +174,24 @@ def plot_renders(images: torch.Tensor, targets: torch.Tensor, path: Path, title:
     return save_figure(fig, path)
 
 
+#: the x-axis that makes any run's curve comparable to the tiny_nerf notebook's, whose iteration is one image
+NOTEBOOK_AXIS = "images of rays trained (= tiny_nerf notebook iterations)"
+
+
+def notebook_iterations(h: dict[str, float]) -> float:
+    """A history entry's rays trained, in whole images (logs written before this was recorded: iterations)."""
+    return h.get("images", h["iteration"])
+
+
 def plot_psnr_curve(history: list[dict[str, float]], path: Path, title: str) -> Path:
-    """PSNR on the probe view against training time, from ``psnr_log.json``'s history."""
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    ax.plot([h["seconds"] for h in history], [h["psnr"] for h in history], "o-", ms=3)
-    ax.set_xlabel("training time (s)")
-    ax.set_ylabel("PSNR on a held-out view (dB)")
-    ax.set_title(title)
+    """PSNR on the probe view against training time and against images of rays trained (the tiny_nerf
+    notebook's iterations), from ``psnr_log.json``'s history."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    psnrs = [h["psnr"] for h in history]
+    axes[0].plot([h["seconds"] for h in history], psnrs, "o-", ms=3)
+    axes[0].set_xlabel("training time (s)")
+    axes[0].set_ylabel("PSNR on a held-out view (dB)")
+    axes[1].plot([notebook_iterations(h) for h in history], psnrs, "o-", ms=3)
+    axes[1].set_xlabel(NOTEBOOK_AXIS)
+    fig.suptitle(title)
     return save_figure(fig, path)
