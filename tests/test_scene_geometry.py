@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from neuralens.core.errors import NeuralensError
-from neuralens.data.geometry import REFERENCE_DISTANCE, look_at_point
+from neuralens.data.geometry import REFERENCE_DISTANCE, look_at_point, to_canonical
 from neuralens.data.scenes import builtin_scene, load_scene, save_tiny_npz
 from neuralens.nerf.config import NerfConfig
 from neuralens.nerf.model import build_model
@@ -136,6 +136,21 @@ def test_aabb_scale_grows_the_box_the_grid_and_far(tmp_path: Path) -> None:
     for bad in (0.5, 1000):
         with pytest.raises(NeuralensError, match=r"aabb_scale must lie in 1\.\.128"):
             load_scene(str(_capture(tmp_path, aabb_scale=bad)))
+
+
+def test_a_files_aabb_becomes_the_scene_box_and_is_saved(tmp_path: Path) -> None:
+    lo, hi = [-1.0, -2.0, -0.5], [1.5, 1.0, 0.5]  # world units; the capture's cameras sit ~12 units out
+    scene = load_scene(str(_capture(tmp_path, aabb=[lo, hi])))
+    corners = torch.eye(4, dtype=torch.float64).repeat(8, 1, 1)
+    corners[:, :3, 3] = torch.tensor([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])
+                                      for z in (lo[2], hi[2])], dtype=torch.float64)
+    canon = to_canonical(corners, torch.tensor(scene.center, dtype=torch.float64), scene.scale)[:, :3, 3]
+    assert scene.bound == pytest.approx(float(canon.abs().max()), rel=1e-6)  # the cube holds every corner
+    assert scene.bound < 1.5  # a tight box: finer grid cells than the default one
+    again = load_scene(str(save_tiny_npz(scene, tmp_path / "saved.npz")))
+    assert again.bound == pytest.approx(scene.bound) and again.far == pytest.approx(scene.far)
+    with pytest.raises(NeuralensError, match="aabb must be"):
+        load_scene(str(_capture(tmp_path, aabb=[hi, lo])))
 
 
 def _llff(tmp_path: Path) -> Path:

@@ -4,7 +4,7 @@
   file, globally or per frame: ``fl_x``, ``fl_y``, ``cx``, ``cy``, ``w``, ``h`` (or ``camera_angle_x``/``_y``);
   images may be non-square with the principal point off centre. Every 10th view is held out. The scene is moved
   into the canonical frame (:mod:`neuralens.data.geometry`), with near/far estimated from the cameras; an
-  ``aabb_scale`` grows the scene box (and far) by that factor, as in instant-ngp.
+  ``aabb`` sets the scene box, else an ``aabb_scale`` grows it (and far) by that factor, as in instant-ngp.
 * LLFF forward-facing captures: ``poses_bounds.npy`` (N x 17: a 3x5 [rotation | position | H, W, focal] matrix in
   LLFF's [down, right, back] axes, then near and far) with ``images/`` or ``images_K/`` (downsampled by K). As in
   the NeRF paper, poses are scaled so the nearest bound sits at 1/0.75, recentred on their average pose, and rays
@@ -86,20 +86,16 @@ def load_transforms(path: Path, white_background: bool = False, downscale: int =
     scene = Scene(imgs, pz, cam.fx, 2.0, 6.0, train, test, path.parent.name or path.stem, fy=cam.fy, cx=cam.cx,
                   cy=cam.cy, background=1.0 if white_background else 0.0, alpha=alpha)
     scene.canonicalize()
-    if meta.get("aabb_scale") is not None:
-        scale_box(scene, file_number(meta["aabb_scale"], path.name, "aabb_scale"), path.name)
+    if meta.get("aabb") is not None:
+        scene.box_from_aabb(meta["aabb"], path.name)
+    elif meta.get("aabb_scale") is not None:
+        aabb_scale = file_number(meta["aabb_scale"], path.name, "aabb_scale")
+        if not 1 <= aabb_scale <= 128:
+            raise NeuralensError(f"{path.name}: aabb_scale must lie in 1..128, got {aabb_scale:g}")
+        # instant-ngp: the scene reaches aabb_scale times past the unit cube that holds an object seen from the
+        # reference camera radius; the grid keeps its resolution, so each cell grows with the box
+        scene.set_box(REFERENCE_BOUND * aabb_scale)
     return scene
-
-
-def scale_box(scene: Scene, aabb_scale: float, where: str) -> None:
-    """instant-ngp's ``aabb_scale``: the scene reaches ``aabb_scale`` times past the unit cube that holds an
-    object seen from the reference camera radius, so the box grows by that factor and ``far`` reaches its far
-    side (the grid's resolution stays: each cell grows with the box)."""
-    if not 1 <= aabb_scale <= 128:
-        raise NeuralensError(f"{where}: aabb_scale must lie in 1..128, got {aabb_scale:g}")
-    scene.bound = REFERENCE_BOUND * aabb_scale
-    dist = float(scene.poses[:, :3, 3].norm(dim=-1).max())
-    scene.far = max(scene.far, dist + scene.bound * math.sqrt(3))
 
 
 LLFF_HOLDOUT = 8

@@ -55,6 +55,25 @@ class Scene:
         self.near, self.far, self.center, self.scale = near, far, [float(c) for c in center], scale
         return self
 
+    def set_box(self, bound: float) -> None:
+        """Use the scene box [-bound, bound]^3 (canonical units) and make ``far`` reach its farthest corner."""
+        self.bound = bound
+        dist = float(self.poses[:, :3, 3].norm(dim=-1).max())
+        self.far = max(self.far, dist + bound * math.sqrt(3))
+
+    def box_from_aabb(self, aabb: object, where: str, in_canonical_frame: bool = False) -> None:
+        """The file's axis-aligned box ``[[x0, y0, z0], [x1, y1, z1]]`` (in the file's units) as the scene box: the
+        smallest cube about the canonical origin that holds it."""
+        try:
+            box = np.asarray(aabb, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise NeuralensError(f"{where}: aabb must be [[x0, y0, z0], [x1, y1, z1]]") from None
+        if box.shape != (2, 3) or not np.isfinite(box).all() or not (box[0] < box[1]).all():
+            raise NeuralensError(f"{where}: aabb must be [[x0, y0, z0], [x1, y1, z1]] with x0 < x1 (finite)")
+        if not in_canonical_frame:
+            box = (box - np.asarray(self.center)) * self.scale
+        self.set_box(float(np.abs(box).max()))
+
     @property
     def height(self) -> int:
         return int(self.images.shape[1])

@@ -81,7 +81,7 @@ def _is_tiny_nerf(path: Path, shape: tuple[int, ...], has_split: bool) -> bool:
 
 
 def load_tiny_npz(path: Path) -> Scene:
-    """``images`` (N,H,W,3), ``poses`` (N,4,4), ``focal``; optional ``near``, ``far``, ``test_idx``.
+    """``images`` (N,H,W,3), ``poses`` (N,4,4), ``focal``; optional ``near``, ``far``, ``test_idx``, ``aabb`` (2, 3).
 
     The tiny_nerf notebook's own file (recognised by checksum or layout) gets the notebook's split: train on
     views 0-99, test on view 101, never train on 100-105. Otherwise, without ``test_idx``, every 10th view
@@ -117,20 +117,25 @@ def load_tiny_npz(path: Path) -> Scene:
                   file_number(arr.get("far", 6.0), str(path), "far"))
         check_bounds(*bounds, str(path))
     scene = Scene(images, poses, focal, 2.0, 6.0, train, test, path.stem)
-    if "canonical_scale" in arr:  # written by save_tiny_npz: already in the canonical frame
+    canonical = "canonical_scale" in arr  # written by save_tiny_npz: already in the canonical frame
+    if canonical:
         scene.near, scene.far = bounds or (2.0, 6.0)
         scene.scale = file_number(arr["canonical_scale"], str(path), "canonical_scale")
         scene.center = [float(c) for c in np.asarray(arr.get("canonical_center", np.zeros(3))).reshape(-1)[:3]]
-        return scene
-    return scene.canonicalize(bounds)
+    else:
+        scene.canonicalize(bounds)
+    if "aabb" in arr:
+        scene.box_from_aabb(arr["aabb"], str(path), in_canonical_frame=canonical)
+    return scene
 
 
 def save_tiny_npz(scene: Scene, path: str | Path) -> Path:
-    """Write a scene in the tiny_nerf layout (plus near, far, test_idx and its canonical frame) atomically."""
+    """Write a scene in the tiny_nerf layout (plus near, far, test_idx, its canonical frame and box) atomically."""
+    box = {} if scene.bound is None else {"aabb": np.array([[-scene.bound] * 3, [scene.bound] * 3])}
     return save_npz(path, images=scene.images.numpy().astype(np.float32), poses=scene.poses.numpy(),
                     focal=np.float64(scene.focal), near=np.float64(scene.near), far=np.float64(scene.far),
                     test_idx=np.array(scene.test_idx, dtype=np.int64), canonical_scale=np.float64(scene.scale),
-                    canonical_center=np.array(scene.center, dtype=np.float64))
+                    canonical_center=np.array(scene.center, dtype=np.float64), **box)
 
 
 def _blender_frames(meta_path: Path) -> tuple[float, list[tuple[str, np.ndarray, dict]]]:

@@ -31,5 +31,7 @@ NERF_IMPROVEMENTS = {
             "the field's own density) drops samples in empty cells before the field is called, rays are "
             "rendered packed with per-ray sample counts, and the learning rate decays to 0.1x over the budget. "
             "Colour is looked up only for samples whose rendering weight reaches 1e-4 (TensoRF's appearance "
-            "mask): samples behind a surface or in near-empty space cost only the density lookup.",
+            "mask): samples behind a surface or in near-empty space cost only the density lookup. The grids start "
+            "coarse (64 cells per axis) and are resampled to 96 and 128 at 10% and 25% of the budget "
+            "(TensoRF's coarse-to-fine): the coarse grid settles the shape in cheap, well-conditioned steps.",
 }
