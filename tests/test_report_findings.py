@@ -43,8 +43,9 @@ def test_nerf_verdicts() -> None:
 
 
 def test_the_report_says_how_much_training_the_baseline_got() -> None:
-    text = baseline_budget_sentence({"iterations": 410, "iterations_per_s": 2.2777, "images_of_rays": 41.984}, 180)
-    assert "410 iterations in 180 s (2.28 it/s), 42.0 images' worth of rays" in text
+    row = {"iterations": 410, "iterations_per_s": 2.2777, "images_of_rays": 41.984, "seconds": 180.01}
+    text = baseline_budget_sentence(row, 180)
+    assert "410 iterations in 180.0 s (2.28 it/s), 42.0 images' worth of rays" in text
     assert "1000 iterations of one whole image" in text
     old = baseline_budget_sentence({"iterations": 5, "iterations_per_s": 1.0}, 5)  # a compare.json from before
-    assert "5 iterations in 5 s" in old and "images' worth" not in old
+    assert "5 iterations in 5.0 s" in old and "images' worth" not in old

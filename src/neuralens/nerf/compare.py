@@ -75,6 +75,7 @@ def plot_curves(summary: dict[str, Any], folder: Path) -> list[Path]:
                        label="baseline's final PSNR")
         if name == "psnr_vs_iter.png":
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(plt.NullFormatter())  # decade labels only: minor ones overlap
         ax.set_xlabel(xlabel)
         ax.set_ylabel("PSNR on a held-out view (dB)")
         ax.legend(fontsize=8)

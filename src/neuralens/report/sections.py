@@ -132,10 +132,12 @@ def deform_section(folder: Path) -> str | None:
 
 
 def baseline_budget_sentence(base: dict, seconds: float) -> str:
-    """How much training the faithful baseline got, in its own and in the notebook's iterations."""
+    """How much training the faithful baseline got, in its own and in the notebook's iterations (its measured
+    training time; the budget ``seconds`` for rows that lack it)."""
     images = base.get("images_of_rays")
     seen = f", {images:.1f} images' worth of rays" if images is not None else ""
-    return (f"The faithful tiny_nerf baseline got {base['iterations']} iterations in {seconds:g} s "
+    trained = base.get("seconds", seconds)
+    return (f"The faithful tiny_nerf baseline got {base['iterations']} iterations in {trained:.1f} s "
             f"({base['iterations_per_s']:.2f} it/s){seen}. The notebook trains 1000 iterations of one whole image "
             "each; the curve against images of rays puts the two on one axis.")
 
