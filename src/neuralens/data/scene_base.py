@@ -82,11 +82,6 @@ class Scene:
     def width(self) -> int:
         return int(self.images.shape[2])
 
-    def views(self, which: str) -> tuple[Tensor, Tensor]:
-        """(images, poses) of the ``train`` or ``test`` split."""
-        idx = self.train_idx if which == "train" else self.test_idx
-        return self.images[idx], self.poses[idx]
-
 
 def validate(images: Tensor, poses: Tensor, focal: float, where: str) -> tuple[Tensor, Tensor]:
     """Check shapes, value ranges and that poses are rigid; return float32 (N,H,W,3) and (N,4,4)."""
