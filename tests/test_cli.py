@@ -73,7 +73,7 @@ def test_bad_inputs_give_one_line_and_exit_2(tmp_path: Path) -> None:
     assert_one_line_error(run_cli("eval", "--checkpoint", str(tmp_path / "nope.pt")), "not found")
     junk = tmp_path / "junk.pt"
     junk.write_text("not torch")
-    assert_one_line_error(run_cli("eval", "--checkpoint", str(junk)), "not a readable")
+    assert_one_line_error(run_cli("eval", "--checkpoint", str(junk)), "not a PyTorch checkpoint")
     res = run_cli("train", "--width", "-1")
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert_one_line_error(run_cli("train", "--data", "synthetic", "--crop-pad", "-2", "--out", str(tmp_path / "o5")),

@@ -194,7 +194,8 @@ def test_nerf_metrics_record_train_and_test_views(tmp_path: Path) -> None:
 
 
 def test_the_demo_chooses_real_data_from_the_home_and_says_so(tmp_path: Path) -> None:
-    from neuralens.demo.run import DemoContext, resolve_data
+    from neuralens.demo.config import DemoConfig
+    from neuralens.demo.run import DemoRun, resolve_data
 
     home = tmp_path / "home"
     (home / "cifar10").mkdir(parents=True)
@@ -202,10 +203,13 @@ def test_the_demo_chooses_real_data_from_the_home_and_says_so(tmp_path: Path) ->
         np.savez(home / "cifar10" / f"cifar10_{split}.npz", x=np.zeros((10, 32, 32, 3), np.uint8), y=np.arange(10))
     (home / "nerf").mkdir()
     _tiny_nerf_layout(home / "nerf" / "tiny_nerf_data.npz")
-    ctx = DemoContext(tmp_path / "out", True, 0, str(home), "cpu", offline=True)
-    info = resolve_data(ctx)
+    run = DemoRun(DemoConfig(tmp_path / "out", quick=True, data_root=str(home), device="cpu", offline=True))
+    info = resolve_data(run)
+    assert run.mode == "shipped" and info["cnn_mode"] == "shipped"
     assert info["cifar10"]["source"] == "real" and info["cifar10"]["path"] == str(home / "cifar10")
     assert info["nerf"] == {"source": "real", "scene": "tiny_nerf_data",
                             "path": str(home / "nerf" / "tiny_nerf_data.npz")}
-    empty = resolve_data(DemoContext(tmp_path / "out2", True, 0, str(tmp_path / "none"), "cpu", offline=True))
+    empty = resolve_data(DemoRun(DemoConfig(tmp_path / "out2", quick=True, data_root=str(tmp_path / "none"),
+                                            device="cpu", offline=True)))
     assert (empty["cifar10"]["source"], empty["nerf"]["source"]) == ("synthetic", "builtin")
+    assert empty["cnn_mode"] == "train"  # the shipped nets know CIFAR-10's classes, not the stand-in's

@@ -2,7 +2,9 @@
 
 Layers, lowest first: core <- ops <- data <- models <- studies (cnn, deform, nerf; never each other) <- report
 <- demo <- cli. A module may import its own layer or lower ones at module level; a function-level import is
-allowed only for a third-party package and must carry a comment that says why it is lazy.
+allowed for a third-party package with a comment that says why it is lazy, and in a command module (``cli.py``)
+for its own package's runner (the handler imports it, so ``--help`` and argument errors need no torch). Lazy
+package namespaces (``lazy_exports``) may only name modules of their own layer or lower ones.
 """
 
 from __future__ import annotations
@@ -83,16 +85,39 @@ def problems(root: Path, package: str) -> list[str]:
             if target is None:
                 out.append(f"{where}: imports unknown module {name}")
                 continue
+            dst_layer, dst_top = layer_of(target, package)
+            if not module_level and mod.endswith(".cli") and dst_top == src_top and mod != f"{package}.cli":
+                continue  # a command module importing its runner in the handler: not a start-up dependency
             graph[mod].add(target)
             if not module_level:
                 out.append(f"{where}: function-level import of {target} (neuralens modules import at the top)")
                 continue
-            dst_layer, dst_top = layer_of(target, package)
             if dst_layer > src_layer:
                 out.append(f"{where}: {mod} (layer {src_top}) imports {target} from the higher layer {dst_top}")
             elif dst_top != src_top and src_top in STUDIES and dst_top in STUDIES:
                 out.append(f"{where}: study {src_top} imports study {dst_top}")
+    out += lazy_problems(root, package, modules)
     out += [f"import cycle: {' -> '.join(c)}" for c in cycles(graph)]
+    return out
+
+
+def lazy_problems(root: Path, package: str, modules: dict[str, Path]) -> list[str]:
+    """A ``lazy_exports(__name__, {...})`` mapping must name existing modules of its own layer or lower ones."""
+    out = []
+    for mod, path in modules.items():
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "lazy_exports"):
+                continue
+            mapping = ast.literal_eval(node.args[1])
+            src_layer, src_top = layer_of(mod, package)
+            for name, target in mapping.items():
+                if target not in modules:
+                    out.append(f"{path.relative_to(root)}: lazy member {name} names unknown module {target}")
+                    continue
+                dst_layer, dst_top = layer_of(target, package)
+                if dst_layer > src_layer or (dst_top != src_top and src_top in STUDIES and dst_top in STUDIES):
+                    out.append(f"{path.relative_to(root)}: lazy member {name} comes from {target} (layer {dst_top})")
     return out
 
 
@@ -151,6 +176,10 @@ def test_the_checker_finds_planted_cycles_upward_and_lazy_imports(tmp_path: Path
         "neuralens/cnn/x.py": "import numpy\nfrom neuralens.nerf import y\n\n\ndef g():\n    import json\n",
         "neuralens/nerf/__init__.py": "",
         "neuralens/nerf/y.py": "from neuralens.cnn import x\n",
+        "neuralens/nerf/cli.py": "def h():\n    from neuralens.nerf import y\n    from neuralens.cnn import x\n",
+        "neuralens/nerf/runner.py": "",
+        "neuralens/data/__init__.py": "from neuralens.core.lazy import lazy_exports\n"
+                                      "__getattr__ = lazy_exports(__name__, {'f': 'neuralens.models.m'})\n",
     })
     found = problems(tmp_path, "neuralens")
     text = "\n".join(found)
@@ -159,6 +188,9 @@ def test_the_checker_finds_planted_cycles_upward_and_lazy_imports(tmp_path: Path
     assert "function-level import of json without a comment" in text
     assert "study cnn imports study nerf" in text and "study nerf imports study cnn" in text
     assert sum(f.startswith("import cycle") for f in found) == 2
+    assert "nerf/cli.py:2" not in text  # the handler's import of its own runner is allowed...
+    assert "nerf/cli.py:3: function-level import of neuralens.cnn.x" in text  # ...another study's is not
+    assert "lazy member f comes from neuralens.models.m" in text
 
 
 @pytest.mark.parametrize("layer", sorted(LAYERS))

@@ -201,14 +201,14 @@ def test_eval_gradflow_landscape_study_a_user_model_from_the_command_line(tmp_pa
 @pytest.mark.parametrize(("argv", "needle"), [
     (["--model", "resnet9000"], "unknown model"),
     (["--model", "missing.py:net"], "no such file"),
-    (["--model", "REPO/net.py:nope"], "no callable 'nope'"),
+    (["--model", "REPO/net.py:nope"], "defines no 'nope'"),
     (["--model", "REPO/net.py:not_a_model"], "not an nn.Module"),
     (["--model", "REPO/net.py:1bad"], "not a Python name"),
     (["--model", "hub:only-two"], "hub:OWNER/REPO:ENTRY"),
     (["--model", "resnet18", "--normalize", "0.5,0.5/1,1,1"], "--normalize"),
-    (["--model", "resnet18", "--weights", "REPO/net.py"], "not a readable"),
+    (["--model", "resnet18", "--weights", "REPO/net.py"], "not a PyTorch checkpoint"),
     (["--model", "resnet18", "--weights", "REPO/tensors.pt"], "weights do not fit 'resnet18': missing"),
-    (["--model", "REPO/net.py:tiny", "--weights", "imagenet"], "needs a tv_* model"),
+    (["--model", "REPO/net.py:tiny", "--weights", "imagenet"], "needs a torchvision architecture"),
 ])
 def test_bad_specs_and_weights_are_one_line(tmp_path: Path, argv: list[str], needle: str) -> None:
     repo = _user_repo(tmp_path)

@@ -136,7 +136,7 @@ def test_nerf_compare_cli(tmp_path: Path) -> None:
         assert (tmp_path / f).stat().st_size > 0
     bad = subprocess.run([sys.executable, "-m", "neuralens.cli", "nerf", "compare", "--variants", "nope",
                           "--out", str(tmp_path / "x")], capture_output=True, text=True, timeout=300)
-    assert bad.returncode == 2 and "unknown variant" in bad.stderr and not (tmp_path / "x").exists()
+    assert bad.returncode == 2 and "unknown NeRF variant" in bad.stderr and not (tmp_path / "x").exists()
 
 
 def test_a_trained_nerf_does_not_render_another_scene(tmp_path: Path) -> None:

@@ -430,7 +430,7 @@ def test_nerf_resume_refuses_another_recipe_or_scene(tmp_path: Path) -> None:
 
 
 def test_real_bugs_are_one_line_exit_1_unless_debugging(monkeypatch: pytest.MonkeyPatch) -> None:
-    import neuralens.deform.cli as deform_cli
+    import neuralens.deform.commands as deform_cli
 
     def bug(*a: object, **k: object) -> None:
         raise RuntimeError("boom")

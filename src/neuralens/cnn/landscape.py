@@ -4,8 +4,9 @@ What we take from the package: its model wrapper and parameter-vector arithmetic
 ``ModelParameters``), its ``Metric`` interface, and ``linear_interpolation`` for 1-D paths. What we do in our
 code, because version 3.0.6 gets it wrong for this study:
 
-* directions are filter-normalised here (Li et al. 2018): each output filter of a conv/linear weight gets the
-  norm of the matching weight filter; BN parameters and biases are not perturbed (the package's
+* directions are drawn here by a registered method (``settings.DIRECTIONS``; ``filter``: Li et al. 2018 filter
+  normalisation, each output filter of a conv/linear weight gets the norm of the matching weight filter;
+  ``layer``: per-tensor normalisation); BN parameters and biases are not perturbed (the package's
   ``filter_normalize_`` normalises them too and divides by zero on all-zero 1-D parameters);
 * the 2-D grid is walked here so that alpha = beta = 0 is a grid point and equals the model itself (the
   package's ``random_plane``/``planar_interpolation`` shift every other column by one step);
@@ -18,6 +19,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +29,11 @@ from loss_landscapes.metrics.metric import Metric
 from loss_landscapes.model_interface.model_parameters import ModelParameters
 from loss_landscapes.model_interface.model_wrapper import ModelWrapper, wrap_model
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
+from neuralens.cnn.settings import DIRECTIONS
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import read_json, read_npz
+from neuralens.core.progress import Progress, progress
 
 
 class LossAccuracy(Metric):
@@ -76,6 +79,26 @@ def filter_normalized_direction(model: nn.Module, generator: torch.Generator) ->
     return out
 
 
+def layer_normalized_direction(model: nn.Module, generator: torch.Generator) -> list[Tensor]:
+    """A random direction scaled per weight tensor (not per filter) to that tensor's norm; 1-D parameters get a
+    zero direction. Coarser than filter normalisation: a layer with a few large filters moves them all alike."""
+    out = []
+    for name, p in model.named_parameters():
+        if not perturbed(name, p):
+            out.append(torch.zeros_like(p))
+            continue
+        d = torch.randn(p.shape, generator=generator, dtype=p.dtype).to(p.device)
+        out.append(d * (p.detach().norm() / d.norm().clamp_min(1e-12)))
+    return out
+
+
+def direction_pair(model: nn.Module, method: str, seed: int) -> tuple[list[Tensor], list[Tensor]]:
+    """Two directions of the registered ``method``, drawn from one generator seeded with ``seed``."""
+    make = DIRECTIONS.get(method)
+    g = torch.Generator().manual_seed(seed)
+    return make(model, g), make(model, g)
+
+
 def _as_parameters(tensors: list[Tensor]) -> ModelParameters:
     return ModelParameters([t.clone() for t in tensors])
 
@@ -85,6 +108,29 @@ def grid_points(steps: int, distance: float) -> np.ndarray:
     return np.linspace(-distance, distance, steps)
 
 
+def evaluate_points(model: nn.Module, metric: LossAccuracy, d1: list[Tensor], d2: list[Tensor],
+                    coords: list[tuple[float, float]], desc: str = "landscape", progress: bool = True
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Loss and accuracy at theta + a*d1 + b*d2 for each (a, b) of ``coords``; the model is not changed."""
+    wrapper = wrap_model(copy.deepcopy(model).eval().to(memory_format=torch.channels_last))
+    theta = wrapper.get_module_parameters()
+    start = _as_parameters([p.detach() for p in theta.parameters])
+    dir1, dir2 = _as_parameters(d1), _as_parameters(d2)
+    loss = np.full(len(coords), np.nan)
+    acc = np.full(len(coords), np.nan)
+    points = Progress(len(coords), desc, "pt") if progress else None
+    for k, (a, b) in enumerate(coords):
+        # theta <- start + a*d1 + b*d2, written in place through the package's parameter vector
+        for t, s, u, v in zip(theta.parameters, start.parameters, dir1.parameters, dir2.parameters):
+            t.copy_(s).add_(u, alpha=float(a)).add_(v, alpha=float(b))
+        loss[k], acc[k] = metric(wrapper)
+        if points is not None:
+            points.update()
+    if points is not None:
+        points.close()
+    return loss, acc
+
+
 def evaluate_plane(model: nn.Module, metric: LossAccuracy, d1: list[Tensor], d2: list[Tensor], steps: int,
                    distance: float, points: list[int] | None = None, progress: bool = True
                    ) -> tuple[np.ndarray, np.ndarray]:
@@ -92,21 +138,48 @@ def evaluate_plane(model: nn.Module, metric: LossAccuracy, d1: list[Tensor], d2:
 
     ``points`` restricts the work to these flat indices (the rest stay NaN): how ranks share a grid.
     """
-    wrapper = wrap_model(copy.deepcopy(model).eval().to(memory_format=torch.channels_last))
-    theta = wrapper.get_module_parameters()
-    start = _as_parameters([p.detach() for p in theta.parameters])
-    dir1, dir2 = _as_parameters(d1), _as_parameters(d2)
     coords = grid_points(steps, distance)
+    todo = list(range(steps * steps)) if points is None else list(points)
+    flat_loss, flat_acc = evaluate_points(model, metric, d1, d2, [(coords[k // steps], coords[k % steps])
+                                                                  for k in todo], "landscape grid", progress)
     loss = np.full((steps, steps), np.nan)
     acc = np.full((steps, steps), np.nan)
-    todo = list(range(steps * steps)) if points is None else list(points)
-    for flat in tqdm(todo, desc="landscape", unit="pt", disable=None if progress else True):
-        i, j = divmod(flat, steps)
-        # theta <- start + a*d1 + b*d2, written in place through the package's parameter vector
-        for t, s, u, v in zip(theta.parameters, start.parameters, dir1.parameters, dir2.parameters):
-            t.copy_(s).add_(u, alpha=float(coords[i])).add_(v, alpha=float(coords[j]))
-        loss[i, j], acc[i, j] = metric(wrapper)
+    for k, v, w in zip(todo, flat_loss, flat_acc):
+        loss[k // steps, k % steps], acc[k // steps, k % steps] = v, w
     return loss, acc
+
+
+def circle(radius: float, n: int = 8) -> list[tuple[float, float]]:
+    """``n`` points evenly spaced on the circle of ``radius`` in the (alpha, beta) plane, the first on the alpha
+    axis."""
+    return [(radius * math.cos(2 * math.pi * k / n), radius * math.sin(2 * math.pi * k / n)) for k in range(n)]
+
+
+#: radii of the sharpness measure (filter-normalised units: 1 is a step as large as the weights themselves)
+RADII = (0.5, 1.0)
+
+
+def ring_sharpness(model: nn.Module, metric: LossAccuracy, directions: str, seeds: list[int], centre: float,
+                   n_points: int = 8, progress: bool = True) -> list[dict[str, float]]:
+    """Per direction seed: the mean rise of the loss over ``n_points`` on circles of :data:`RADII` in that
+    seed's plane. Repeating it over seeds measures how much the number depends on the random plane drawn."""
+    out = []
+    for s in seeds:
+        d1, d2 = direction_pair(model, directions, s)
+        coords = [c for r in RADII for c in circle(r, n_points)]
+        loss, _ = evaluate_points(model, metric, d1, d2, coords, f"sharpness rings, direction seed {s}", progress)
+        row: dict[str, float] = {"seed": s}
+        for i, r in enumerate(RADII):
+            row[f"mean_rise_r{r:g}"] = float(np.mean(loss[i * n_points:(i + 1) * n_points]) - centre)
+        out.append(row)
+    return out
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    """mean, standard deviation, min, max and count of a list of measurements (over seeds)."""
+    arr = np.asarray(values, dtype=float)
+    return {"mean": float(arr.mean()), "std": float(arr.std(ddof=1)) if len(arr) > 1 else 0.0,
+            "min": float(arr.min()), "max": float(arr.max()), "n": len(arr)}
 
 
 def interpolate(model_a: nn.Module, model_b: nn.Module, metric: LossAccuracy, steps: int = 21) -> np.ndarray:
@@ -161,7 +234,7 @@ def top_hessian_eigenvalue(model: nn.Module, x: Tensor, y: Tensor, iters: int = 
     norm = math.sqrt(sum(float((t * t).sum()) for t in v))
     v = [t / norm for t in v]
     eig = 0.0
-    for _ in range(iters):
+    for _ in progress(range(iters), "Hessian power iterations"):
         hv = [torch.zeros_like(p) for p in params]
         for i in range(0, len(x), batch_size):
             xb, yb = x[i:i + batch_size], y[i:i + batch_size]
@@ -201,12 +274,18 @@ def in_distributed_run() -> bool:
 
 
 def compute_landscape(model: nn.Module, x: Tensor, y: Tensor, steps: int = 21, distance: float = 1.0,
-                      seed: int = 0, batch_size: int = 128, hessian_iters: int = 0,
-                      progress: bool = True) -> dict[str, Any]:
-    """The 2-D filter-normalised plane (and the two 1-D lines along its axes) around ``model``."""
-    g = torch.Generator().manual_seed(seed)
-    d1 = filter_normalized_direction(model, g)
-    d2 = filter_normalized_direction(model, g)
+                      seed: int = 0, batch_size: int = 128, hessian_iters: int = 0, progress: bool = True,
+                      directions: str = "filter", direction_seeds: int = 1) -> dict[str, Any]:
+    """The 2-D plane of two random ``directions`` (seed ``seed``) around ``model``, and its sharpness.
+
+    ``sharpness`` holds the centre loss, the mean loss rise on circles of radius 0.5 and 1 averaged over
+    ``direction_seeds`` planes (seeds ``seed``, ``seed + 1``, ...; each seed's value and their spread too), the
+    rise read off the grid (``grid``), and the top Hessian eigenvalue when ``hessian_iters`` > 0. ``seconds``
+    says where the time went.
+    """
+    times: dict[str, float] = {}
+    t0 = time.perf_counter()
+    d1, d2 = direction_pair(model, directions, seed)
     metric = LossAccuracy(x, y, batch_size)
     if in_distributed_run():
         import torch.distributed as dist  # lazy: only torchrun runs need the distributed package
@@ -216,11 +295,27 @@ def compute_landscape(model: nn.Module, x: Tensor, y: Tensor, steps: int = 21, d
         loss, acc = distributed_plane(model, metric, d1, d2, steps, distance)
     else:
         loss, acc = evaluate_plane(model, metric, d1, d2, steps, distance, progress=progress)
+    times["grid"] = time.perf_counter() - t0
     alphas = grid_points(steps, distance)
     result: dict[str, Any] = {"alphas": alphas, "betas": alphas.copy(), "loss": loss, "accuracy": acc}
-    result["sharpness"] = sharpness(alphas, alphas, loss)
+    centre = float(loss[steps // 2, steps // 2])
+    t0 = time.perf_counter()
+    rings = ring_sharpness(model, metric, directions, list(range(seed, seed + direction_seeds)), centre,
+                           progress=progress)
+    times["sharpness_rings"] = time.perf_counter() - t0
+    sharp: dict[str, Any] = {"loss_centre": centre, "directions": directions, "direction_seeds": direction_seeds}
+    for r in RADII:
+        key = f"mean_rise_r{r:g}"
+        sharp[key] = float(np.mean([row[key] for row in rings]))
+        sharp[f"{key}_spread"] = spread([row[key] for row in rings])
+    sharp["per_direction_seed"] = rings
+    sharp["grid"] = sharpness(alphas, alphas, loss)
     if hessian_iters > 0:
-        result["sharpness"]["top_hessian_eigenvalue"] = top_hessian_eigenvalue(model, x, y, hessian_iters, seed)
+        t0 = time.perf_counter()
+        sharp["top_hessian_eigenvalue"] = top_hessian_eigenvalue(model, x, y, hessian_iters, seed)
+        times["hessian"] = time.perf_counter() - t0
+    result["sharpness"] = sharp
+    result["seconds"] = times
     return result
 
 

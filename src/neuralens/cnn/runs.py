@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -10,12 +12,16 @@ import numpy as np
 import torch
 
 from neuralens.cnn.gradflow import gradient_flow, write_csv
-from neuralens.cnn.landscape import LossAccuracy, compute_landscape, in_distributed_run, interpolate
+from neuralens.cnn.landscape import LossAccuracy, compute_landscape, in_distributed_run, interpolate, spread
+from neuralens.cnn.settings import LandscapeSettings
 from neuralens.cnn.viz import plot_bars, plot_interpolation, plot_landscapes, plot_overlay
 from neuralens.core.errors import NeuralensError
-from neuralens.core.io import log, save_npz, write_json
+from neuralens.core.io import save_npz, write_json
+from neuralens.core.progress import progress
 from neuralens.data.cifar import ImageData, to_float
-from neuralens.models.spec import ModelSpec, build_model, checkpoint_config, parse_model_spec
+from neuralens.models.build import build_model, checkpoint_config
+from neuralens.models.cards import SHIPPED
+from neuralens.models.spec import NAMED_WEIGHTS, ModelSpec, parse_model_spec, resolve_width
 
 
 def is_rank0() -> bool:
@@ -23,21 +29,17 @@ def is_rank0() -> bool:
     return not in_distributed_run() or int(os.environ.get("RANK", "0")) == 0
 
 
-def check_landscape_steps(steps: int) -> None:
-    """The model itself must be a grid point: an odd number of steps, at least 3."""
-    if steps % 2 == 0 or steps < 3:
-        raise NeuralensError(f"--steps must be odd and >= 3 so the model itself is a grid point, got {steps}")
-
-
-def study_model(spec: ModelSpec, weights: str | None, normalize: str | None, num_classes: int, width: float,
+def study_model(spec: ModelSpec, weights: str | None, normalize: str | None, num_classes: int, width: float | None,
                 seed: int, init: bool = False) -> torch.nn.Module:
     """``spec`` with its weights, or (``init``, or no weights and no hub) at initialisation, reproducibly: the same
-    seed gives the same initial weights. An initial model takes a neuralens checkpoint's width, so it is the
-    same architecture as the trained one."""
+    seed gives the same initial weights. An initial model takes the width of its weights (the shipped card's, a
+    neuralens checkpoint's), so it is the same architecture as the trained one."""
     torch.manual_seed(seed)
     if init:
-        saved = checkpoint_config(weights) or {}
-        return build_model(spec, num_classes, float(saved.get("width", width)), None, normalize, hub_pretrained=False)
+        saved = checkpoint_config(weights) if weights and weights not in NAMED_WEIGHTS else None
+        size = float(saved["width"]) if saved and "width" in saved else resolve_width(spec, weights, width)
+        norm = normalize if weights != SHIPPED else None
+        return build_model(spec, num_classes, size, None, norm, hub_pretrained=False)
     return build_model(spec, num_classes, width, weights, normalize)
 
 
@@ -46,12 +48,16 @@ def has_weights(spec: ModelSpec, weights: str | None) -> bool:
     return bool(weights) or spec.kind == "hub"
 
 
-def run_gradflow(models: list[str], weights: list[str], data: ImageData, width: float, batches: int,
-                 batch_size: int, seed: int, out: Path, normalize: str | None = None) -> dict[str, Any]:
-    """Gradient statistics of each model at init, and trained where it has weights; JSON, CSV and figures.
+def run_gradflow(models: list[str], weights: list[str], data: ImageData, width: float | None, batches: int,
+                 batch_size: int, seed: int, out: Path, normalize: str | None = None, init_seeds: int = 1
+                 ) -> dict[str, Any]:
+    """Gradient statistics of each model at init (over ``init_seeds`` seeds), and trained where it has weights;
+    JSON, CSV and figures.
 
     ``weights`` gives one entry per model ("" for none), or is empty. Result keys are the models' flat names
-    (``name@init`` for the initial model when any model has weights); the full specs are in ``specs``.
+    (``name@init`` for the initial model when any model has weights); the full specs are in ``specs``. An initial
+    model measured over several seeds keeps the first seed's layers and adds ``seeds`` (each seed's summary) and
+    ``spread`` (mean, std, min, max of every summary number over the seeds).
     """
     specs = [parse_model_spec(m) for m in models]
     if weights and len(weights) != len(models):
@@ -65,20 +71,29 @@ def run_gradflow(models: list[str], weights: list[str], data: ImageData, width: 
     results: dict[str, Any] = {}
     described: dict[str, Any] = {}
     any_trained = any(has_weights(sp, w or None) for sp, w in zip(specs, weights))
-    for spec, w in zip(specs, weights):
-        key = f"{spec.slug}@init" if any_trained else spec.slug
-        log(f"gradflow: {key}")
-        results[key] = gradient_flow(study_model(spec, w or None, normalize, data.num_classes, width, seed, True),
-                                     chunks)
-        described[key] = {"model": spec.text, "weights": None, "normalize": normalize or spec.default_normalize}
-        if has_weights(spec, w or None):
-            log(f"gradflow: {spec.slug} (trained, {w or 'published hub weights'})")
-            results[spec.slug] = gradient_flow(study_model(spec, w or None, normalize, data.num_classes, width,
-                                                           seed), chunks)
-            described[spec.slug] = {**described[key], "weights": w or "hub"}
+    jobs = [(spec, w, s, True) for spec, w in zip(specs, weights) for s in range(seed, seed + init_seeds)]
+    jobs += [(spec, w, seed, False) for spec, w in zip(specs, weights) if has_weights(spec, w or None)]
+    for spec, w, s, init in progress(jobs, "gradflow models", unit="model"):
+        key = f"{spec.slug}@init" if init and any_trained else spec.slug
+        model = study_model(spec, w or None, normalize, data.num_classes, width, s, init)
+        res = gradient_flow(model, chunks)
+        if init:
+            entry = results.setdefault(key, {**res, "seeds": []})
+            entry["seeds"].append({"seed": s, "summary": res["summary"], "loss": res["loss"]})
+            described[key] = {"model": spec.text, "weights": None, "normalize": normalize or spec.default_normalize,
+                              "width": _width_of(model)}
+        else:
+            results[key] = res
+            described[key] = {"model": spec.text, "weights": w or "hub", "width": _width_of(model),
+                              "normalize": model.neuralens_spec.get("normalize")}
+    for entry in results.values():
+        if len(entry.get("seeds", [])) > 1:
+            entry["spread"] = {k: spread([row["summary"][k] for row in entry["seeds"]])
+                               for k in entry["summary"] if isinstance(entry["summary"][k], float)}
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "gradflow.json", {"models": results, "specs": described, "data": data.source,
-                                       "batches": len(chunks), "batch_size": batch_size, "width": width})
+                                       "batches": len(chunks), "batch_size": batch_size, "init_seeds": init_seeds,
+                                       "width": width})
     write_csv(results, out / "gradflow.csv")
     for key, res in results.items():
         plot_bars(key, res, out / f"gradflow_{key.replace('@', '_')}.png")
@@ -90,36 +105,51 @@ def run_gradflow(models: list[str], weights: list[str], data: ImageData, width: 
     return results
 
 
-def run_landscape(model_spec: str, weights: str | None, data: ImageData, width: float, steps: int,
-                  distance: float, eval_size: int, seed: int, hessian_iters: int, out: Path, interp_steps: int = 21,
-                  normalize: str | None = None) -> dict[str, Any]:
-    """One model's 2-D plane, axis lines, init->trained interpolation; writes landscape.npz/json + figures."""
+def _width_of(model: torch.nn.Module) -> float | None:
+    card = getattr(model, "neuralens_card", None)
+    return float(card["width"]) if card else None
+
+
+def run_landscape(model_spec: str, weights: str | None, data: ImageData, settings: LandscapeSettings, out: Path,
+                  width: float | None = None, normalize: str | None = None) -> dict[str, Any]:
+    """One model's 2-D plane, sharpness over direction seeds, init->trained interpolation; writes
+    landscape.npz/json + figures (``landscape.json`` records the method, its seeds and a time breakdown)."""
+    settings.check()
+    t_start = time.perf_counter()
     spec = parse_model_spec(model_spec)
-    check_landscape_steps(steps)
     trained = has_weights(spec, weights)
-    model = study_model(spec, weights, normalize, data.num_classes, width, seed, init=not trained)
+    model = study_model(spec, weights, normalize, data.num_classes, width, settings.seed, init=not trained)
     name = spec.slug
-    n = min(eval_size, len(data.x_test))
+    n = min(settings.eval_size, len(data.x_test))
     x, y = to_float(data.x_test[:n]), data.y_test[:n]
-    res = compute_landscape(model, x, y, steps, distance, seed, hessian_iters=hessian_iters)
+    times = {"data_and_model": time.perf_counter() - t_start}
+    res = compute_landscape(model, x, y, settings.steps, settings.distance, settings.seed, settings.batch_size,
+                            settings.hessian_iters, directions=settings.directions,
+                            direction_seeds=settings.direction_seeds)
+    times.update(res["seconds"])
     if not is_rank0():
         return res
     save_npz(out / "landscape.npz", alphas=res["alphas"], betas=res["betas"], loss=res["loss"],
              accuracy=res["accuracy"])
     meta: dict[str, Any] = {"model": name, "spec": spec.text, "weights": weights,
-                            "normalize": normalize or spec.default_normalize, "checkpoint": weights, "steps": steps,
-                            "distance": distance, "eval_size": n, "seed": seed, "data": data.source,
-                            "sharpness": res["sharpness"]}
+                            "normalize": getattr(model, "neuralens_spec", {}).get("normalize", normalize),
+                            "checkpoint": weights, "steps": settings.steps, "distance": settings.distance,
+                            "eval_size": n, "seed": settings.seed, "directions": settings.directions,
+                            "direction_seeds": settings.direction_seeds, "data": data.source,
+                            "sharpness": res["sharpness"], "settings": asdict(settings)}
+    t0 = time.perf_counter()
     if trained:
-        init = study_model(spec, weights, normalize, data.num_classes, width, seed, init=True)
-        curve = interpolate(init, model, LossAccuracy(x, y), interp_steps)
-        save_npz(out / "interpolation.npz", t=np.linspace(0, 1, interp_steps), loss=curve[:, 0],
+        init = study_model(spec, weights, normalize, data.num_classes, width, settings.seed, init=True)
+        curve = interpolate(init, model, LossAccuracy(x, y), settings.interp_steps)
+        save_npz(out / "interpolation.npz", t=np.linspace(0, 1, settings.interp_steps), loss=curve[:, 0],
                  accuracy=curve[:, 1])
         plot_interpolation({name: curve}, out / "interpolation.png", "t: init (0) -> trained (1)")
         meta["interpolation"] = {"loss_init": float(curve[0, 0]), "loss_trained": float(curve[-1, 0]),
                                  "max_loss_on_path": float(curve[:, 0].max())}
-    write_json(out / "landscape.json", meta)
+        times["interpolation"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     plot_landscapes({name: res}, out)
+    times["figures"] = time.perf_counter() - t0
+    meta["seconds"] = times
+    write_json(out / "landscape.json", meta)
     return res
-
-

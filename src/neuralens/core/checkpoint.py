@@ -18,9 +18,16 @@ from typing import Any
 import torch
 
 from neuralens.core.errors import NeuralensError
-from neuralens.core.io import torch_save
+from neuralens.core.io import atomic_path
 
 FORMAT = "neuralens/1"
+
+
+def torch_save(obj: Any, path: str | Path) -> Path:
+    """``torch.save`` through a temporary file, so Ctrl-C mid-write keeps the previous checkpoint."""
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+    return Path(path)
 
 
 def save_checkpoint(path: str | Path, kind: str, arch: str, config: dict[str, Any], state_dict: dict[str, Any],

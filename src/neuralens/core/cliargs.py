@@ -14,16 +14,24 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 import re
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from neuralens.core.errors import NeuralensError
-from neuralens.core.runtime import resolve_device
 
+class Formatter(argparse.RawDescriptionHelpFormatter):
+    """Examples keep their line breaks; an option's default is shown once: appended unless its help already
+    speaks of its default, and never for ``None`` / off switches, which mean "not given"."""
 
-class Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Examples keep their line breaks; every option shows its default."""
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (not action.option_strings or "default" in text or action.default in (None, False, argparse.SUPPRESS)
+                or action.default == "" or action.nargs == 0):  # nargs 0: a switch, whose help says what it does
+            return text
+        return f"{text} (default: %(default)s)"
 
 
 def number(kind: type, low: float | None = None, high: float | None = None, low_open: bool = False,
@@ -56,17 +64,21 @@ finite_float = number(float, what="number")
 #: channel width multipliers beyond 8x of ResNet18/VGG16 do not fit a workstation's memory
 width_multiplier = number(float, 0, 8.0, low_open=True, what="width multiplier")
 
+#: autocast choices of training steps (see :func:`neuralens.core.runtime.autocast_dtype`)
+PRECISIONS = ("auto", "fp32", "bf16")
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
 
 
 def device_name(text: str) -> str:
-    """``auto``, ``cpu``, ``cuda[:N]`` or ``mps``, and present on this machine (checked before any work)."""
+    """``auto``, ``cpu``, ``cuda[:N]`` or ``mps``, and plausibly present (checked before torch is imported: no
+    NVIDIA driver means no CUDA; the runner's ``resolve_device`` makes the full check)."""
     if not _DEVICE.match(text):
         raise argparse.ArgumentTypeError(f"unknown device {text!r}; use auto, cpu or cuda[:N]")
-    try:
-        resolve_device(text)
-    except NeuralensError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    if text.startswith("cuda") and not (Path("/proc/driver/nvidia/version").exists() or os.name == "nt"):
+        raise argparse.ArgumentTypeError(f"device {text!r} requested but CUDA is not available (no NVIDIA driver); "
+                                         "use --device cpu")
+    if text == "mps" and sys.platform != "darwin":
+        raise argparse.ArgumentTypeError("device 'mps' requested but Apple MPS is not available; use --device cpu")
     return text
 
 

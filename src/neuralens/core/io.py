@@ -1,7 +1,8 @@
 """Atomic file output and run-folder bookkeeping.
 
 Every writer goes through a temporary file in the destination folder followed by ``os.replace``, so an
-interrupted command never leaves a half-written JSON, checkpoint or figure behind.
+interrupted command never leaves a half-written JSON, checkpoint or figure behind. This module does not import
+torch: the command line uses it (``check_out``) before torch is loaded.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from neuralens.core import VERSION
 from neuralens.core.errors import NeuralensError
@@ -58,7 +59,7 @@ def _jsonable(obj: Any) -> Any:
         return obj.item()
     if isinstance(obj, np.ndarray):
         return obj.tolist()
-    if isinstance(obj, torch.Tensor):
+    if hasattr(obj, "detach") and hasattr(obj, "tolist"):  # a torch tensor (torch itself is not imported here)
         return obj.detach().cpu().tolist()
     if isinstance(obj, Path):
         return str(obj)
@@ -99,25 +100,37 @@ def save_npz(path: str | os.PathLike[str], **arrays: Any) -> Path:
     return Path(path)
 
 
-def torch_save(obj: Any, path: str | os.PathLike[str]) -> Path:
-    """``torch.save`` through a temporary file, so Ctrl-C mid-write keeps the previous checkpoint."""
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
-    return Path(path)
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def environment() -> dict[str, str]:
-    """Versions that decide whether a run can be reproduced."""
-    import torchvision  # lazy: a second of start-up that only config writing needs
-
+    """Versions that decide whether a run can be reproduced, and the device torch sees (when it is loaded)."""
+    torch = sys.modules.get("torch")
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if torch is not None else "unknown"
     return {
         "python": sys.version.split()[0],
-        "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
+        "torch": getattr(torch, "__version__", None) or _version("torch"),
+        "torchvision": _version("torchvision"),
         "numpy": np.__version__,
         "platform": platform.platform(),
-        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "cpu": cpu_name(),
+        "device": device,
     }
+
+
+def cpu_name() -> str:
+    """The CPU model (timings and some results depend on it: AVX-512 vs AVX2 machines differ)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 def write_config(out: str | os.PathLike[str], args: dict[str, Any]) -> Path:
@@ -140,18 +153,36 @@ def run_folder(out: str | os.PathLike[str], args: dict[str, Any]) -> Iterator[Pa
 
     Call it only once every argument and input has been checked, so a rejected command never creates or touches
     a run folder. A second command claiming the same folder while the first runs is refused (an advisory lock
-    on ``out/.lock``, released when the block ends, also if the process dies).
+    on ``out/.lock``). The lock file is removed when the block ends in any way (success, error, Ctrl-C); a killed
+    process leaves it behind unlocked, which the next command simply takes.
     """
     folder = check_out(out)
     folder.mkdir(parents=True, exist_ok=True)
-    handle = open(folder / ".lock", "a")  # held for the whole block
+    lock = folder / ".lock"
+    handle = _take_lock(lock, folder)
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise NeuralensError(f"{folder}: another neuralens command is writing into this folder; wait for it "
-                                 "or give another --out") from None
         write_config(folder, args)
         yield folder
     finally:
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()  # still holding the lock, so nobody can be between open and flock on this file
+        handle.close()
+
+
+def _take_lock(lock: Path, folder: Path) -> Any:
+    """An exclusive lock on ``lock``, re-tried if another process removed the file between our open and flock."""
+    while True:
+        handle = open(lock, "a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise NeuralensError(f"{folder}: another neuralens command is writing into this folder; wait for it "
+                                 "or give another --out") from None
+        try:
+            same = os.fstat(handle.fileno()).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return handle
         handle.close()

@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import torch
 
+from neuralens.core.cliargs import PRECISIONS
 from neuralens.core.errors import NeuralensError
 
 
@@ -40,7 +41,6 @@ def resolve_device(name: str = "auto") -> torch.device:
     return dev
 
 
-PRECISIONS = ("auto", "fp32", "bf16")
 
 
 def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype | None:

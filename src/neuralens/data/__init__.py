@@ -1,5 +1,11 @@
-"""Data sources: CIFAR-style image classification sets and NeRF scenes."""
+"""Data sources: CIFAR-style image classification sets and NeRF scenes. Members load on first use."""
 
-from neuralens.data.cifar import CIFAR10_CLASSES, ImageData, augment_batch, load_image_data, make_synthetic
+from neuralens.core.lazy import lazy_exports
 
-__all__ = ["CIFAR10_CLASSES", "ImageData", "augment_batch", "load_image_data", "make_synthetic"]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "CIFAR10_CLASSES": "neuralens.data.constants",
+    "ImageData": "neuralens.data.cifar",
+    "augment_batch": "neuralens.data.cifar",
+    "load_image_data": "neuralens.data.cifar",
+    "make_synthetic": "neuralens.data.cifar",
+})

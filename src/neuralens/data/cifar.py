@@ -17,6 +17,7 @@ of a training step on a 2-core CPU (see BENCHMARKS.md).
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,15 +28,10 @@ from PIL import Image, UnidentifiedImageError
 from torchvision.datasets import CIFAR10, ImageFolder
 
 from neuralens.core.errors import NeuralensError
-from neuralens.core.io import read_npz
-from neuralens.data.home import cifar_root, fetch_cifar10, has_cifar
+from neuralens.core.io import log, read_npz
+from neuralens.data.constants import CIFAR10_CLASSES
+from neuralens.data.home import CIFAR10_FOLDER, cifar_root, fetch_cifar10, has_cifar
 from neuralens.data.synthetic import SYNTHETIC_CLASSES, make_synthetic_arrays
-
-CIFAR10_CLASSES = [
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
-]
-CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
-CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 
 
 @dataclass
@@ -52,6 +48,11 @@ class ImageData:
     @property
     def num_classes(self) -> int:
         return len(self.classes)
+
+    @property
+    def is_synthetic(self) -> bool:
+        """The generated stand-in set (procedural shapes), not real images."""
+        return self.source.startswith("synthetic")
 
     def subset(self, n_train: int | None = None, n_test: int | None = None) -> ImageData:
         """First ``n`` images of each split (the stored order is already shuffled)."""
@@ -208,7 +209,7 @@ def load_image_data(
     if spec == "synthetic":
         return make_synthetic(*synthetic_size, seed=seed)
     if spec == "cifar10":
-        if not (root / "cifar-10-batches-py").is_dir() and root.is_dir() and any(root.glob("*_train.npz")):
+        if not (root / CIFAR10_FOLDER).is_dir() and root.is_dir() and any(root.glob("*_train.npz")):
             return _from_npz_folder(root)
         return _from_torchvision(root)
     path = Path(spec)
@@ -219,7 +220,7 @@ def load_image_data(
     if path.is_dir():
         if any(path.glob("*_train.npz")):
             return _from_npz_folder(path)
-        if (path / "cifar-10-batches-py").is_dir():
+        if (path / CIFAR10_FOLDER).is_dir():
             return _from_torchvision(path)
         return _from_image_folder(path)
     raise NeuralensError(f"--data {spec!r}: no such file or folder (use auto, cifar10, synthetic or a path)")
@@ -246,3 +247,14 @@ def augment_batch(x: torch.Tensor, generator: torch.Generator | None = None, pad
 def to_float(x: torch.Tensor) -> torch.Tensor:
     """uint8 NCHW -> float32 in [0, 1] (evaluation path, no augmentation)."""
     return x.float().div_(255.0)
+
+
+def load_data_from_args(args: argparse.Namespace, spec: str | None = None) -> ImageData:
+    """The images ``args`` ask for (``spec`` overrides ``--data``), cut to the requested sizes; says which data."""
+    data = load_image_data(spec or args.data, args.data_root, download=args.download,
+                           synthetic_size=(args.train_size or 10000, args.test_size or 2000),
+                           seed=getattr(args, "seed", 0), log=log)
+    data = data.subset(args.train_size, args.test_size)
+    log(f"data: {data.source}: {len(data.x_train)} train / {len(data.x_test)} test images, classes "
+        f"{', '.join(data.classes)}")
+    return data

@@ -8,9 +8,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from torchvision.datasets import CIFAR10
-from torchvision.datasets.utils import extract_archive
-
 from neuralens.core.errors import NeuralensError
 from neuralens.data.download import download, file_digest
 
@@ -22,6 +19,8 @@ TINY_NERF_FILE = "tiny_nerf_data.npz"
 #: NeRF scenes ``--scene auto`` takes from ``nerf/``, in this order
 NERF_SCENES = (TINY_NERF_FILE, "lego_100.npz")
 DATASETS = ("cifar10", "tiny_nerf")
+#: torchvision's CIFAR-10 folder name (``CIFAR10.base_folder``), known here without importing torchvision
+CIFAR10_FOLDER = "cifar-10-batches-py"
 
 
 def data_home(root: str | os.PathLike[str] | None = None) -> Path:
@@ -39,7 +38,7 @@ def cifar_root(root: str | os.PathLike[str] | None = None) -> Path:
 
 def has_cifar(folder: Path) -> bool:
     """torchvision's ``cifar-10-batches-py`` or a ``*_train.npz`` / ``*_test.npz`` pair is there."""
-    return folder.is_dir() and ((folder / CIFAR10.base_folder).is_dir()
+    return folder.is_dir() and ((folder / CIFAR10_FOLDER).is_dir()
                                 or (any(folder.glob("*_train.npz")) and any(folder.glob("*_test.npz"))))
 
 
@@ -51,6 +50,9 @@ def nerf_scene(root: str | os.PathLike[str] | None = None) -> Path | None:
 
 def fetch_cifar10(root: str | os.PathLike[str] | None = None, progress: bool = True) -> Path:
     """CIFAR-10 from its authors' URL (torchvision's, with its MD5), unpacked atomically into ``HOME/cifar10``."""
+    from torchvision.datasets import CIFAR10  # lazy: seconds to import; the CLI checks the data home without it
+    from torchvision.datasets.utils import extract_archive  # lazy: as above
+
     folder = data_home(root) / "cifar10"
     if has_cifar(folder):
         return folder
@@ -79,6 +81,8 @@ def _size(path: Path) -> int:
 
 def list_data(root: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
     """What the data home holds: each dataset's path, size and checksum state."""
+    from torchvision.datasets import CIFAR10  # lazy: seconds to import; only the checksum needs it
+
     home = data_home(root)
     rows = []
     cifar = home / "cifar10"

@@ -29,16 +29,12 @@ from neuralens.data.scene_base import (
     rgba_scene_parts,
     validate,
 )
+from neuralens.data.scene_spec import check_scene_args, parse_builtin, parse_views
 
 
 def _parse_views(text: str | None, n: int) -> list[int] | None:
-    if text is None:
-        return None
-    try:
-        idx = [int(v) for v in str(text).split(",") if v.strip()]
-    except ValueError:
-        raise NeuralensError(f"--test-views must be comma-separated integers, got {text!r}") from None
-    if not idx or min(idx) < 0 or max(idx) >= n:
+    idx = parse_views(text)
+    if idx is not None and max(idx) >= n:
         raise NeuralensError(f"--test-views {text!r}: indices must lie in 0..{n - 1}")
     return idx
 
@@ -203,6 +199,7 @@ def load_scene(spec: str, split: str | None = None, test_views: str | None = Non
     ``auto`` is the data home's real scene (``nerf/tiny_nerf_data.npz``, else ``nerf/lego_100.npz``) and the
     built-in procedural scene when there is none (said on stderr).
     """
+    check_scene_args(spec, split, test_views)
     scene = _read_scene(spec, white_background, downscale)
     if white_background and scene.alpha is None:
         raise NeuralensError(f"--white-bg: {scene.name} has no alpha channel (its images are composited already); "
@@ -218,14 +215,9 @@ def _read_scene(spec: str, white_background: bool, downscale: int) -> Scene:
             log(f"scene: no NeRF scene in {data_home() / 'nerf'} (neuralens data fetch tiny_nerf); using the "
                 "generated built-in scene")
         spec = str(found) if found is not None else "builtin"
-    name, _, size_text = spec.partition(":")
-    if name in ("builtin", "builtin-b"):
-        try:
-            size = int(size_text) if size_text else 100
-        except ValueError:
-            raise NeuralensError(f"--scene {spec!r}: use builtin, builtin-b or builtin:SIZE") from None
-        if not 8 <= size <= 1024:
-            raise NeuralensError(f"--scene {spec!r}: size must lie in 8..1024")
+    builtin = parse_builtin(spec)
+    if builtin is not None:
+        name, size = builtin
         return builtin_scene(size, variant="b" if name == "builtin-b" else "a")
     path = Path(spec)
     if (path.is_dir() and (path / "transforms.json").is_file()) or (path.is_file() and path.suffix == ".json"):

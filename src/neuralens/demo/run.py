@@ -1,7 +1,10 @@
 """``neuralens demo``: run every study on built-in defaults, then write the report.
 
-Each study is a :class:`Step` that writes into ``OUT/<name>/`` and finishes by writing ``done.json``; a step whose
-``done.json`` exists is skipped unless ``--force``, so an interrupted demo resumes where it stopped.
+By default the CNN study looks at the nets neuralens ships (VGG16-BN, ResNet18 and Plain18 trained on CIFAR-10,
+``--weights neuralens``); it trains two nets briefly from scratch only when asked (``train``) or when the data
+home has no CIFAR-10 (the shipped nets know CIFAR-10's classes, not the generated stand-in's). Each study is a
+:class:`Step` that writes into ``OUT/<name>/`` and finishes by writing ``done.json``; a step whose ``done.json``
+exists is skipped unless ``force``, so an interrupted demo resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -16,10 +19,13 @@ import torch
 
 from neuralens.cnn.compare import compare
 from neuralens.cnn.runs import run_gradflow, run_landscape
+from neuralens.cnn.settings import LandscapeSettings
 from neuralens.cnn.viz import plot_confusion, plot_history, plot_predictions
 from neuralens.core.checkpoint import load_checkpoint
 from neuralens.core.errors import NeuralensError
-from neuralens.core.io import log, save_npz, write_json
+from neuralens.core.io import log, read_json, save_npz, write_json
+from neuralens.core.progress import Progress
+from neuralens.core.runtime import resolve_device
 from neuralens.data.cifar import ImageData, load_image_data
 from neuralens.data.home import FETCHERS, TINY_NERF_FILE, cifar_root, data_home, has_cifar, nerf_scene
 from neuralens.data.scenes import load_scene
@@ -27,9 +33,14 @@ from neuralens.deform.check import check_report
 from neuralens.deform.experiment import run_experiment, warped_data
 from neuralens.deform.speed import time_one_shape
 from neuralens.deform.viz import plot_experiment, plot_offset_heatmaps, plot_sampling_points
-from neuralens.models import build_model, model_from_checkpoint, parse_model_spec
+from neuralens.demo.config import STEP_TITLES, DemoConfig
+from neuralens.models.build import build_model, check_model_data
+from neuralens.models.cards import SHIPPED, read_card
+from neuralens.models.checkpoint import model_from_checkpoint
+from neuralens.models.spec import parse_model_spec
 from neuralens.models.train import TrainConfig, evaluate, train
 from neuralens.nerf.compare import run_compare
+from neuralens.nerf.metrics import blank_psnr
 from neuralens.nerf.model import load_nerf
 from neuralens.nerf.orbit import render_orbit
 from neuralens.nerf.trainer import evaluate_views
@@ -37,46 +48,58 @@ from neuralens.nerf.variants import BASELINE
 from neuralens.nerf.viz import plot_rendering, plot_renders, plot_sampling
 from neuralens.report.builder import build_report
 
+#: the nets neuralens ships and the demo studies: the shortcut question is resnet18 vs plain18 (same layers, same
+#: batch norm), with vgg16_bn beside them
+SHIPPED_NETS = ("vgg16_bn", "resnet18", "plain18")
+#: nets trained from scratch with ``--train`` (or without CIFAR-10)
+TRAINED_NETS = ("vgg16_bn", "resnet18")
+#: gradient flow at initialisation: with and without batch norm, with and without shortcuts
+INIT_NETS = ("vgg16", "vgg16_bn", "resnet18", "plain18")
+
 
 @dataclass
-class DemoContext:
-    out: Path
-    quick: bool
-    seed: int
-    data_root: str | None
-    device: str
-    models: tuple[str, ...] = ()  # two user model specs to study instead of training ours
-    weights: tuple[str, ...] = ()  # their weights, one per model ("" for none)
-    normalize: str | None = None
-    offline: bool = False
-    scene: Path | None = None  # the data home's real NeRF scene, if any (set by resolve_data)
+class DemoRun:
+    """A demo in progress: its settings and what was found about the data."""
 
-    def log(self, msg: str) -> None:
-        log(msg)
+    cfg: DemoConfig
+    real_cifar: bool = False
+    scene: Path | None = None  # the data home's real NeRF scene, if any
+
+    @property
+    def mode(self) -> str:
+        """``user`` (the user's two models), ``train`` (two nets trained here) or ``shipped`` (neuralens')."""
+        if self.cfg.models:
+            return "user"
+        return "train" if self.cfg.train or not self.real_cifar else "shipped"
+
+    @property
+    def quick(self) -> bool:
+        return self.cfg.quick
 
 
 @dataclass
 class Step:
     name: str
     title: str
-    run: Callable[[DemoContext, Path], None]
+    run: Callable[[DemoRun, Path], None]
 
 
-def _data(ctx: DemoContext, n_train: int, n_test: int) -> ImageData:
-    return load_image_data("auto", ctx.data_root, synthetic_size=(n_train, n_test), seed=ctx.seed,
-                           log=ctx.log).subset(n_train, n_test)
+def _data(run: DemoRun, n_train: int, n_test: int) -> ImageData:
+    return load_image_data("auto", run.cfg.data_root, synthetic_size=(n_train, n_test), seed=run.cfg.seed,
+                           log=log).subset(n_train, n_test)
 
 
-def _cnn_sizes(ctx: DemoContext) -> dict[str, Any]:
-    if ctx.quick:
-        return {"n_train": 2048, "n_test": 512, "epochs": 2, "width": 0.125}
-    # 12k images x 3 epochs keeps the full demo within 15 min where training is float32 (AVX2-only CPUs)
-    return {"n_train": 12000, "n_test": 2000, "epochs": 3, "width": 0.25}
+def _cnn_sizes(run: DemoRun) -> dict[str, Any]:
+    """Training sizes for ``train`` mode, and the test images every mode scores."""
+    if run.quick:
+        return {"n_train": 2048, "n_test": 1000 if run.mode == "shipped" else 512, "epochs": 2, "width": 0.125}
+    # 12k images x 3 epochs keeps a from-scratch demo within minutes where training is float32 (AVX2-only CPUs)
+    return {"n_train": 12000, "n_test": 10000 if run.mode == "shipped" else 2000, "epochs": 3, "width": 0.25}
 
 
-def _eval_figures(model: torch.nn.Module, data: ImageData, name: str, folder: Path) -> dict[str, Any]:
+def _eval_figures(model: torch.nn.Module, data: ImageData, name: str, folder: Path, device: str) -> dict[str, Any]:
     """Score ``model`` on the test split; confusion matrix and labelled predictions (correct first) for the report."""
-    res = evaluate(model, data.x_test, data.y_test, data.num_classes)
+    res = evaluate(model.to(resolve_device(device)), data.x_test, data.y_test, data.num_classes)
     plot_confusion(res["confusion"], data.classes, folder / "confusion.png", f"{name} on {data.source}")
     correct = torch.nonzero(res["predictions"] == data.y_test).flatten()[:16]
     wrong = torch.nonzero(res["predictions"] != data.y_test).flatten()[:8]
@@ -86,85 +109,124 @@ def _eval_figures(model: torch.nn.Module, data: ImageData, name: str, folder: Pa
     return res
 
 
-def _cnn_step(ctx: DemoContext, folder: Path) -> None:
-    """Train small VGG16-BN and ResNet18 briefly (or take the user's two models), evaluate them, keep figures."""
-    sz = _cnn_sizes(ctx)
-    data = _data(ctx, sz["n_train"], sz["n_test"])
+def _cnn_step(run: DemoRun, folder: Path) -> None:
+    """The shipped nets (or the user's two, or two trained here) score the test images; figures of predictions."""
+    sz = _cnn_sizes(run)
+    data = _data(run, sz["n_train"], sz["n_test"])
+    cfg = run.cfg
     models = []
-    for spec, weights in zip(ctx.models, ctx.weights):
-        model = build_model(spec, data.num_classes, weights=weights or None, normalize=ctx.normalize)
-        name = parse_model_spec(spec).slug
-        res = _eval_figures(model, data, name, folder / name / "eval")
-        models.append({**model.neuralens_spec, "spec": spec, "model": name, "trained_here": False,
-                       "accuracy": res["accuracy"], "loss": res["loss"]})
-    for name in () if ctx.models else CNN_MODELS:
-        sub = folder / name
-        cfg = TrainConfig(model=name, width=sz["width"], epochs=sz["epochs"], batch_size=128, lr=0.1, seed=ctx.seed,
-                          device=ctx.device, data="auto")
-        t0 = time.perf_counter()
-        metrics = train(cfg, data, sub, log=ctx.log)
-        seconds = time.perf_counter() - t0
-        plot_history(metrics["history"], sub / "history.png", f"{name} x{sz['width']}")
-        _eval_figures(model_from_checkpoint(load_checkpoint(sub / "model.pt")), data, name, sub / "eval")
-        models.append({"model": name, "weights": "trained here", "normalize": "cifar", "trained_here": True,
-                       "width": sz["width"], "epochs": sz["epochs"], "train_images": len(data.x_train),
-                       "accuracy": metrics["accuracy"], "loss": metrics["loss"], "seconds": seconds})
-    write_json(folder / "summary.json", {"data": data.source, "models": models})
+    if run.mode == "user":
+        for spec, weights in zip(cfg.models, cfg.weights):
+            parsed = parse_model_spec(spec)
+            check_model_data(parsed, weights or None, data.classes, data.source, data.is_synthetic, log)
+            model = build_model(parsed, data.num_classes, weights=weights or None, normalize=cfg.normalize)
+            res = _eval_figures(model, data, parsed.slug, folder / parsed.slug / "eval", cfg.device)
+            models.append({**model.neuralens_spec, "spec": spec, "model": parsed.slug, "trained_here": False,
+                           "accuracy": res["accuracy"], "loss": res["loss"], "n_test": len(data.x_test)})
+    elif run.mode == "shipped":
+        for name in SHIPPED_NETS:
+            model = build_model(name, data.num_classes, weights=SHIPPED)
+            check_model_data(parse_model_spec(name), SHIPPED, data.classes, data.source, data.is_synthetic, log)
+            res = _eval_figures(model, data, name, folder / name / "eval", cfg.device)
+            card = read_card(name)
+            models.append({"model": name, "weights": SHIPPED, "normalize": card["normalization"]["name"],
+                           "trained_here": False, "shipped": True, "width": card["width"],
+                           "epochs": card["training"]["epochs"], "accuracy": res["accuracy"], "loss": res["loss"],
+                           "n_test": len(data.x_test), "card_accuracy": card["metrics"]["accuracy"],
+                           "card_n_test": card["metrics"]["n_test"]})
+    else:
+        for name in TRAINED_NETS:
+            sub = folder / name
+            tcfg = TrainConfig(model=name, width=sz["width"], epochs=sz["epochs"], batch_size=128, lr=0.1,
+                               seed=cfg.seed, device=cfg.device, data="auto")
+            t0 = time.perf_counter()
+            metrics = train(tcfg, data, sub, log=log)
+            seconds = time.perf_counter() - t0
+            plot_history(metrics["history"], sub / "history.png", f"{name} x{sz['width']}")
+            _eval_figures(model_from_checkpoint(load_checkpoint(sub / "model.pt")), data, name, sub / "eval",
+                          cfg.device)
+            models.append({"model": name, "weights": "trained here", "normalize": "cifar", "trained_here": True,
+                           "width": sz["width"], "epochs": sz["epochs"], "train_images": len(data.x_train),
+                           "accuracy": metrics["accuracy"], "loss": metrics["loss"], "seconds": seconds,
+                           "n_test": len(data.x_test)})
+    write_json(folder / "summary.json", {"data": data.source, "mode": run.mode, "num_classes": data.num_classes,
+                                         "models": models,
+                                         "why_trained": None if run.mode != "train" else (
+                                             "asked for (--train)" if cfg.train else
+                                             "no CIFAR-10 in the data home: the shipped nets know CIFAR-10's "
+                                             "classes, not the generated stand-in's")})
 
 
-CNN_MODELS = ("vgg16_bn", "resnet18")
-
-
-def _studied(ctx: DemoContext) -> list[tuple[str, str]]:
-    """(spec, weights) of the two models the CNN steps study: the user's, or the ones the cnn step trained."""
-    if ctx.models:
-        return list(zip(ctx.models, ctx.weights))
-    paths = [ctx.out / "cnn" / m / "model.pt" for m in CNN_MODELS]
+def _studied(run: DemoRun) -> list[tuple[str, str]]:
+    """(spec, weights) of the models the CNN steps study: the user's, the shipped ones, or those trained here."""
+    if run.mode == "user":
+        return list(zip(run.cfg.models, run.cfg.weights))
+    if run.mode == "shipped":
+        return [(m, SHIPPED) for m in SHIPPED_NETS]
+    paths = [run.cfg.out / "cnn" / m / "model.pt" for m in TRAINED_NETS]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise NeuralensError(f"demo: the cnn step's checkpoints are missing ({missing[0]}); run it first")
-    return [(m, str(p)) for m, p in zip(CNN_MODELS, paths)]
+    return [(m, str(p)) for m, p in zip(TRAINED_NETS, paths)]
 
 
-def _gradflow_step(ctx: DemoContext, folder: Path) -> None:
-    """Gradient flow of VGG16 (no BN), VGG16-BN, ResNet18 and plain18 at init and of the two trained nets (or of
-    the user's two models, at init and with their weights)."""
-    studied = _studied(ctx)
-    sz = _cnn_sizes(ctx)
-    data = _data(ctx, 1024, 64)
-    batches, bs = (2, 64) if ctx.quick else (8, 128)
-    if ctx.models:
-        specs, weights = [s for s, _ in studied], [w for _, w in studied]
+def _width(run: DemoRun) -> float:
+    """The width of the nets studied at initialisation: the shipped nets' (so init and trained are one
+    architecture), or the from-scratch size."""
+    return float(read_card("resnet18")["width"]) if run.mode == "shipped" else _cnn_sizes(run)["width"]
+
+
+def _gradflow_step(run: DemoRun, folder: Path) -> None:
+    """Gradient flow at initialisation over three seeds (VGG16 without and with BN, ResNet18, Plain18, or the
+    user's two models) and of the trained nets on real batches."""
+    studied = dict(_studied(run))
+    data = _data(run, 1024, 64)
+    batches, bs = (2, 64) if run.quick else (8, 128)
+    if run.mode == "user":
+        specs, weights = list(studied), list(studied.values())
     else:
-        specs, weights = ["vgg16", "vgg16_bn", "resnet18", "plain18"], ["", studied[0][1], studied[1][1], ""]
-    run_gradflow(specs, weights, data, sz["width"], batches, bs, ctx.seed, folder, ctx.normalize)
+        specs = list(INIT_NETS)
+        weights = [studied.get(m, "") for m in specs]
+    run_gradflow(specs, weights, data, _width(run) if run.mode != "user" else None, batches, bs, run.cfg.seed,
+                 folder, run.cfg.normalize, init_seeds=3)
 
 
-def _landscape_step(ctx: DemoContext, folder: Path) -> None:
-    """2-D landscapes of the two studied models, then the numeric comparison."""
-    sz = _cnn_sizes(ctx)
-    data = _data(ctx, 64, 512)
-    steps, eval_size, hess = (7, 128, 3) if ctx.quick else (21, 256, 10)
+def landscape_settings(run: DemoRun) -> LandscapeSettings:
+    """The demo's landscape budget: small grids, but the sharpness over several direction seeds."""
+    if run.quick:
+        return LandscapeSettings(steps=7, eval_size=128, seed=run.cfg.seed, direction_seeds=2, hessian_iters=3,
+                                 interp_steps=7)
+    return LandscapeSettings(steps=13, eval_size=256, seed=run.cfg.seed, direction_seeds=3, hessian_iters=5,
+                             interp_steps=11)
+
+
+def _landscape_step(run: DemoRun, folder: Path) -> None:
+    """2-D landscapes of the studied models, sharpness over direction seeds, then the numeric comparison."""
+    settings = landscape_settings(run)
+    data = _data(run, 64, settings.eval_size)
     names = []
-    for spec, weights in _studied(ctx):
+    for spec, weights in _studied(run):
         name = parse_model_spec(spec).slug
         names.append(name)
-        ctx.log(f"  landscape of {name}: {steps}x{steps} points on {eval_size} test images")
-        run_landscape(spec, weights or None, data, sz["width"], steps, 1.0, eval_size, ctx.seed, hess, folder / name,
-                      interp_steps=7 if ctx.quick else 21, normalize=ctx.normalize)
-    compare(ctx.out / "gradflow" if (ctx.out / "gradflow" / "gradflow.json").is_file() else None,
+        log(f"  landscape of {name}: {settings.steps}x{settings.steps} points on {settings.eval_size} test images, "
+            f"sharpness over {settings.direction_seeds} direction seeds")
+        run_landscape(spec, weights or None, data, settings, folder / name, None,
+                      run.cfg.normalize if run.mode == "user" else None)
+    compare(run.cfg.out / "gradflow" if (run.cfg.out / "gradflow" / "gradflow.json").is_file() else None,
             [folder / n for n in names], folder)
 
 
-def _deform_step(ctx: DemoContext, folder: Path) -> None:
-    """Op check against torchvision, a timing, the DCN-vs-CNN experiment and the sampling figures."""
-    write_json(folder / "check.json", check_report(4 if ctx.quick else 12, ctx.seed))
-    shape = (2, 32, 16) if ctx.quick else (8, 64, 32)
-    write_json(folder / "speed.json", time_one_shape(*shape))
-    n_train, n_test, epochs = (512, 256, 1) if ctx.quick else (3000, 1000, 3)
-    data = warped_data(_data(ctx, n_train, n_test), ctx.seed)
-    res = run_experiment(data, folder / "experiment", epochs, 0.5, ctx.seed, log=ctx.log)
-    write_json(folder / "experiment" / "results.json", res)
+def _deform_step(run: DemoRun, folder: Path) -> None:
+    """Op check against torchvision, interleaved timings, the DCN-vs-CNN experiment and the sampling figures."""
+    quick, seed = run.quick, run.cfg.seed
+    write_json(folder / "check.json", check_report(4 if quick else 12, seed))
+    shape = (2, 32, 16) if quick else (8, 64, 32)
+    write_json(folder / "speed.json", time_one_shape(*shape, repeats=5 if quick else 7))
+    n_train, n_test, epochs = (512, 256, 1) if quick else (3000, 1000, 3)
+    data = warped_data(_data(run, n_train, n_test), seed)
+    res = run_experiment(data, folder / "experiment", epochs, 0.5, seed, log=log)
+    write_json(folder / "experiment" / "results.json", {**res, "num_classes": data.num_classes,
+                                                         "n_test": len(data.x_test)})
     plot_experiment(res, folder / "experiment" / "curves.png")
     model = model_from_checkpoint(load_checkpoint(folder / "experiment" / "small_dcn" / "model.pt"))
     image = data.x_test[0].float() / 255
@@ -173,47 +235,50 @@ def _deform_step(ctx: DemoContext, folder: Path) -> None:
     plot_offset_heatmaps(model, image, folder / "offset_magnitude.png")
 
 
-def resolve_data(ctx: DemoContext) -> dict[str, Any]:
+def resolve_data(run: DemoRun) -> dict[str, Any]:
     """Fetch what the data home lacks (unless offline), then choose real or generated data; ``data.json``'s
     content. A failed fetch is one line and the generated stand-in data."""
-    home = data_home(ctx.data_root)
-    missing = [n for n, there in (("cifar10", has_cifar(cifar_root(ctx.data_root))),
+    cfg = run.cfg
+    home = data_home(cfg.data_root)
+    missing = [n for n, there in (("cifar10", has_cifar(cifar_root(cfg.data_root))),
                                   ("tiny_nerf", (home / "nerf" / TINY_NERF_FILE).is_file())) if not there]
-    for name in [] if ctx.offline else missing:
+    for name in [] if cfg.offline else missing:
         try:
-            FETCHERS[name](ctx.data_root)
+            FETCHERS[name](cfg.data_root)
         except NeuralensError as exc:
-            ctx.log(f"data: {name} not fetched: {exc}")
-    cifar = cifar_root(ctx.data_root)
-    sz = _cnn_sizes(ctx)
-    ctx.scene = nerf_scene(ctx.data_root)
-    real_cifar = has_cifar(cifar)
+            log(f"data: {name} not fetched: {exc}")
+    cifar = cifar_root(cfg.data_root)
+    run.scene = nerf_scene(cfg.data_root)
+    run.real_cifar = has_cifar(cifar)
+    sz = _cnn_sizes(run)
     return {"home": str(home),
-            "cifar10": {"source": "real" if real_cifar else "synthetic", "path": str(cifar) if real_cifar else None,
-                        "train": sz["n_train"], "test": sz["n_test"]},
-            "nerf": {"source": "real" if ctx.scene else "builtin",
-                     "scene": ctx.scene.stem if ctx.scene else "builtin (generated still life)",
-                     "path": str(ctx.scene) if ctx.scene else None}}
+            "cifar10": {"source": "real" if run.real_cifar else "synthetic",
+                        "path": str(cifar) if run.real_cifar else None,
+                        "train": sz["n_train"] if run.mode == "train" else 0, "test": sz["n_test"]},
+            "cnn_mode": run.mode,
+            "nerf": {"source": "real" if run.scene else "builtin",
+                     "scene": run.scene.stem if run.scene else "builtin (generated still life)",
+                     "path": str(run.scene) if run.scene else None}}
 
 
-def _nerf_scene(ctx: DemoContext) -> tuple[str, int]:
+def _nerf_scene(run: DemoRun) -> tuple[str, int]:
     """(scene spec, downscale): the data home's real scene (half resolution in --quick), else the built-in one."""
-    if ctx.scene is not None:
-        return str(ctx.scene), 2 if ctx.quick else 1
-    return f"builtin:{32 if ctx.quick else 64}", 1
+    if run.scene is not None:
+        return str(run.scene), 2 if run.quick else 1
+    return f"builtin:{32 if run.quick else 64}", 1
 
 
-def _nerf_step(ctx: DemoContext, folder: Path) -> None:
-    """Sampler figure; baseline vs best variant for the same time; orbit video; rendering figure; the
+def _nerf_step(run: DemoRun, folder: Path) -> None:
+    """Sampler figure; baseline vs improved variants for the same time; orbit video; rendering figure; the
     trained field evaluated on a different scene."""
-    plot_sampling(folder / "sampling.png", seed=ctx.seed)
-    seconds, frames = (8.0, 8) if ctx.quick else (75.0, 36)
-    spec, downscale = _nerf_scene(ctx)
+    plot_sampling(folder / "sampling.png", seed=run.cfg.seed)
+    seconds, frames = (12.0, 8) if run.quick else (45.0, 36)
+    spec, downscale = _nerf_scene(run)
     scene = load_scene(spec, downscale=downscale)
     size = scene.height
-    variants = [BASELINE, "fast"] if ctx.quick else [BASELINE, "tiny_viewdirs", "fast"]
-    summary = run_compare(["--scene", spec, "--downscale", str(downscale)], scene, seconds, folder / "compare",
-                          variants, ctx.seed, log=ctx.log)
+    variants = [BASELINE, "fast"] if run.quick else [BASELINE, "tiny_viewdirs", "fast"]
+    summary = run_compare(["--scene", spec, "--downscale", str(downscale), "--device", run.cfg.device], scene,
+                          seconds, folder / "compare", variants, run.cfg.seed, log=log)
     best = summary["best"]
     ckpt, cfg, model = load_nerf(folder / "compare" / best / "checkpoint.pt")
     render_orbit(model, cfg, ckpt["scene"], folder / "orbit", frames, 12)
@@ -228,50 +293,46 @@ def _nerf_step(ctx: DemoContext, folder: Path) -> None:
     write_json(folder / "cross_scene.json", {
         "model": best, "trained_on": scene.name, "other_scene": other.name,
         "psnr_own_scene": own["psnr"]["mean"], "psnr_other_scene": cross["psnr"]["mean"],
-        "ssim_own_scene": own["ssim"]["mean"], "ssim_other_scene": cross["ssim"]["mean"]})
+        "ssim_own_scene": own["ssim"]["mean"], "ssim_other_scene": cross["ssim"]["mean"],
+        "blank_psnr_own_scene": blank_psnr(scene.images[scene.test_idx])["best"],
+        "blank_psnr_other_scene": blank_psnr(other.images[other.test_idx])["best"]})
     plot_renders(cross["images"], other.images[cross["indices"]], folder / "cross_scene.png",
                  f"{best} trained on {scene.name}, asked to render {other.name}'s cameras")
 
 
-STEPS: list[Step] = [
-    Step("cnn", "CNNs: train briefly, predict", _cnn_step),
-    Step("gradflow", "gradient flow", _gradflow_step),
-    Step("landscape", "loss landscapes and the VGG/ResNet comparison", _landscape_step),
-    Step("deform", "deformable convolution: check, speed, experiment, figures", _deform_step),
-    Step("nerf", "tiny NeRF: sampling, baseline vs improved, orbit video, another scene", _nerf_step),
-]
+STEPS: list[Step] = [Step(name, STEP_TITLES[name], fn) for name, fn in (
+    ("cnn", _cnn_step), ("gradflow", _gradflow_step), ("landscape", _landscape_step), ("deform", _deform_step),
+    ("nerf", _nerf_step))]
 
 
-def run_demo(out: str | Path = "runs/demo", quick: bool = False, force: bool = False, seed: int = 0,
-             data_root: str | None = None, device: str = "auto", only: list[str] | None = None,
-             models: tuple[str, ...] = (), weights: tuple[str, ...] = (), normalize: str | None = None,
-             offline: bool = False) -> Path:
-    """Run every step (or ``only`` these), skipping finished ones; return the report path.
+def run_demo(cfg: DemoConfig) -> Path:
+    """Run every step (or ``cfg.only`` these), skipping finished ones; return the report path.
 
-    Data: the data home's (``data_root``, else ``$NEURALENS_DATA``), fetched first unless ``offline``; generated
-    stand-ins where real data cannot be had (``data.json`` says which). ``models`` (two specs, with ``weights``
-    one per model) makes the CNN steps study those instead of training.
+    Data: the data home's (``cfg.data_root``, else ``$NEURALENS_DATA``), fetched first unless ``offline``;
+    generated stand-ins where real data cannot be had (``data.json`` says which).
     """
-    ctx = DemoContext(Path(out), quick, seed, data_root, device, models, weights or ("",) * len(models), normalize,
-                      offline)
-    info = resolve_data(ctx)
-    write_json(ctx.out / "data.json", info)
-    ctx.log(f"data: CIFAR-10 {info['cifar10']['source']} ({info['cifar10']['path'] or 'generated shapes'}), "
-            f"NeRF scene {info['nerf']['source']} ({info['nerf']['path'] or 'generated still life'})")
-    start = time.perf_counter()
-    for step in STEPS:
-        folder = ctx.out / step.name
-        if only and step.name not in only:
+    cfg.check()
+    run = DemoRun(cfg)
+    info = resolve_data(run)
+    write_json(cfg.out / "data.json", info)
+    studied = {"shipped": "the shipped pretrained nets", "train": "two nets trained here", "user": "your models"}
+    log(f"data: CIFAR-10 {info['cifar10']['source']} ({info['cifar10']['path'] or 'generated shapes'}), "
+        f"NeRF scene {info['nerf']['source']} ({info['nerf']['path'] or 'generated still life'}); CNN study: "
+        f"{studied[run.mode]}")
+    steps = [s for s in STEPS if not cfg.only or s.name in cfg.only]
+    bar = Progress(len(steps), "demo steps", "step", leave=True)
+    for k, step in enumerate(steps, start=1):
+        folder = cfg.out / step.name
+        done = folder / "done.json"
+        if done.is_file() and not cfg.force and read_json(done).get("mode", run.mode) == run.mode:
+            log(f"[{step.name}] {step.title}: done already, skipped (use --force to redo)")
+            bar.update()
             continue
-        if (folder / "done.json").is_file() and not force:
-            ctx.log(f"[{step.name}] {step.title}: done already, skipped (use --force to redo)")
-            continue
-        ctx.log(f"[{step.name}] {step.title} ...")
+        log(f"[{step.name}] step {k} of {len(steps)}: {step.title} ...")
         t0 = time.perf_counter()
-        step.run(ctx, folder)
-        write_json(folder / "done.json", {"seconds": time.perf_counter() - t0, "quick": quick})
-        ctx.log(f"[{step.name}] finished in {time.perf_counter() - t0:.1f}s "
-                f"(total {time.perf_counter() - start:.1f}s)")
-    report = build_report(ctx.out)
-    ctx.log(f"report: {report}")
-    return report
+        step.run(run, folder)
+        write_json(done, {"seconds": time.perf_counter() - t0, "quick": cfg.quick, "mode": run.mode})
+        bar.update()
+        log(f"[{step.name}] finished in {time.perf_counter() - t0:.1f}s (total {time.perf_counter() - bar.start:.1f}s)")
+    bar.close()
+    return build_report(cfg.out)

@@ -1,10 +1,18 @@
-"""The model zoo: one registry of classifiers, CIFAR-style nets, weights and checkpoints, classifier training.
-It imports no study."""
+"""The model zoo: one registry of classifiers, CIFAR-style nets, shipped weights, checkpoints, classifier
+training. It imports no study. Members load on first use (:mod:`neuralens.core.lazy`), so the command line can
+import the torch-free parts (names, specs, model cards) without torch."""
 
-from neuralens.core.checkpoint import load_checkpoint, save_checkpoint
-from neuralens.models.checkpoint import load_classifier, model_from_checkpoint
-from neuralens.models.registry import create_model, list_models, register_model
-from neuralens.models.spec import ModelSpec, build_model, parse_model_spec
+from neuralens.core.lazy import lazy_exports
 
-__all__ = ["ModelSpec", "build_model", "create_model", "list_models", "load_checkpoint", "load_classifier",
-           "model_from_checkpoint", "parse_model_spec", "register_model", "save_checkpoint"]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "ModelSpec": "neuralens.models.spec",
+    "parse_model_spec": "neuralens.models.spec",
+    "build_model": "neuralens.models.build",
+    "create_model": "neuralens.models.registry",
+    "register_model": "neuralens.models.registry",
+    "list_models": "neuralens.models.zoo",
+    "load_checkpoint": "neuralens.core.checkpoint",
+    "save_checkpoint": "neuralens.core.checkpoint",
+    "load_classifier": "neuralens.models.checkpoint",
+    "model_from_checkpoint": "neuralens.models.checkpoint",
+})

@@ -99,3 +99,28 @@ class ResNet(nn.Module):
         x = torch.relu(self.bn1(self.conv1(x)))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
+def vgg16(num_classes: int, width: float, **kw: object) -> VGG:
+    """VGG16 without batch norm (the net whose gradients fade with depth)."""
+    return VGG(num_classes, width, batch_norm=False, **kw)
+
+
+def vgg16_bn(num_classes: int, width: float, **kw: object) -> VGG:
+    """VGG16 with batch norm after every conv."""
+    return VGG(num_classes, width, batch_norm=True, **kw)
+
+
+def vgg16_bn_bias(num_classes: int, width: float, **kw: object) -> VGG:
+    """VGG16-BN whose convs keep their biases: the layout of kuangliu/pytorch-cifar's ``VGG('VGG16')``."""
+    return VGG(num_classes, width, batch_norm=True, conv_bias=True, **kw)
+
+
+def resnet18(num_classes: int, width: float, **kw: object) -> ResNet:
+    """ResNet18 for CIFAR."""
+    return ResNet(num_classes, width, **kw)
+
+
+def plain18(num_classes: int, width: float, **kw: object) -> ResNet:
+    """ResNet18 with every shortcut removed: the control for what the identity path does."""
+    return ResNet(num_classes, width, shortcut=False, **kw)

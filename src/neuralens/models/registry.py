@@ -4,7 +4,8 @@ Every model returned takes images in [0, 1] (NCHW): a ``preprocess`` sub-module 
 as a forward pre-hook, so parameter names stay those of the bare network (``features.0.weight``, ``fc.weight``)
 while the normalisation travels with the weights in every checkpoint.
 
-``pretrained`` may be ``None`` (random init), ``"imagenet"`` (torchvision's ImageNet weights, 224x224 inputs,
+``pretrained`` may be ``None`` (random init), ``True`` or ``"neuralens"`` (the weights neuralens ships, see
+:mod:`neuralens.models.cards`), ``"imagenet"`` (torchvision's ImageNet weights, 224x224 inputs,
 new head), a path to a checkpoint ``.pt``, or ``"hub:REPO:ENTRY"`` where REPO is ``owner/name`` on GitHub or a
 local directory holding a ``hubconf.py``.
 """
@@ -20,17 +21,10 @@ import torchvision
 from torch import nn
 
 from neuralens.core.errors import NeuralensError
-from neuralens.core.registry import Registry
-from neuralens.data.cifar import CIFAR10_MEAN, CIFAR10_STD
-from neuralens.models.cifar_nets import VGG, ResNet
-from neuralens.models.small_cnn import SmallCNN
-from neuralens.models.weights import load_weights
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
-_IMAGENET_INPUT: set[str] = set()
+from neuralens.data.constants import CIFAR10_MEAN, CIFAR10_STD, IMAGENET_MEAN, IMAGENET_STD
+from neuralens.models.cards import SHIPPED, card_width, read_card
+from neuralens.models.weights import load_shipped, load_weights
+from neuralens.models.zoo import MODELS, is_imagenet_input
 
 
 class Preprocess(nn.Module):
@@ -73,69 +67,14 @@ Builder = Callable[..., nn.Module]
 
 
 def register_model(name: str, imagenet_input: bool = False) -> Callable[[Builder], Builder]:
-    """Decorator: add a builder ``fn(num_classes, width, **kw) -> nn.Module`` under ``name``."""
+    """Decorator for Python users: add a builder ``fn(num_classes, width, **kw) -> nn.Module`` under ``name``
+    (neuralens' own models are listed in :mod:`neuralens.models.zoo`)."""
 
-    def deco(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        MODELS.register(name, fn)
-        if imagenet_input:
-            _IMAGENET_INPUT.add(name)
+    def deco(fn: Builder) -> Builder:
+        MODELS.register(name, fn, imagenet_input=imagenet_input)
         return fn
 
     return deco
-
-
-def is_imagenet_input(name: str) -> bool:
-    """Registry nets built for 224x224 ImageNet input (torchvision's), normalised with ImageNet statistics."""
-    return name in _IMAGENET_INPUT
-
-
-def list_models() -> list[str]:
-    return sorted(MODELS.names())
-
-
-def check_model_name(name: str) -> None:
-    """Fail early, before any output is written, on a model name the registry does not know."""
-    if not name.startswith("hub:"):
-        MODELS.get(name)
-
-
-@register_model("vgg16")
-def _vgg16(num_classes: int, width: float, **kw: Any) -> nn.Module:
-    return VGG(num_classes, width, batch_norm=False, **kw)
-
-
-@register_model("vgg16_bn")
-def _vgg16_bn(num_classes: int, width: float, **kw: Any) -> nn.Module:
-    return VGG(num_classes, width, batch_norm=True, **kw)
-
-
-@register_model("vgg16_bn_bias")
-def _vgg16_bn_bias(num_classes: int, width: float, **kw: Any) -> nn.Module:
-    """VGG16-BN whose convs keep their biases: the layout of kuangliu/pytorch-cifar's ``VGG('VGG16')``."""
-    return VGG(num_classes, width, batch_norm=True, conv_bias=True, **kw)
-
-
-@register_model("resnet18")
-def _resnet18(num_classes: int, width: float, **kw: Any) -> nn.Module:
-    return ResNet(num_classes, width, **kw)
-
-
-@register_model("plain18")
-def _plain18(num_classes: int, width: float, **kw: Any) -> nn.Module:
-    """ResNet18 with every shortcut removed: the control for what the identity path does."""
-    return ResNet(num_classes, width, shortcut=False, **kw)
-
-
-@register_model("small_cnn")
-def _small_cnn(num_classes: int, width: float, **kw: Any) -> nn.Module:
-    """The DCN experiment's control: three plain 3x3 layers at 16x16."""
-    return SmallCNN(num_classes, width, deformable=False, **kw)
-
-
-@register_model("small_dcn")
-def _small_dcn(num_classes: int, width: float, **kw: Any) -> nn.Module:
-    """The same network with the three layers deformable (offsets zero-initialised)."""
-    return SmallCNN(num_classes, width, deformable=True, **kw)
 
 
 def _torchvision_builder(tv_name: str) -> Callable[..., nn.Module]:
@@ -152,8 +91,9 @@ def _torchvision_builder(tv_name: str) -> Callable[..., nn.Module]:
     return build
 
 
-for _tv in ("vgg16", "vgg16_bn", "resnet18"):
-    register_model(f"tv_{_tv}", imagenet_input=True)(_torchvision_builder(_tv))
+tv_vgg16 = _torchvision_builder("vgg16")
+tv_vgg16_bn = _torchvision_builder("vgg16_bn")
+tv_resnet18 = _torchvision_builder("resnet18")
 
 
 def _load_imagenet(name: str, num_classes: int) -> nn.Module:
@@ -184,9 +124,20 @@ def load_hub(spec: str, num_classes: int, pretrained: bool = True) -> nn.Module:
     return model
 
 
-def create_model(name: str, num_classes: int = 10, width: float = 1.0, pretrained: str | Path | None = None,
-                 **kw: Any) -> nn.Module:
-    """Build a registered classifier, optionally with weights (see module docstring). Takes [0,1] NCHW input."""
+def create_model(name: str, num_classes: int | None = None, width: float | None = None,
+                 pretrained: str | Path | bool | None = None, **kw: Any) -> nn.Module:
+    """Build a registered classifier, optionally with weights (see module docstring). Takes [0,1] NCHW input.
+
+    ``pretrained=True`` (or ``"neuralens"``) gives the weights neuralens ships for ``name``, at their card's width,
+    classes and normalisation (``model.neuralens_card``); a conflicting ``width`` or ``num_classes`` is refused.
+    Otherwise ``width`` defaults to 1.0 and ``num_classes`` to 10.
+    """
+    if pretrained is True or pretrained == SHIPPED:
+        return _create_shipped(name, num_classes, width, **kw)
+    num_classes = 10 if num_classes is None else num_classes
+    width = 1.0 if width is None else width
+    if pretrained is False:
+        pretrained = None
     if pretrained is not None and str(pretrained).startswith("hub:"):
         model = attach_preprocess(load_hub(str(pretrained), num_classes), CIFAR10_MEAN, CIFAR10_STD)
         model.neuralens_arch = str(pretrained)
@@ -203,11 +154,22 @@ def create_model(name: str, num_classes: int = 10, width: float = 1.0, pretraine
         name = f"tv_{base}"
     else:
         model = MODELS.get(name)(num_classes, width, **kw)
-    if name in _IMAGENET_INPUT:
+    if is_imagenet_input(name):
         model = attach_preprocess(model, IMAGENET_MEAN, IMAGENET_STD, size=224)
     else:
         model = attach_preprocess(model, CIFAR10_MEAN, CIFAR10_STD)
     model.neuralens_arch = name
     if pretrained is not None and pretrained != "imagenet":
         load_weights(model, Path(pretrained), name)
+    return model
+
+
+def _create_shipped(name: str, num_classes: int | None, width: float | None, **kw: Any) -> nn.Module:
+    """``name`` with the weights neuralens ships, built as their card says."""
+    card = read_card(name)
+    if num_classes is not None and num_classes != card["num_classes"]:
+        raise NeuralensError(f"the neuralens {name} weights predict {card['num_classes']} classes, not {num_classes}")
+    model = create_model(name, card["num_classes"], card_width(card, width), **kw)
+    load_shipped(model, name)
+    model.neuralens_card = card
     return model

@@ -32,3 +32,13 @@ class SmallCNN(nn.Module):
 
     def deform_layers(self) -> list[DeformableConv2d]:
         return [m for m in self.body if isinstance(m, DeformableConv2d)]
+
+
+def small_cnn(num_classes: int, width: float, **kw: object) -> SmallCNN:
+    """The DCN experiment's control: three plain 3x3 layers at 16x16."""
+    return SmallCNN(num_classes, width, deformable=False, **kw)
+
+
+def small_dcn(num_classes: int, width: float, **kw: object) -> SmallCNN:
+    """The same network with the three layers deformable (offsets zero-initialised)."""
+    return SmallCNN(num_classes, width, deformable=True, **kw)

@@ -1,54 +1,50 @@
-"""One model spec for every command that studies a classifier, and the weights that go with it.
+"""One model spec for every command that studies a classifier, and the weights that go with it: parsed and
+checked here without torch, so a typo is answered before anything heavy is imported (building is in
+:mod:`neuralens.models.build`).
 
 ``--model SPEC``:
 
-* a registry name (``resnet18``, ``vgg16_bn``, ``tv_resnet18``, ...; see ``list_models()``);
+* a registry name (``resnet18``, ``vgg16_bn``, ``tv_resnet18``, ...; see :mod:`neuralens.models.zoo`);
 * ``hub:OWNER/REPO:ENTRY`` or ``hub:DIR:ENTRY``: a torch.hub entry (with its pretrained weights unless
   ``--weights`` is given);
 * ``FILE.py:CALLABLE``: a Python file from the user's own code and a callable in it returning the ``nn.Module``
   (``resnet.py:resnet20``); the file's folder is importable while it loads, so its own imports work.
 
-``--weights``: ``imagenet`` (torchvision's ImageNet weights), a neuralens checkpoint, a bare ``state_dict`` or a
-wrapped one (``{'state_dict': ...}``, ``{'net': ...}``, ... found by looking for the dict of tensors), with
-DataParallel ``module.`` prefixes removed; always read with ``weights_only=True``.
+``--weights``: ``neuralens`` (the weights neuralens ships, see :mod:`neuralens.models.cards`), ``imagenet``
+(torchvision's ImageNet weights), a neuralens checkpoint, a bare ``state_dict`` or a wrapped one
+(``{'state_dict': ...}``, ``{'net': ...}``, ... found by looking for the dict of tensors), with DataParallel
+``module.`` prefixes removed; always read with ``weights_only=True``.
 
 ``--normalize``: the mean/std the model was trained with: ``cifar``, ``imagenet``, ``none`` or ``R,G,B/R,G,B``;
-by default ``imagenet`` for ``tv_*`` and ``cifar`` for everything else. Every model built here takes [0, 1]
-images and normalises them itself (a ``preprocess`` child), so every study feeds all models the same way.
+by default the shipped weights' own, ``imagenet`` for ``tv_*`` and ``cifar`` for everything else. Every model
+built here takes [0, 1] images and normalises them itself (a ``preprocess`` child), so every study feeds all
+models the same way.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import ast
 import math
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import torch
-from torch import nn
-
-from neuralens.core.checkpoint import FORMAT, read_torch_file
 from neuralens.core.errors import NeuralensError
-from neuralens.data.cifar import CIFAR10_MEAN, CIFAR10_STD
-from neuralens.models.registry import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    MODELS,
-    attach_preprocess,
-    create_model,
-    is_imagenet_input,
-    load_hub,
-)
-from neuralens.models.weights import load_weights
+from neuralens.core.files import check_weights_file
+from neuralens.core.suggest import did_you_mean
+from neuralens.data.constants import CIFAR10_MEAN, CIFAR10_STD, IMAGENET_MEAN, IMAGENET_STD
+from neuralens.models.cards import SHIPPED, card_normalization, card_width, read_card
+from neuralens.models.zoo import MODELS, is_imagenet_input
 
 NORMALIZATIONS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "cifar": (CIFAR10_MEAN, CIFAR10_STD),
     "imagenet": (IMAGENET_MEAN, IMAGENET_STD),
     "none": ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
 }
+#: width of registry nets studied without weights that say otherwise (small enough for a 2-core CPU)
+DEFAULT_WIDTH = 0.25
+#: ``--weights`` values that are names, not files
+NAMED_WEIGHTS = (SHIPPED, "imagenet")
 
 
 def parse_normalize(text: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -60,17 +56,11 @@ def parse_normalize(text: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
         mean = tuple(float(v) for v in mean_text.split(","))
         std = tuple(float(v) for v in std_text.split(","))
     except ValueError:
-        raise NeuralensError(f"--normalize {text!r}: use cifar, imagenet, none or R,G,B/R,G,B (mean/std)") from None
+        raise NeuralensError(f"--normalize {text!r}{did_you_mean(text, NORMALIZATIONS)}: use cifar, imagenet, none "
+                             "or R,G,B/R,G,B (mean/std)") from None
     if len(mean) != 3 or len(std) != 3 or not all(s > 0 for s in std) or not all(map(math.isfinite, mean + std)):
         raise NeuralensError(f"--normalize {text!r}: need three means and three positive stds")
     return mean, std
-
-
-def set_normalization(model: nn.Module, normalize: str) -> None:
-    """Overwrite the mean/std a model built here normalises its input with (its ``preprocess`` buffers)."""
-    mean, std = parse_normalize(normalize)
-    model.preprocess.mean.copy_(torch.tensor(mean).view(1, -1, 1, 1))
-    model.preprocess.std.copy_(torch.tensor(std).view(1, -1, 1, 1))
 
 
 @dataclass(frozen=True)
@@ -96,6 +86,34 @@ class ModelSpec:
         return "imagenet" if self.kind == "registry" and is_imagenet_input(self.target) else "cifar"
 
 
+def module_callables(path: Path) -> list[str]:
+    """Public top-level callables of a Python file that build an ``nn.Module``, found by reading (not running) it:
+    classes deriving (directly or through the file's own classes) from a ``*Module`` base, and functions that
+    return a call of such a class. For the hint when ``FILE.py`` comes without ``:CALLABLE``."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    except SyntaxError:
+        return []
+    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+    modules: set[str] = set()
+    changed = True
+    while changed:  # a class is a module if one of its bases is nn.Module or another such class of the file
+        changed = False
+        for name, node in classes.items():
+            bases = {ast.unparse(b).rsplit(".", 1)[-1] for b in node.bases}
+            if name not in modules and (bases & modules or any(b.endswith("Module") for b in bases)):
+                modules.add(name)
+                changed = True
+    found = [n for n in classes if n in modules]
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            returns = [r.value for r in ast.walk(node) if isinstance(r, ast.Return) and r.value is not None]
+            called = {ast.unparse(r.func).rsplit(".", 1)[-1] for r in returns if isinstance(r, ast.Call)}
+            if called & modules:
+                found.append(node.name)
+    return [n for n in found if not n.startswith("_")]
+
+
 def parse_model_spec(text: str) -> ModelSpec:
     """Check a ``--model`` value's form (and that its file or registry name exists) before any work."""
     if text.startswith("hub:"):
@@ -109,90 +127,91 @@ def parse_model_spec(text: str) -> ModelSpec:
             raise NeuralensError(f"--model {text!r}: {entry!r} is not a Python name (FILE.py:CALLABLE)")
         if not Path(file).is_file():
             raise NeuralensError(f"--model {text!r}: no such file {file}")
+        names = module_callables(Path(file))
+        if names and entry not in names and entry not in _defined_names(Path(file)):
+            raise NeuralensError(f"--model {text!r}: {file} defines no {entry!r}{did_you_mean(entry, names)}; "
+                                 f"callables there that build a module: {', '.join(names)}")
         return ModelSpec(text, "file", file, entry)
-    MODELS.get(text)
+    if text.endswith(".py") or Path(text).is_file():
+        if not Path(text).is_file():
+            raise NeuralensError(f"--model {text!r}: no such file (a model file is given as FILE.py:CALLABLE)")
+        names = module_callables(Path(text))
+        listed = (f"; it defines {', '.join(names)}, e.g. --model {text}:{names[0]}" if names else
+                  "; no callable returning an nn.Module was found in it")
+        raise NeuralensError(f"--model {text!r}: say which callable builds the model, as FILE.py:CALLABLE{listed}")
+    MODELS.check(text)
     return ModelSpec(text, "registry", text)
 
 
-def _load_file_model(path: Path, name: str) -> nn.Module:
-    """Import ``path`` as a module (its folder on sys.path meanwhile) and call ``name`` for the model."""
-    folder = str(path.resolve().parent)
-    module_name = f"neuralens_user_{re.sub(r'[^A-Za-z0-9_]', '_', path.stem)}"
-    sys.path.insert(0, folder)
+def _defined_names(path: Path) -> set[str]:
+    """Every top-level name a file defines (functions, classes, assignments): a callable the heuristic of
+    :func:`module_callables` missed is still accepted, and its import then decides."""
     try:
-        loader = importlib.util.spec_from_file_location(module_name, path)
-        if loader is None or loader.loader is None:
-            raise NeuralensError(f"{path}: cannot be imported as a Python module")
-        module = importlib.util.module_from_spec(loader)
-        sys.modules[module_name] = module
-        try:
-            loader.loader.exec_module(module)
-        except Exception as exc:  # the user's own code failed: say where, in one line
-            raise NeuralensError(f"{path}: importing it failed ({exc.__class__.__name__}: {exc})") from None
-        fn = getattr(module, name, None)
-        if not callable(fn):
-            raise NeuralensError(f"{path}: has no callable {name!r}")
-        try:
-            model = fn()
-        except Exception as exc:
-            raise NeuralensError(f"{path}:{name}() failed ({exc.__class__.__name__}: {exc})") from None
-    finally:
-        sys.path.remove(folder)
-    if not isinstance(model, nn.Module):
-        raise NeuralensError(f"{path}:{name}() returned {type(model).__name__}, not an nn.Module")
-    return model
+        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    except SyntaxError:
+        return set()
+    names = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))}
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return names
 
 
-def _read_weights(weights: str | None) -> Any:
-    """The content of a ``--weights`` file, or None for none and for ``imagenet``."""
-    return None if weights is None or weights == "imagenet" else read_torch_file(weights)
-
-
-def _config_of(raw: Any) -> dict[str, Any] | None:
-    """A neuralens checkpoint's architecture and config (width, classes); None for any other content."""
-    if isinstance(raw, dict) and raw.get("format") == FORMAT:
-        return {"arch": raw.get("arch"), **(raw.get("config") or {})}
-    return None
-
-
-def checkpoint_config(weights: str | None) -> dict[str, Any] | None:
-    """The config of a neuralens checkpoint given as ``--weights`` (its width and classes), else None."""
-    return _config_of(_read_weights(weights))
-
-
-def build_model(spec: ModelSpec | str, num_classes: int = 10, width: float = 1.0, weights: str | None = None,
-                normalize: str | None = None, hub_pretrained: bool = True) -> nn.Module:
-    """The classifier ``spec`` with ``weights`` and ``normalize`` (see the module docstring); [0, 1] input.
-
-    Without ``weights`` a hub model comes with its published weights unless ``hub_pretrained`` is False
-    (the model at initialisation); every other spec is then at initialisation.
-
-    The model records what was built in ``model.neuralens_spec`` (model, weights, normalize) for run configs.
-    """
-    spec = parse_model_spec(spec) if isinstance(spec, str) else spec
-    norm = normalize or spec.default_normalize
-    mean, std = parse_normalize(norm)
-    raw = _read_weights(weights)  # read once: for a neuralens checkpoint's config, then for its weights
-    if spec.kind == "registry":
-        saved = _config_of(raw)
-        if saved is not None:  # our own checkpoint: its width and classes, and the architecture must match
-            if saved.get("arch") != spec.target:
-                raise NeuralensError(f"{weights}: checkpoint is for architecture {saved.get('arch')!r}, not "
-                                     f"{spec.target!r}")
-            num_classes, width = int(saved.get("num_classes", num_classes)), float(saved.get("width", width))
-        model = create_model(spec.target, num_classes=num_classes, width=width,
-                             pretrained="imagenet" if weights == "imagenet" else None)
-        if normalize is not None:
-            set_normalization(model, normalize)
+def check_weights(spec: ModelSpec, weights: str | None, width: float | None = None,
+                  normalize: str | None = None) -> None:
+    """Everything about ``--weights`` that can be known without torch: a named source that fits the spec
+    (``neuralens`` for an architecture that has shipped weights, at their width and normalisation; ``imagenet``
+    for ``tv_*``), or a file that exists and looks like weights."""
+    if not weights:
+        return
+    if weights == SHIPPED:
+        if spec.kind != "registry":
+            raise NeuralensError(f"--weights {SHIPPED}: neuralens ships weights for registry models only, not "
+                                 f"{spec.text!r}")
+        card = read_card(spec.target)
+        card_width(card, width)
+        card_normalization(card, normalize)
     elif weights == "imagenet":
-        raise NeuralensError(f"--weights imagenet needs a tv_* model, not {spec.text!r}")
+        if spec.kind != "registry" or not (is_imagenet_input(spec.target) or f"tv_{spec.target}" in MODELS):
+            raise NeuralensError(f"--weights imagenet needs a torchvision architecture (tv_vgg16, tv_vgg16_bn, "
+                                 f"tv_resnet18, or vgg16/vgg16_bn/resnet18), not {spec.text!r}")
     else:
-        net = (load_hub(spec.text, num_classes, pretrained=weights is None and hub_pretrained) if spec.kind == "hub"
-               else _load_file_model(Path(spec.target), spec.entry))  # the user's callable decides its own head
-        model = attach_preprocess(net, mean, std)
-        model.neuralens_arch = spec.text
-    if raw is not None:
-        arch = spec.target if spec.kind == "registry" else spec.text
-        load_weights(model, Path(weights), arch, keep_normalization=normalize is not None, raw=raw)
-    model.neuralens_spec = {"model": spec.text, "weights": weights, "normalize": norm}
-    return model
+        check_weights_file(weights)
+
+
+def resolve_width(spec: ModelSpec, weights: str | None, width: float | None) -> float | None:
+    """The width a registry net is built at: the shipped weights' card, else the one given, else
+    :data:`DEFAULT_WIDTH`; None for models whose own code fixes their shape (files, hub entries, ``tv_*``).
+    A neuralens checkpoint's own width is applied when it is read (:func:`neuralens.models.build.build_model`)."""
+    if spec.kind != "registry" or is_imagenet_input(spec.target):
+        return None
+    if weights == SHIPPED:
+        return card_width(read_card(spec.target), width)
+    return DEFAULT_WIDTH if width is None else width
+
+
+def pair_weights(models: list[str], weights: list[str]) -> list[str]:
+    """One ``--weights`` entry per model: as given (empty entries: at initialisation), or one named source
+    (``neuralens``, ``imagenet``) for all; anything else is one line. The one place this rule lives."""
+    if not models:
+        raise NeuralensError("--models: give at least one model (e.g. --models vgg16_bn,resnet18)")
+    if not weights:
+        return [""] * len(models)
+    if len(weights) == 1 and len(models) > 1 and weights[0] in NAMED_WEIGHTS:
+        return weights * len(models)
+    if len(weights) != len(models):
+        raise NeuralensError(f"--weights: give one per model ({len(models)}), or one of {', '.join(NAMED_WEIGHTS)} "
+                             f"for all; got {len(weights)}")
+    return weights
+
+
+def check_models(models: list[str], weights: list[str], width: float | None, normalize: str | None
+                 ) -> list[tuple[ModelSpec, str]]:
+    """Parse every ``--model`` and check its weights, before any work: [(spec, weights or "")]."""
+    if normalize:
+        parse_normalize(normalize)
+    specs = [parse_model_spec(m) for m in models]
+    pairs = list(zip(specs, pair_weights(models, weights)))
+    for spec, w in pairs:
+        check_weights(spec, w or None, width, normalize)
+    return pairs

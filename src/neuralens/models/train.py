@@ -26,53 +26,13 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from neuralens.core.checkpoint import save_checkpoint
-from neuralens.core.cliargs import (
-    device_name,
-    nonneg_float,
-    nonneg_int,
-    option,
-    positive_float,
-    positive_int,
-    width_multiplier,
-)
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import atomic_path, write_json
 from neuralens.core.resume import interruptible, resume_checkpoint
-from neuralens.core.runtime import PRECISIONS, autocast_dtype, resolve_device, seed_everything
+from neuralens.core.runtime import autocast_dtype, resolve_device, seed_everything
 from neuralens.data.cifar import ImageData, augment_batch, to_float
-from neuralens.models.registry import create_model, list_models
-
-
-@dataclass
-class TrainConfig:
-    """The training recipe; every field with help text is also a ``neuralens train`` option."""
-
-    model: str = option("resnet18", f"one of {', '.join(list_models())}")
-    width: float = option(0.25, "channel width multiplier (<= 8)", type=width_multiplier)
-    epochs: int = option(5, "passes over the training set", type=positive_int)
-    batch_size: int = option(128, "images per step (128 beat 256 at 10 epochs: more steps)", type=positive_int)
-    lr: float = option(0.2, "peak LR of the one-cycle schedule", type=positive_float)
-    momentum: float = 0.9
-    weight_decay: float = option(5e-4, "L2 on conv/linear weights", type=nonneg_float)
-    label_smoothing: float = option(0.2, "cross-entropy label smoothing in [0, 1)", type=nonneg_float)
-    crop_pad: int = option(2, "random-crop padding in pixels (2 beat 4 for a 10-epoch budget)", type=nonneg_int)
-    seed: int = option(0, "seed for every random choice", type=nonneg_int)
-    channels_last: bool = option(True, "keep NCHW contiguous tensors", flag="--no-channels-last",
-                                 action="store_false")
-    precision: str = option("auto", "autocast dtype of the training step; auto = bf16 where the CPU/GPU has it "
-                                    "natively (evaluation stays float32)", choices=PRECISIONS)
-    device: str = option("auto", "auto | cpu | cuda[:N]", type=device_name)
-    steps_per_epoch: int | None = option(None, "cap steps per epoch (quick runs)", type=positive_int)
-    pretrained: str | None = option(None, "imagenet | checkpoint.pt | hub:REPO:ENTRY")
-    data: str = "auto"
-    #: configuration keys a resumed run must share with its checkpoint
-    resume_keys: tuple[str, ...] = field(default=("model", "width", "batch_size", "epochs", "seed"), repr=False)
-
-    def __post_init__(self) -> None:
-        """Reject impossible recipes before anything is written."""
-        if self.crop_pad < 0 or self.weight_decay < 0 or not 0 <= self.label_smoothing < 1:
-            raise NeuralensError(f"need crop_pad >= 0, weight_decay >= 0 and 0 <= label_smoothing < 1; got "
-                                 f"{self.crop_pad}, {self.weight_decay}, {self.label_smoothing}")
+from neuralens.models.recipe import TrainConfig
+from neuralens.models.registry import create_model
 
 
 def _batch_gen(seed: int, epoch: int, step: int) -> torch.Generator:
@@ -178,8 +138,6 @@ def _setup(cfg: TrainConfig, data: ImageData, device: torch.device, memory_forma
     model = create_model(cfg.model, num_classes=data.num_classes, width=cfg.width, pretrained=cfg.pretrained)
     model = model.to(device=device, memory_format=memory_format)
     n = len(data.x_train)
-    if n < cfg.batch_size:
-        raise NeuralensError(f"training set has {n} images, fewer than --batch-size {cfg.batch_size}")
     steps = n // cfg.batch_size if cfg.steps_per_epoch is None else min(cfg.steps_per_epoch, n // cfg.batch_size)
     optimizer = torch.optim.SGD(_param_groups(model, cfg.weight_decay), lr=cfg.lr, momentum=cfg.momentum,
                                 nesterov=True)
@@ -223,6 +181,7 @@ def train(cfg: TrainConfig, data: ImageData, out: str | Path, resume: bool = Fal
 
     Ctrl-C saves a resumable checkpoint at a step boundary before the interrupt propagates.
     """
+    check_data(cfg, data)
     out = Path(out)
     ckpt_path = out / "model.pt"
     device = resolve_device(cfg.device)

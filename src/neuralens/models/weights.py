@@ -1,15 +1,21 @@
-"""Putting weights into a built model: from a neuralens checkpoint or a bare state_dict, with one-line errors."""
+"""Putting weights into a built model: the shipped safetensors, a neuralens checkpoint or a bare state_dict, with
+one-line errors."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 from neuralens.core.checkpoint import FORMAT, read_torch_file
 from neuralens.core.errors import NeuralensError
+from neuralens.core.io import atomic_path
+from neuralens.models.cards import pretrained_dir, read_card
 
 
 def load_state(model: nn.Module, state: dict[str, torch.Tensor], what: str, arch: str, file_arch: str) -> None:
@@ -101,3 +107,46 @@ def load_weights(model: nn.Module, path: Path, arch: str, keep_normalization: bo
             hint = " (these weights have conv biases: use --model vgg16_bn_bias)"
         raise NeuralensError(f"{path}: weights do not fit {arch!r}: {problem[:300]}{hint}")
     load_state(model, state, str(path), arch, arch)
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    """A safetensors file's tensors (no pickle, no code); a damaged file is one line."""
+    try:
+        return load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise NeuralensError(f"{path}: not a readable safetensors file ({exc})") from None
+
+
+def load_shipped(model: nn.Module, arch: str) -> dict[str, Any]:
+    """Put neuralens' shipped ``arch`` weights into ``model`` (built at the card's width); return the card.
+
+    The file's sha256 must match the card's, so a damaged installation is named instead of scoring oddly. Half
+    precision tensors are widened to the model's float32 on load.
+    """
+    card = read_card(arch)
+    path = pretrained_dir() / card["file"]
+    if not path.is_file() or sha256_of(path) != card["sha256"]:
+        raise NeuralensError(f"{path}: missing or not the file its model card describes (sha256); reinstall neuralens")
+    load_state(model, read_safetensors(path), str(path), arch, arch)
+    return card
+
+
+def save_shipped(model: nn.Module, path: Path) -> Path:
+    """Write ``model``'s state for shipping: conv/linear weights in half precision, everything else as it is
+    (1-D BN statistics and the normalisation buffers stay float32: they are small and exactness matters there)."""
+    state = {}
+    for k, v in model.state_dict().items():
+        v = v.detach().cpu()
+        halve = v.is_floating_point() and v.ndim > 1 and k.endswith(".weight") and not k.startswith("preprocess.")
+        state[k] = (v.half() if halve else v).contiguous()
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp), metadata={"format": "neuralens-shipped/1"})
+    return path

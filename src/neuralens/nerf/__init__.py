@@ -1,37 +1,41 @@
 """Tiny NeRF: rays, samplers, volume rendering as small pure functions, fields, the occupancy estimator, the
-trainer and its recipes. The names below are the public API (see docs/api.md)."""
+trainer and its recipes. The names below are the public API (see docs/api.md); each loads on first use, so the
+command line can read recipes and options without torch."""
 
-from neuralens.data.cameras import get_rays, look_at, orbit_poses
-from neuralens.nerf.config import NerfConfig
-from neuralens.nerf.encoding import PositionalEncoding, positional_encoding
-from neuralens.nerf.fields import FIELDS, create_field
-from neuralens.nerf.grid_field import VMField
-from neuralens.nerf.metrics import psnr, ssim
-from neuralens.nerf.mlp_field import TinyNeRF
-from neuralens.nerf.model import NerfModel, build_model, load_nerf
-from neuralens.nerf.occupancy import OccupancyGrid
-from neuralens.nerf.renderer import RenderSettings, render_image, render_rays
-from neuralens.nerf.rendering import (
-    accumulate_along_rays,
-    render_transmittance_from_density,
-    render_weight_from_density,
-    volume_render,
-)
-from neuralens.nerf.sampling import (
-    importance_samples,
-    midpoints,
-    stratified_samples,
-    tiny_nerf_samples,
-    uniform_samples,
-)
-from neuralens.nerf.trainer import evaluate_views, fit_to_scene, train_nerf
-from neuralens.nerf.variants import VARIANTS, make_config
+from neuralens.core.lazy import lazy_exports
 
-__all__ = [
-    "FIELDS", "VARIANTS", "NerfConfig", "NerfModel", "OccupancyGrid", "PositionalEncoding", "RenderSettings",
-    "TinyNeRF", "VMField", "accumulate_along_rays", "build_model", "create_field", "evaluate_views", "fit_to_scene",
-    "get_rays",
-    "importance_samples", "load_nerf", "look_at", "make_config", "midpoints", "orbit_poses", "positional_encoding",
-    "psnr", "render_image", "render_rays", "render_transmittance_from_density", "render_weight_from_density", "ssim",
-    "stratified_samples", "tiny_nerf_samples", "train_nerf", "uniform_samples", "volume_render",
-]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "get_rays": "neuralens.data.cameras",
+    "look_at": "neuralens.data.cameras",
+    "orbit_poses": "neuralens.data.cameras",
+    "NerfConfig": "neuralens.nerf.config",
+    "PositionalEncoding": "neuralens.nerf.encoding",
+    "positional_encoding": "neuralens.nerf.encoding",
+    "FIELDS": "neuralens.nerf.fields",
+    "create_field": "neuralens.nerf.fields",
+    "VMField": "neuralens.nerf.grid_field",
+    "psnr": "neuralens.nerf.metrics",
+    "ssim": "neuralens.nerf.metrics",
+    "TinyNeRF": "neuralens.nerf.mlp_field",
+    "NerfModel": "neuralens.nerf.model",
+    "build_model": "neuralens.nerf.model",
+    "load_nerf": "neuralens.nerf.model",
+    "OccupancyGrid": "neuralens.nerf.occupancy",
+    "RenderSettings": "neuralens.nerf.renderer",
+    "render_image": "neuralens.nerf.renderer",
+    "render_rays": "neuralens.nerf.renderer",
+    "accumulate_along_rays": "neuralens.nerf.rendering",
+    "render_transmittance_from_density": "neuralens.nerf.rendering",
+    "render_weight_from_density": "neuralens.nerf.rendering",
+    "volume_render": "neuralens.nerf.rendering",
+    "importance_samples": "neuralens.nerf.sampling",
+    "midpoints": "neuralens.nerf.sampling",
+    "stratified_samples": "neuralens.nerf.sampling",
+    "tiny_nerf_samples": "neuralens.nerf.sampling",
+    "uniform_samples": "neuralens.nerf.sampling",
+    "evaluate_views": "neuralens.nerf.trainer",
+    "fit_to_scene": "neuralens.nerf.trainer",
+    "train_nerf": "neuralens.nerf.trainer",
+    "VARIANTS": "neuralens.nerf.variants",
+    "make_config": "neuralens.nerf.variants",
+})

@@ -18,7 +18,7 @@ from neuralens.core.errors import NeuralensError
 from neuralens.core.io import read_json, write_json
 from neuralens.core.plotting import plt, save_figure
 from neuralens.core.runtime import die_with_parent
-from neuralens.nerf.metrics import psnr
+from neuralens.nerf.metrics import blank_psnr, psnr
 from neuralens.nerf.variants import BASELINE
 from neuralens.nerf.viz import NOTEBOOK_AXIS, notebook_iterations
 
@@ -112,6 +112,8 @@ def run_compare(scene_args: list[str], scene: Any, seconds: float, folder: Path,
     summary = summarize(folder, variants)
     plot_curves(summary, folder)
     plot_side_by_side(folder, variants, scene.images[scene.test_idx[0]])
+    blank = blank_psnr(scene.images[scene.test_idx])
     write_json(folder / "compare.json", {k: v for k, v in summary.items() if k != "logs"}
-               | {"seconds_budget": seconds, "scene": scene.name, "test_views": scene.test_idx})
+               | {"seconds_budget": seconds, "scene": scene.name, "test_views": scene.test_idx,
+                  "blank_psnr": blank, "probe_points": {v: len(h) for v, h in summary["logs"].items()}})
     return summary

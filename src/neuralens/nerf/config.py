@@ -1,7 +1,8 @@
 """What a NeRF run is: the recipe (variant, field, sampling, rendering) and the training budget.
 
 Fields with help text are ``neuralens nerf train`` options; there their default is "the variant's value", so
-the option list and the config cannot drift apart.
+the option list and the config cannot drift apart. Free of torch, so the command line declares and checks them
+before torch is imported.
 """
 
 from __future__ import annotations
@@ -12,7 +13,22 @@ from typing import Any
 
 from neuralens.core.cliargs import device_name, nonneg_int, option, positive_float, positive_int
 from neuralens.core.errors import NeuralensError
-from neuralens.nerf.renderer import RenderSettings
+
+
+@dataclass
+class RenderSettings:
+    near: float = 2.0
+    far: float = 6.0
+    n_samples: int = option(64, "samples per ray", flag="--samples", type=positive_int)
+    n_importance: int = 0  # > 0: hierarchical second pass (NeRF's fine network)
+    sampler: str = "tiny"  # tiny | stratified | uniform (training); evaluation always uses uniform
+    background: float = 0.0  # grey level behind the samples: the one the training images are composited on
+    use_viewdirs: bool = False
+    occupancy: bool = False  # build an occupancy grid for empty-space skipping (packed samples)
+    march_steps: int = 192  # the grid's fixed-step samples per ray over [near, far] before skipping
+    bound: float = 1.5  # scene box [-bound, bound]^3 of the occupancy grid
+    pixel_offset: float = 0.0  # 0: rays through pixel corners (the original code); 0.5: through pixel centres
+    weight_threshold: float = 0.0  # > 0: packed samples of lower weight skip the colour lookup (TensoRF's mask)
 
 
 @dataclass

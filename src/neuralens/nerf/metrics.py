@@ -42,3 +42,12 @@ def ssim(pred: Tensor, target: Tensor, window: int = 11, sigma: float = 1.5) -> 
     c1, c2 = 0.01**2, 0.03**2
     s = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2))
     return float(s.mean())
+
+
+def blank_psnr(images: Tensor) -> dict[str, float]:
+    """Mean PSNR of two renders that learned nothing, over ``images`` (N, H, W, 3): an all-black image, and each
+    view's own mean colour everywhere. A trained NeRF has learned something only if it clearly beats both."""
+    black = [psnr(torch.zeros_like(im), im) for im in images]
+    flat = [psnr(im.float().mean(dim=(0, 1), keepdim=True).expand_as(im), im) for im in images]
+    return {"black": sum(black) / len(black), "mean_colour": sum(flat) / len(flat),
+            "best": max(sum(black) / len(black), sum(flat) / len(flat))}

@@ -9,14 +9,13 @@ bounded whatever the resolution.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from neuralens.core.cliargs import option, positive_int
 from neuralens.data.cameras import Camera
+from neuralens.nerf.config import RenderSettings
 from neuralens.nerf.occupancy import OccupancyGrid
 from neuralens.nerf.rendering import render_weight_from_density, volume_render
 from neuralens.nerf.sampling import (
@@ -29,22 +28,6 @@ from neuralens.nerf.sampling import (
 
 #: a radiance field as the renderer sees it
 FieldFn = Callable[[Tensor, Tensor | None], tuple[Tensor, Tensor]]
-
-
-@dataclass
-class RenderSettings:
-    near: float = 2.0
-    far: float = 6.0
-    n_samples: int = option(64, "samples per ray", flag="--samples", type=positive_int)
-    n_importance: int = 0  # > 0: hierarchical second pass (NeRF's fine network)
-    sampler: str = "tiny"  # tiny | stratified | uniform (training); evaluation always uses uniform
-    background: float = 0.0  # grey level behind the samples: the one the training images are composited on
-    use_viewdirs: bool = False
-    occupancy: bool = False  # build an occupancy grid for empty-space skipping (packed samples)
-    march_steps: int = 192  # the grid's fixed-step samples per ray over [near, far] before skipping
-    bound: float = 1.5  # scene box [-bound, bound]^3 of the occupancy grid
-    pixel_offset: float = 0.0  # 0: rays through pixel corners (the original code); 0.5: through pixel centres
-    weight_threshold: float = 0.0  # > 0: packed samples of lower weight skip the colour lookup (TensoRF's mask)
 
 
 def _samples(s: RenderSettings, n_rays: int, train: bool, gen: torch.Generator | None, device: torch.device) -> Tensor:

@@ -11,8 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from neuralens.core.registry import Registry
-from neuralens.nerf.config import NerfConfig, apply_overrides
-from neuralens.nerf.renderer import RenderSettings
+from neuralens.nerf.config import NerfConfig, RenderSettings, apply_overrides
 
 #: the variant ``neuralens nerf train`` uses when none is named
 DEFAULT_VARIANT = "fast"

@@ -1,0 +1,55 @@
+"""Settings of the CNN study's runs and their checks, free of torch so the command line can use them first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from neuralens.core.errors import NeuralensError
+from neuralens.core.registry import Registry
+
+#: how a landscape's random directions are drawn: ``fn(model, generator) -> [tensor per parameter]``. Adding a
+#: method is one function and one line here (or ``DIRECTIONS.register(name, fn)`` from Python).
+DIRECTIONS: Registry[Callable[..., Any]] = Registry("direction method")
+DIRECTIONS.register_lazy("filter", "neuralens.cnn.landscape:filter_normalized_direction",
+                         doc="random, each output filter scaled to its weight filter's norm (Li et al. 2018)")
+DIRECTIONS.register_lazy("layer", "neuralens.cnn.landscape:layer_normalized_direction",
+                         doc="random, each weight tensor scaled to that tensor's norm")
+
+
+def check_landscape_steps(steps: int) -> None:
+    """The model itself must be a grid point: an odd number of steps, at least 3."""
+    if steps % 2 == 0 or steps < 3:
+        raise NeuralensError(f"--steps must be odd and >= 3 so the model itself is a grid point, got {steps}")
+
+
+@dataclass
+class LandscapeSettings:
+    """How one landscape is measured: the plane's grid, the data it is measured on, the directions and the
+    sharpness measures. The CLI and the demo build this; the run function takes nothing else about the method."""
+
+    steps: int = 21  # grid points per axis (odd: the model itself is the centre)
+    distance: float = 1.0  # the grid covers [-distance, distance]^2
+    eval_size: int = 512  # test images the loss is measured on
+    seed: int = 0  # seed of the first direction pair (and of the initial weights of untrained models)
+    directions: str = "filter"  # a registered direction method (neuralens.cnn.landscape.DIRECTIONS)
+    direction_seeds: int = 1  # planes the sharpness rings are measured on (their spread is reported)
+    hessian_iters: int = 10  # power iterations for the top Hessian eigenvalue (0: skip)
+    interp_steps: int = 21  # points on the init -> trained line
+    batch_size: int = 128  # images per forward pass
+
+    def check(self) -> None:
+        check_landscape_steps(self.steps)
+        DIRECTIONS.check(self.directions)
+        if self.direction_seeds < 1 or self.interp_steps < 2 or self.eval_size < 1 or self.batch_size < 1:
+            raise NeuralensError("landscape: need direction_seeds >= 1, interp_steps >= 2, eval_size >= 1")
+
+
+def landscape_settings(args: Any) -> LandscapeSettings:
+    """The settings a ``landscape`` / ``compare-cnn`` command line asks for, checked."""
+    settings = LandscapeSettings(steps=args.steps, distance=args.distance, eval_size=args.eval_size, seed=args.seed,
+                                 directions=args.directions, direction_seeds=args.direction_seeds,
+                                 hessian_iters=args.hessian_iters)
+    settings.check()
+    return settings
