@@ -55,7 +55,7 @@ def test_quick_demo_writes_a_complete_report(quick_demo: tuple[Path, subprocess.
     assert "generated built-in scene" in html
     parser = _Collect()
     parser.feed(html)
-    titles = ("CNNs (VGG16-BN, ResNet18)", "Gradient flow", "Loss landscapes", "Deformable convolution", "Tiny NeRF")
+    titles = ("CNNs (VGG16-BN, ResNet18", "Gradient flow", "Loss landscapes", "Deformable convolution", "Tiny NeRF")
     for title in titles:
         assert any(title in h for h in parser.h2), title
     assert "Not run" not in html and "figure missing" not in html

@@ -1,45 +1,202 @@
-"""The findings table's verdicts follow the numbers, including when they go against the expected story."""
+"""Every verdict of the findings table follows its stated rule: on hand-made run folders with clear, thin, noisy
+and contradicting evidence, it names a winner only when the evidence carries one."""
 
 from __future__ import annotations
 
-from neuralens.report.findings import gradient_finding, landscape_finding, nerf_findings
+import json
+from pathlib import Path
+
+import pytest
+
+from neuralens.report.findings import (
+    above_chance,
+    accuracy_finding,
+    deform_findings,
+    experiment_finding,
+    findings,
+    gradient_finding,
+    landscape_finding,
+    nerf_findings,
+    speed_words,
+)
 from neuralens.report.sections import baseline_budget_sentence
 
 
-def _land(rise: float, hess: float) -> dict:
-    return {"sharpness": {"mean_rise_r0.5": rise, "top_hessian_eigenvalue": hess}}
+# ------------------------------------------------------------------------------------------------ gradient flow
+def _gf(seeds: dict[str, list[float]], trained: dict[str, list[float]] | None = None) -> dict:
+    """A gradflow.json with first/last block-input ratios per seed at init and per real batch when trained."""
+    models = {}
+    for name, values in seeds.items():
+        rows = [{"seed": i, "summary": {"first_to_last_block_input_grad": v}} for i, v in enumerate(values)]
+        models[f"{name}@init"] = {"summary": rows[0]["summary"], "seeds": rows}
+    for name, values in (trained or {}).items():
+        models[name] = {"summary": {"first_to_last_block_input_grad": sum(values) / len(values)},
+                        "per_batch_first_to_last_block_input_grad": values}
+    return {"models": models}
 
 
-def test_landscape_verdicts() -> None:
-    acc = {"a": 0.9, "b": 0.9}
-    assert landscape_finding({"a": _land(1.0, 10), "b": _land(2.0, 30)}, acc).verdict.startswith("a is flatter")
-    assert "disagree" in landscape_finding({"a": _land(1.0, 30), "b": _land(2.0, 10)}, acc).verdict
-    assert "within 25% of each other" in landscape_finding({"a": _land(1.0, 10), "b": _land(1.1, 11)}, acc).verdict
-    assert "but top_hessian_eigenvalue is within 25%" in \
-        landscape_finding({"a": _land(1.0, 10), "b": _land(2.0, 11)}, acc).verdict
-    assert "inconclusive at this size: b" in \
-        landscape_finding({"a": _land(1.0, 10), "b": _land(2.0, 30)}, {"a": 0.9, "b": 0.3}).verdict
+def test_shortcut_yes_only_when_the_ranges_are_apart() -> None:
+    clear = gradient_finding(_gf({"resnet18": [0.8, 0.9, 0.85], "plain18": [0.01, 0.02, 0.015],
+                                  "vgg16_bn": [0.3, 0.4, 0.35]}))
+    assert clear.verdict.startswith("yes, at initialisation: the shortcut") and "over 3 seeds" in clear.verdict
+    assert "vgg16_bn 0.3..0.4" in clear.numbers
+    overlap = gradient_finding(_gf({"resnet18": [0.2, 0.9, 0.5], "plain18": [0.1, 0.6, 0.3]}))
+    assert overlap.verdict.startswith("inconclusive: at initialisation: inconclusive, the ranges overlap")
+    against = gradient_finding(_gf({"resnet18": [0.01, 0.02, 0.015], "plain18": [0.8, 0.9, 0.85]}))
+    assert against.verdict.startswith("no, not in this run")
 
 
-def _gf(**ratios: float) -> dict:
-    return {"models": {k.replace("_at_init", "@init"): {"summary": {"first_to_last_block_input_grad": v}}
-                       for k, v in ratios.items()}}
+def test_shortcut_weighs_init_seeds_and_trained_batches() -> None:
+    # overlapping at init, clearly apart after training (over real batches): yes, naming the condition
+    gf = _gf({"resnet18": [0.6, 0.7, 0.75], "plain18": [0.85, 0.9, 0.88]},
+             {"resnet18": [0.35, 0.4, 0.3, 0.38], "plain18": [0.07, 0.08, 0.06, 0.075], "vgg16_bn": [0.001] * 4})
+    f = gradient_finding(gf)
+    assert f.verdict.startswith("yes, at initialisation: inconclusive") and "trained: the shortcut keeps" in f.verdict
+    assert "over 4 real batches" in f.verdict and "trained: resnet18 0.3..0.4" in f.numbers
+    # the two conditions pointing opposite ways are not a yes
+    gf = _gf({"resnet18": [0.9, 0.95, 0.92], "plain18": [0.01, 0.02, 0.015]},
+             {"resnet18": [0.01, 0.02, 0.015], "plain18": [0.9, 0.95, 0.92]})
+    assert gradient_finding(gf).verdict.startswith("inconclusive: the conditions disagree")
 
 
-def test_gradient_verdicts_follow_the_numbers() -> None:
-    assert gradient_finding(_gf(resnet18_at_init=0.6, vgg16_at_init=0.01)).verdict.startswith("yes")
-    assert gradient_finding(_gf(resnet18_at_init=0.01, plain18_at_init=0.7)).verdict.startswith("no, not in this run")
-    assert gradient_finding(_gf(resnet18_at_init=0.6, plain18_at_init=0.62)).verdict.startswith("inconclusive")
+def test_shortcut_thin_evidence_is_inconclusive() -> None:
+    one_seed = gradient_finding(_gf({"resnet18": [0.9], "plain18": [0.001]}))
+    assert one_seed.verdict.startswith("inconclusive: at initialisation: inconclusive (1 seeds")
+    # VGG16 without BN is not the control: without plain18 the question stays open
+    no_control = gradient_finding(_gf({"resnet18": [0.9, 0.9, 0.9], "vgg16": [1e-4, 1e-4, 1e-4]}))
+    assert no_control.verdict.startswith("inconclusive: needs resnet18 and plain18")
 
 
-def test_nerf_verdicts() -> None:
-    cross = {"trained_on": "a", "other_scene": "b", "psnr_own_scene": 25.0, "psnr_other_scene": 11.0}
-    cmp = {"baseline": "tiny", "best": "fast", "seconds_budget": 60,
-           "variants": {"tiny": {"psnr": 20.0}, "fast": {"psnr": 20.2, "speedup_to_baseline_psnr": None}}}
-    own, win = nerf_findings(cross, cmp)
-    assert own.verdict.startswith("no: 14.0 dB worse") and win.verdict.startswith("inconclusive")
-    cmp["variants"]["fast"]["psnr"] = 26.0
-    assert nerf_findings(None, cmp)[0].verdict.startswith("fast: +6.0 dB")
+def test_shortcut_accepts_runs_without_weights() -> None:
+    # keys without @init when no model had weights (neuralens gradflow on its own)
+    gf = {"models": {n: {"summary": {"first_to_last_block_input_grad": v[0]},
+                         "seeds": [{"summary": {"first_to_last_block_input_grad": x}} for x in v]}
+                     for n, v in {"resnet18": [0.9, 0.8, 0.85], "plain18": [0.01, 0.02, 0.03]}.items()}}
+    assert gradient_finding(gf).verdict.startswith("yes")
+
+
+# ------------------------------------------------------------------------------------------------ landscapes
+def _land(rises: list[float], hess: float | None = None) -> dict:
+    sharp = {"mean_rise_r0.5": sum(rises) / len(rises), "per_direction_seed": [{"mean_rise_r0.5": r} for r in rises]}
+    if hess is not None:
+        sharp["top_hessian_eigenvalue"] = hess
+    return {"sharpness": sharp}
+
+
+ACC = {"resnet18": {"accuracy": 0.9}, "plain18": {"accuracy": 0.88}}
+
+
+def test_flatness_needs_separated_direction_seed_ranges() -> None:
+    apart = landscape_finding({"resnet18": _land([0.2, 0.25], 10), "plain18": _land([0.6, 0.7], 30)}, ACC)
+    assert apart.verdict.startswith("resnet18 is flatter than plain18") and "2 direction seeds" in apart.verdict
+    overlap = landscape_finding({"resnet18": _land([0.2, 0.6], 10), "plain18": _land([0.5, 0.7], 30)}, ACC)
+    assert overlap.verdict.startswith("inconclusive") and "overlap" in overlap.verdict
+    close = landscape_finding({"resnet18": _land([0.5, 0.52]), "plain18": _land([0.55, 0.56])}, ACC)
+    assert close.verdict.startswith("inconclusive")  # apart, but by less than 25%
+
+
+def test_flatness_thin_or_contradicting_evidence() -> None:
+    one = landscape_finding({"resnet18": _land([0.2]), "plain18": _land([0.9])}, ACC)
+    assert one.verdict.startswith("inconclusive: 1 direction seed")
+    disagree = landscape_finding({"resnet18": _land([0.2, 0.25], 50), "plain18": _land([0.6, 0.7], 10)}, ACC)
+    assert disagree.verdict.startswith("inconclusive: the measures disagree")
+    weak = landscape_finding({"resnet18": _land([0.2, 0.25]), "plain18": _land([0.6, 0.7])},
+                             {"resnet18": {"accuracy": 0.12}, "plain18": {"accuracy": 0.9}})
+    assert weak.verdict.startswith("inconclusive: resnet18 reached test accuracy 0.120")
+
+
+# ------------------------------------------------------------------------------------------------ classifiers
+def test_chance_level_classifiers_are_inconclusive() -> None:
+    assert not above_chance(0.1016, 10, 256) and above_chance(0.5, 10, 256)
+    at_chance = {"data": "x", "num_classes": 10, "models": [
+        {"model": "small_cnn", "accuracy": 0.0977, "n_test": 256, "trained_here": True},
+        {"model": "small_dcn", "accuracy": 0.1016, "n_test": 256, "trained_here": True}]}
+    assert accuracy_finding(at_chance).verdict.startswith("at chance level")
+    exp = {"epochs": 1, "num_classes": 10, "n_test": 256,
+           "models": {"small_cnn": {"accuracy": 0.0977}, "small_dcn": {"accuracy": 0.1016}}}
+    assert experiment_finding(exp).verdict.startswith("inconclusive: at least one net is at chance")
+    close = {**exp, "models": {"small_cnn": {"accuracy": 0.60}, "small_dcn": {"accuracy": 0.62}}}
+    assert experiment_finding(close).verdict.startswith("inconclusive: the difference +0.0200")
+    clear = {**exp, "n_test": 5000, "models": {"small_cnn": {"accuracy": 0.60}, "small_dcn": {"accuracy": 0.70}}}
+    assert experiment_finding(clear).verdict.startswith("yes: the deformable net scores 0.1000 higher")
+
+
+# ------------------------------------------------------------------------------------------------ deform speed
+def test_speed_is_worded_as_faster_or_slower() -> None:
+    assert speed_words(6.53) == "6.5x faster" and speed_words(1 / 7) == "7.0x slower"
+    check = {"worst": 1e-7, "cases": [{}] * 4}
+    steady = {"speedup_vs_torchvision": 6.0, "speedup_per_round": [5.9, 6.0, 6.2, 6.1, 6.0]}
+    assert "6.0x faster than torchvision (median of 5" in deform_findings(check, steady)[0].verdict
+    slow = {"speedup_vs_torchvision": 1 / 7, "speedup_per_round": [0.14, 0.143, 0.15]}
+    verdict = deform_findings(check, slow)[0].verdict
+    assert "7.0x slower" in verdict and "0.1x" not in verdict
+    noisy = {"speedup_vs_torchvision": 3.0, "speedup_per_round": [1.0, 3.0, 6.0]}
+    assert "speed inconclusive: a noisy run" in deform_findings(check, noisy)[0].verdict
+    thin = {"speedup_vs_torchvision": 3.0, "speedup_per_round": [3.0]}
+    assert "speed inconclusive: 1 timing round" in deform_findings(check, thin)[0].verdict
+
+
+# ------------------------------------------------------------------------------------------------ NeRF
+def _cmp(**variants: tuple[float, int]) -> dict:
+    return {"baseline": "tiny", "best": max(variants, key=lambda v: variants[v][0]), "seconds_budget": 60,
+            "blank_psnr": {"best": 11.0}, "probe_points": {v: 5 for v in variants},
+            "variants": {v: {"psnr": p, "iterations": it, "speedup_to_baseline_psnr": None}
+                         for v, (p, it) in variants.items()}}
+
+
+def test_a_nerf_winner_must_have_learned() -> None:
+    black = nerf_findings(None, _cmp(tiny=(11.5, 5), fast=(12.0, 2)))[0]  # both at the blank image: thin
+    assert black.verdict.startswith("inconclusive: no variant learned")
+    win = nerf_findings(None, _cmp(tiny=(14.0, 80), fast=(26.0, 600)))[0]
+    assert win.verdict.startswith("fast: +12.0 dB over tiny") and "learned = held-out PSNR at least 1.5 dB" in \
+        win.verdict
+    baseline_blank = nerf_findings(None, _cmp(tiny=(11.2, 3), fast=(24.0, 300)))[0]
+    assert baseline_blank.verdict.startswith("fast: +12.8 dB") and "tiny did not learn in this budget" in \
+        baseline_blank.verdict
+    close = nerf_findings(None, _cmp(tiny=(20.0, 80), fast=(20.2, 90)))[0]
+    assert close.verdict.startswith("inconclusive: fast is within 0.5 dB")
+    few_iters = nerf_findings(None, _cmp(tiny=(11.0, 3), fast=(16.0, 4)))[0]  # above blank, but 4 iterations
+    assert few_iters.verdict.startswith("inconclusive: no variant learned with a meaningful curve")
+
+
+def test_cross_scene_needs_a_field_that_learned_its_own_scene() -> None:
+    cross = {"trained_on": "a", "other_scene": "b", "psnr_own_scene": 25.0, "psnr_other_scene": 11.0,
+             "blank_psnr_own_scene": 12.0}
+    assert nerf_findings(cross, None)[0].verdict.startswith("no: 14.0 dB worse")
+    blank = {**cross, "psnr_own_scene": 12.5}
+    assert nerf_findings(blank, None)[0].verdict.startswith("inconclusive: the field did not learn")
+
+
+# ------------------------------------------------------------------------------------------------ a run folder
+def _write(root: Path, rel: str, data: dict) -> None:
+    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    (root / rel).write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("doctored", [False, True])
+def test_a_doctored_thin_run_folder_gets_inconclusive_everywhere(tmp_path: Path, doctored: bool) -> None:
+    """The same run folder twice: with full evidence it names winners, with its evidence thinned (one seed, one
+    plane, one timing round, a NeRF that stayed at the blank image) every such row says inconclusive."""
+    seeds = 1 if doctored else 3
+    _write(tmp_path, "gradflow/gradflow.json", _gf({"resnet18": [0.9] * seeds, "plain18": [0.01] * seeds}))
+    rises = {"resnet18": [0.2] * (1 if doctored else 2), "plain18": [0.8] * (1 if doctored else 2)}
+    for name, r in rises.items():
+        _write(tmp_path, f"landscape/{name}/landscape.json", _land(r, 10.0 if name == "resnet18" else 40.0))
+    _write(tmp_path, "cnn/summary.json", {"data": "d", "num_classes": 10, "models": [
+        {"model": m, "accuracy": 0.9, "n_test": 1000, "shipped": True, "card_accuracy": 0.9, "card_n_test": 10000}
+        for m in ("resnet18", "plain18")]})
+    _write(tmp_path, "deform/check.json", {"worst": 1e-7, "cases": [{}] * 4})
+    _write(tmp_path, "deform/speed.json", {"speedup_vs_torchvision": 5.0,
+                                           "speedup_per_round": [5.0] if doctored else [4.9, 5.0, 5.1]})
+    _write(tmp_path, "nerf/compare/compare.json",
+           _cmp(tiny=(11.0, 3), fast=(11.9, 2)) if doctored else _cmp(tiny=(14.0, 80), fast=(26.0, 600)))
+    verdicts = {f.question: f.verdict for f in findings(tmp_path)}
+    thin = [q for q, v in verdicts.items() if "inconclusive" in v]
+    assert len(verdicts) == 6
+    if doctored:
+        assert len(thin) == 4, verdicts  # gradients, flatness, speed, NeRF; accuracy and the 2*kh*kw row stand
+    else:
+        assert thin == [], verdicts
 
 
 def test_the_report_says_how_much_training_the_baseline_got() -> None:

@@ -71,11 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="neuralens", description=DESCRIPTION, epilog=EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"neuralens {VERSION}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.add_commands(sub)
     for leaf in _leaf_parsers(parser):
-        leaf.add_argument("-q", "--quiet", action="store_true", help="no progress output on stderr")
+        leaf.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                          help="no progress output on stderr")
     return parser
 
 

@@ -224,7 +224,7 @@ def _add_gradflow(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_landscape(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("landscape", help="2-D loss landscape (filter-normalised plane) of one model",
+    p = sub.add_parser("landscape", help="2-D loss landscape of one model, sharpness over random planes",
                        formatter_class=Formatter,
                        epilog="examples:\n  neuralens landscape --model resnet18 --weights neuralens --out runs/land\n"
                               "  neuralens landscape --model resnet18 --checkpoint runs/r18/model.pt --steps 51\n"

@@ -68,7 +68,10 @@ def landscape_sentences(lands: dict[str, dict[str, Any]]) -> list[str]:
     a, b = names[:2]
     sa, sb = lands[a]["meta"].get("sharpness", {}), lands[b]["meta"].get("sharpness", {})
     out = []
-    for key, what in (("mean_rise_r0.5", "Mean loss rise at radius 0.5 of the filter-normalised plane"),
+    method = lands[a]["meta"].get("directions", "filter")
+    seeds = lands[a]["meta"].get("direction_seeds", 1)
+    for key, what in (("mean_rise_r0.5", f"Mean loss rise at radius 0.5 ({method}-normalised planes, mean of "
+                                         f"{seeds} direction seed(s))"),
                       ("mean_rise_r1", "Mean loss rise at radius 1.0"),
                       ("top_hessian_eigenvalue", "Top Hessian eigenvalue (curvature at the model)")):
         if key in sa and key in sb:

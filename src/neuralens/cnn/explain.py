@@ -12,7 +12,8 @@ LANDSCAPE_WHY = (
     "Why the landscape matters: a smooth, wide basin (small loss rise around the minimum, small top Hessian "
     "eigenvalue) lets SGD use larger learning rates without diverging, makes training less sensitive to the "
     "learning-rate choice, and has been linked to better generalisation (Li et al. 2018; Keskar et al. 2017). "
-    "Chaotic, sharp landscapes (deep nets without skips) trap or derail optimisation. The plots use "
-    "filter-normalised random directions so that nets of different weight scales are compared fairly; BN "
-    "parameters and biases are not perturbed, and the model sits at the centre of the grid."
+    "Chaotic, sharp landscapes (deep nets without skips) trap or derail optimisation. The directions are "
+    "normalised to the weights they perturb (per filter or per layer, as the run records), so that nets of "
+    "different weight scales are compared fairly; BN parameters and biases are not perturbed, and the model sits "
+    "at the centre of the grid."
 )

@@ -68,7 +68,7 @@ def gradient_flow(model: nn.Module, batches: Iterable[tuple[Tensor, Tensor]],
 
     handles = [m.register_forward_pre_hook(make_hook(n)) for n, m in blocks]
     model.train()
-    n_batches, losses = 0, []
+    n_batches, losses, per_batch = 0, [], []
     try:
         for x, y in batches:
             captured.clear()
@@ -84,6 +84,8 @@ def gradient_flow(model: nn.Module, batches: Iterable[tuple[Tensor, Tensor]],
                     sums[n][1] += float(a.max())
             for n in block_sums:
                 block_sums[n] += captured.get(n, 0.0)
+            seen = [captured.get(n, 0.0) for n, _ in blocks if captured.get(n, 0.0) > 0]
+            per_batch.append(seen[0] / seen[-1] if len(seen) > 1 else float("nan"))
             n_batches += 1
     finally:
         for h in handles:
@@ -93,7 +95,8 @@ def gradient_flow(model: nn.Module, batches: Iterable[tuple[Tensor, Tensor]],
     layers = [{"name": n, "mean_abs_grad": sums[n][0] / k, "max_abs_grad": sums[n][1] / k} for n in names]
     block_list = [{"name": n, "input_grad_rms": block_sums[n] / k} for n, _ in blocks]
     return {"layers": layers, "blocks": block_list, "block_rule": block_rule,
-            "summary": summarize(layers, block_list), "loss": sum(losses) / k, "batches": n_batches}
+            "summary": summarize(layers, block_list), "loss": sum(losses) / k, "batches": n_batches,
+            "per_batch_first_to_last_block_input_grad": per_batch}
 
 
 def summarize(layers: list[dict[str, float]], blocks: list[dict[str, float]]) -> dict[str, float]:

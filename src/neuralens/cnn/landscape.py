@@ -275,7 +275,7 @@ def in_distributed_run() -> bool:
 
 def compute_landscape(model: nn.Module, x: Tensor, y: Tensor, steps: int = 21, distance: float = 1.0,
                       seed: int = 0, batch_size: int = 128, hessian_iters: int = 0, progress: bool = True,
-                      directions: str = "filter", direction_seeds: int = 1) -> dict[str, Any]:
+                      directions: str = "filter", direction_seeds: int = 1, ring_points: int = 8) -> dict[str, Any]:
     """The 2-D plane of two random ``directions`` (seed ``seed``) around ``model``, and its sharpness.
 
     ``sharpness`` holds the centre loss, the mean loss rise on circles of radius 0.5 and 1 averaged over
@@ -301,9 +301,10 @@ def compute_landscape(model: nn.Module, x: Tensor, y: Tensor, steps: int = 21, d
     centre = float(loss[steps // 2, steps // 2])
     t0 = time.perf_counter()
     rings = ring_sharpness(model, metric, directions, list(range(seed, seed + direction_seeds)), centre,
-                           progress=progress)
+                           ring_points, progress)
     times["sharpness_rings"] = time.perf_counter() - t0
-    sharp: dict[str, Any] = {"loss_centre": centre, "directions": directions, "direction_seeds": direction_seeds}
+    sharp: dict[str, Any] = {"loss_centre": centre, "directions": directions, "direction_seeds": direction_seeds,
+                             "ring_points": ring_points}
     for r in RADII:
         key = f"mean_rise_r{r:g}"
         sharp[key] = float(np.mean([row[key] for row in rings]))

@@ -49,15 +49,16 @@ def has_weights(spec: ModelSpec, weights: str | None) -> bool:
 
 
 def run_gradflow(models: list[str], weights: list[str], data: ImageData, width: float | None, batches: int,
-                 batch_size: int, seed: int, out: Path, normalize: str | None = None, init_seeds: int = 1
-                 ) -> dict[str, Any]:
+                 batch_size: int, seed: int, out: Path, normalize: str | None = None, init_seeds: int = 1,
+                 bar_figures: str = "all") -> dict[str, Any]:
     """Gradient statistics of each model at init (over ``init_seeds`` seeds), and trained where it has weights;
     JSON, CSV and figures.
 
     ``weights`` gives one entry per model ("" for none), or is empty. Result keys are the models' flat names
     (``name@init`` for the initial model when any model has weights); the full specs are in ``specs``. An initial
     model measured over several seeds keeps the first seed's layers and adds ``seeds`` (each seed's summary) and
-    ``spread`` (mean, std, min, max of every summary number over the seeds).
+    ``spread`` (mean, std, min, max of every summary number over the seeds). ``bar_figures``: ``all`` draws the
+    per-layer bar chart of every result, ``trained`` only of the trained models (the overlays show them all).
     """
     specs = [parse_model_spec(m) for m in models]
     if weights and len(weights) != len(models):
@@ -96,7 +97,8 @@ def run_gradflow(models: list[str], weights: list[str], data: ImageData, width: 
                                        "width": width})
     write_csv(results, out / "gradflow.csv")
     for key, res in results.items():
-        plot_bars(key, res, out / f"gradflow_{key.replace('@', '_')}.png")
+        if bar_figures == "all" or "@init" not in key:
+            plot_bars(key, res, out / f"gradflow_{key.replace('@', '_')}.png")
     main = {k: v for k, v in results.items() if not k.startswith("vgg16_bn")}
     plot_overlay(main, out / "gradflow_overlay.png", "mean |grad| against depth: VGG16 vs ResNet18")
     bn = {k: v for k, v in results.items() if k.startswith("vgg16")}
@@ -125,7 +127,7 @@ def run_landscape(model_spec: str, weights: str | None, data: ImageData, setting
     times = {"data_and_model": time.perf_counter() - t_start}
     res = compute_landscape(model, x, y, settings.steps, settings.distance, settings.seed, settings.batch_size,
                             settings.hessian_iters, directions=settings.directions,
-                            direction_seeds=settings.direction_seeds)
+                            direction_seeds=settings.direction_seeds, ring_points=settings.ring_points)
     times.update(res["seconds"])
     if not is_rank0():
         return res
@@ -148,7 +150,8 @@ def run_landscape(model_spec: str, weights: str | None, data: ImageData, setting
                                  "max_loss_on_path": float(curve[:, 0].max())}
         times["interpolation"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    plot_landscapes({name: res}, out)
+    if settings.figures:
+        plot_landscapes({name: res}, out)
     times["figures"] = time.perf_counter() - t0
     meta["seconds"] = times
     write_json(out / "landscape.json", meta)

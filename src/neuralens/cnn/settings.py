@@ -35,15 +35,19 @@ class LandscapeSettings:
     seed: int = 0  # seed of the first direction pair (and of the initial weights of untrained models)
     directions: str = "filter"  # a registered direction method (neuralens.cnn.landscape.DIRECTIONS)
     direction_seeds: int = 1  # planes the sharpness rings are measured on (their spread is reported)
+    ring_points: int = 8  # points on each sharpness circle (radius 0.5 and 1)
     hessian_iters: int = 10  # power iterations for the top Hessian eigenvalue (0: skip)
     interp_steps: int = 21  # points on the init -> trained line
     batch_size: int = 128  # images per forward pass
+    figures: bool = True  # this model's contour/surface/1-D figures (a comparison of several draws its own)
 
     def check(self) -> None:
         check_landscape_steps(self.steps)
         DIRECTIONS.check(self.directions)
-        if self.direction_seeds < 1 or self.interp_steps < 2 or self.eval_size < 1 or self.batch_size < 1:
-            raise NeuralensError("landscape: need direction_seeds >= 1, interp_steps >= 2, eval_size >= 1")
+        if (self.direction_seeds < 1 or self.interp_steps < 2 or self.eval_size < 1 or self.batch_size < 1
+                or self.ring_points < 3):
+            raise NeuralensError("landscape: need direction_seeds >= 1, ring_points >= 3, interp_steps >= 2, "
+                                 "eval_size >= 1")
 
 
 def landscape_settings(args: Any) -> LandscapeSettings:

@@ -152,7 +152,9 @@ def plot_landscapes(results: dict[str, dict[str, Any]], out: Path, clip: float |
         ax.plot(r["alphas"], r["loss"][:, c], "-", color=COLORS.get(name), label=f"{name}, direction 1")
         ax.plot(r["betas"], r["loss"][c, :], "--", color=COLORS.get(name), label=f"{name}, direction 2")
     ax.set_yscale("log")
-    ax.set_xlabel("step along a filter-normalised direction")
+    methods = sorted({results[n].get("sharpness", results[n].get("meta", {}).get("sharpness", {})).get(
+        "directions", "filter") for n in names})
+    ax.set_xlabel(f"step along a random direction ({', '.join(methods)}-normalised)")
     ax.set_ylabel("loss")
     ax.set_title("1-D slices through the model")
     ax.legend(fontsize=8)

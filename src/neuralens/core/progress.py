@@ -40,25 +40,28 @@ class Progress:
     each time another tenth is done (and at the end), so a log shows progress without carriage returns.
     """
 
-    def __init__(self, total: float | None, desc: str, unit: str = "it", leave: bool = False) -> None:
+    def __init__(self, total: float | None, desc: str, unit: str = "it", leave: bool = False,
+                 enabled: bool = True) -> None:
         self.total, self.desc, self.unit = total, desc, unit
         self.n = 0.0
         self.start = time.perf_counter()
         self.postfix = ""
         self._next_tenth = 1
         self._bar = None
-        self._quiet = is_quiet()
+        self._quiet = is_quiet() or not enabled
         if not self._quiet and sys.stderr.isatty():
-            self._bar = tqdm(total=total, desc=desc, unit=unit, leave=leave, file=sys.stderr, dynamic_ncols=True)
+            self._bar = tqdm(total=total, desc=desc, unit=unit, leave=leave, file=sys.stderr, dynamic_ncols=True,
+                             unit_scale=unit == "B")
 
     def update(self, n: float = 1) -> None:
         self.n += n
         if self._bar is not None:
             self._bar.update(n)
-        elif not self._quiet and self.total:
+        elif not self._quiet and self.total and self._next_tenth <= 10 and \
+                self.n >= self.total * self._next_tenth / 10:
             while self._next_tenth <= 10 and self.n >= self.total * self._next_tenth / 10:
-                self._next_tenth += 1
-                self._line()
+                self._next_tenth += 1  # one line however many tenths this update crossed
+            self._line()
 
     def set_postfix(self, **values: Any) -> None:
         """Numbers shown beside the count (loss, accuracy, PSNR)."""
@@ -72,6 +75,10 @@ class Progress:
         share = done / self.total if self.total else 0.0
         eta = elapsed * (1 - share) / share if share > 0 else float("nan")
         count = f"{done:.0f}/{self.total:.0f} {self.unit}" if self.total else f"{done:.0f} {self.unit}"
+        if self.unit == "s":
+            count = f"{_fmt_seconds(done)}/{_fmt_seconds(self.total or 0)} of its budget"
+        elif self.unit == "B":
+            count = f"{done / 2**20:.1f}" + (f"/{self.total / 2**20:.1f}" if self.total else "") + " MiB"
         extra = f", {self.postfix}" if self.postfix else ""
         eta_text = _fmt_seconds(eta) if eta == eta else "?"
         print(f"{self.desc}: {count} ({100 * share:.0f}%), elapsed {_fmt_seconds(elapsed)}, ETA {eta_text}{extra}",

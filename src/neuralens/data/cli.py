@@ -34,7 +34,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     dsub = p.add_subparsers(dest="data_command", metavar="COMMAND", required=True)
     f = dsub.add_parser("fetch", help="download, verify and unpack into the data home", formatter_class=Formatter,
                         epilog="example:\n  neuralens data fetch cifar10")
-    f.add_argument("dataset", nargs="?", default="all", choices=(*DATASETS, "all"))
+    f.add_argument("dataset", nargs="?", default="all", choices=(*DATASETS, "all"),
+                   help=f"what to fetch: {', '.join(DATASETS)} or all (default: all)")
     f.add_argument("--data-root", default=None, help=f"data home (default: ${HOME_ENV} or ~/.cache/neuralens/data)")
     f.set_defaults(func=_cmd_fetch)
     ls = dsub.add_parser("list", help="what the data home holds: sizes and checksum state", formatter_class=Formatter,

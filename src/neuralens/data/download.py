@@ -14,9 +14,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from neuralens.core.errors import NeuralensError
+from neuralens.core.progress import Progress
 
 MIRROR_ENV = "NEURALENS_MIRROR"
 #: seconds to wait for a connection or for the next bytes; offline machines get their answer this fast
@@ -72,9 +71,8 @@ def download(url: str, dest: Path, size: int | None = None, checksum: tuple[str,
             total = None
             if resp.headers.get("Content-Length") is not None:
                 total = have + int(resp.headers["Content-Length"])
-            with open(part, "ab" if have else "wb") as f, tqdm(
-                    total=total, initial=have, unit="B", unit_scale=True, desc=dest.name,
-                    disable=None if progress else True) as bar:
+            with open(part, "ab" if have else "wb") as f, Progress(total, dest.name, "B", enabled=progress) as bar:
+                bar.update(have)
                 for block in iter(lambda: resp.read(CHUNK), b""):
                     f.write(block)
                     bar.update(len(block))

@@ -64,6 +64,15 @@ class DemoRun:
     cfg: DemoConfig
     real_cifar: bool = False
     scene: Path | None = None  # the data home's real NeRF scene, if any
+    images: ImageData | None = None  # the image data, read once for every step
+
+    def data(self, n_train: int, n_test: int) -> ImageData:
+        """The first ``n_train`` / ``n_test`` images of the data home's set (or of the generated stand-in)."""
+        if self.images is None:
+            big = _cnn_sizes(self)
+            self.images = load_image_data("auto", self.cfg.data_root, seed=self.cfg.seed, log=log,
+                                          synthetic_size=(max(big["n_train"], 3000), max(big["n_test"], 1000)))
+        return self.images.subset(n_train, n_test)
 
     @property
     def mode(self) -> str:
@@ -84,15 +93,10 @@ class Step:
     run: Callable[[DemoRun, Path], None]
 
 
-def _data(run: DemoRun, n_train: int, n_test: int) -> ImageData:
-    return load_image_data("auto", run.cfg.data_root, synthetic_size=(n_train, n_test), seed=run.cfg.seed,
-                           log=log).subset(n_train, n_test)
-
-
 def _cnn_sizes(run: DemoRun) -> dict[str, Any]:
     """Training sizes for ``train`` mode, and the test images every mode scores."""
     if run.quick:
-        return {"n_train": 2048, "n_test": 1000 if run.mode == "shipped" else 512, "epochs": 2, "width": 0.125}
+        return {"n_train": 2048, "n_test": 500 if run.mode == "shipped" else 512, "epochs": 2, "width": 0.125}
     # 12k images x 3 epochs keeps a from-scratch demo within minutes where training is float32 (AVX2-only CPUs)
     return {"n_train": 12000, "n_test": 10000 if run.mode == "shipped" else 2000, "epochs": 3, "width": 0.25}
 
@@ -112,7 +116,7 @@ def _eval_figures(model: torch.nn.Module, data: ImageData, name: str, folder: Pa
 def _cnn_step(run: DemoRun, folder: Path) -> None:
     """The shipped nets (or the user's two, or two trained here) score the test images; figures of predictions."""
     sz = _cnn_sizes(run)
-    data = _data(run, sz["n_train"], sz["n_test"])
+    data = run.data(sz["n_train"], sz["n_test"])
     cfg = run.cfg
     models = []
     if run.mode == "user":
@@ -180,30 +184,30 @@ def _gradflow_step(run: DemoRun, folder: Path) -> None:
     """Gradient flow at initialisation over three seeds (VGG16 without and with BN, ResNet18, Plain18, or the
     user's two models) and of the trained nets on real batches."""
     studied = dict(_studied(run))
-    data = _data(run, 1024, 64)
-    batches, bs = (2, 64) if run.quick else (8, 128)
+    data = run.data(1024, 64)
+    batches, bs = (3, 32) if run.quick else (8, 128)
     if run.mode == "user":
         specs, weights = list(studied), list(studied.values())
     else:
         specs = list(INIT_NETS)
         weights = [studied.get(m, "") for m in specs]
     run_gradflow(specs, weights, data, _width(run) if run.mode != "user" else None, batches, bs, run.cfg.seed,
-                 folder, run.cfg.normalize, init_seeds=3)
+                 folder, run.cfg.normalize, init_seeds=3, bar_figures="trained" if run.quick else "all")
 
 
 def landscape_settings(run: DemoRun) -> LandscapeSettings:
     """The demo's landscape budget: small grids, but the sharpness over several direction seeds."""
     if run.quick:
-        return LandscapeSettings(steps=7, eval_size=128, seed=run.cfg.seed, direction_seeds=2, hessian_iters=3,
-                                 interp_steps=7)
+        return LandscapeSettings(steps=5, eval_size=64, seed=run.cfg.seed, direction_seeds=2, ring_points=6,
+                                 hessian_iters=0, interp_steps=5, figures=False)
     return LandscapeSettings(steps=13, eval_size=256, seed=run.cfg.seed, direction_seeds=3, hessian_iters=5,
-                             interp_steps=11)
+                             interp_steps=11, figures=False)
 
 
 def _landscape_step(run: DemoRun, folder: Path) -> None:
     """2-D landscapes of the studied models, sharpness over direction seeds, then the numeric comparison."""
     settings = landscape_settings(run)
-    data = _data(run, 64, settings.eval_size)
+    data = run.data(64, settings.eval_size)
     names = []
     for spec, weights in _studied(run):
         name = parse_model_spec(spec).slug
@@ -223,7 +227,7 @@ def _deform_step(run: DemoRun, folder: Path) -> None:
     shape = (2, 32, 16) if quick else (8, 64, 32)
     write_json(folder / "speed.json", time_one_shape(*shape, repeats=5 if quick else 7))
     n_train, n_test, epochs = (512, 256, 1) if quick else (3000, 1000, 3)
-    data = warped_data(_data(run, n_train, n_test), seed)
+    data = warped_data(run.data(n_train, n_test), seed)
     res = run_experiment(data, folder / "experiment", epochs, 0.5, seed, log=log)
     write_json(folder / "experiment" / "results.json", {**res, "num_classes": data.num_classes,
                                                          "n_test": len(data.x_test)})
@@ -268,17 +272,21 @@ def _nerf_scene(run: DemoRun) -> tuple[str, int]:
     return f"builtin:{32 if run.quick else 64}", 1
 
 
+QUICK_TEST_VIEWS = "0,40,80"
+
+
 def _nerf_step(run: DemoRun, folder: Path) -> None:
     """Sampler figure; baseline vs improved variants for the same time; orbit video; rendering figure; the
     trained field evaluated on a different scene."""
     plot_sampling(folder / "sampling.png", seed=run.cfg.seed)
-    seconds, frames = (12.0, 8) if run.quick else (45.0, 36)
+    seconds, frames = (10.0, 8) if run.quick else (45.0, 36)
     spec, downscale = _nerf_scene(run)
-    scene = load_scene(spec, downscale=downscale)
+    # quick: three held-out views (rendering the slow baseline's test views costs more than its training)
+    scene = load_scene(spec, test_views=QUICK_TEST_VIEWS if run.quick and run.scene else None, downscale=downscale)
     size = scene.height
     variants = [BASELINE, "fast"] if run.quick else [BASELINE, "tiny_viewdirs", "fast"]
-    summary = run_compare(["--scene", spec, "--downscale", str(downscale), "--device", run.cfg.device], scene,
-                          seconds, folder / "compare", variants, run.cfg.seed, log=log)
+    summary = run_compare([], scene, seconds, folder / "compare", variants, run.cfg.seed, log=log, in_process=True,
+                          device=run.cfg.device)
     best = summary["best"]
     ckpt, cfg, model = load_nerf(folder / "compare" / best / "checkpoint.pt")
     render_orbit(model, cfg, ckpt["scene"], folder / "orbit", frames, 12)
@@ -335,4 +343,6 @@ def run_demo(cfg: DemoConfig) -> Path:
         bar.update()
         log(f"[{step.name}] finished in {time.perf_counter() - t0:.1f}s (total {time.perf_counter() - bar.start:.1f}s)")
     bar.close()
-    return build_report(cfg.out)
+    if cfg.quick:
+        log("report: HTML only in --quick (the PDF is written by `neuralens report` or a full demo)")
+    return build_report(cfg.out, pdf=not cfg.quick)

@@ -23,11 +23,11 @@ from typing import Any
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from neuralens.core.checkpoint import save_checkpoint
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import atomic_path, write_json
+from neuralens.core.progress import Progress
 from neuralens.core.resume import interruptible, resume_checkpoint
 from neuralens.core.runtime import autocast_dtype, resolve_device, seed_everything
 from neuralens.data.cifar import ImageData, augment_batch, to_float
@@ -60,7 +60,7 @@ def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]
 
 @torch.no_grad()
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, num_classes: int, batch_size: int = 500,
-             device: torch.device | None = None, flip_tta: bool = False) -> dict[str, Any]:
+             device: torch.device | None = None, flip_tta: bool = False, progress: bool = False) -> dict[str, Any]:
     """Accuracy, mean cross-entropy, confusion matrix and predictions of ``model`` on uint8 images ``x``.
 
     ``flip_tta`` averages the logits of each image and its mirror image (test-time augmentation with the
@@ -69,6 +69,7 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, num_classes: in
     device = device or next(model.parameters()).device
     model.eval()
     preds, loss_sum = [], 0.0
+    bar = Progress(len(x), "evaluating", "img", enabled=progress)
     for i in range(0, len(x), batch_size):
         xb = to_float(x[i:i + batch_size]).to(device)
         yb = y[i:i + batch_size].to(device)
@@ -77,6 +78,8 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, num_classes: in
             logits = (logits + model(xb.flip(3))) / 2
         loss_sum += nn.functional.cross_entropy(logits, yb, reduction="sum").item()
         preds.append(logits.argmax(1).cpu())
+        bar.update(len(xb))
+    bar.close()
     pred = torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long)
     confusion = torch.bincount(y * num_classes + pred, minlength=num_classes**2).view(num_classes, num_classes)
     per_class = confusion.diag().float() / confusion.sum(1).clamp_min(1).float()
@@ -176,7 +179,7 @@ def _buffers(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def train(cfg: TrainConfig, data: ImageData, out: str | Path, resume: bool = False,
-          log: Any = print) -> dict[str, Any]:
+          log: Any = print, progress: bool = True) -> dict[str, Any]:
     """Train ``cfg.model`` on ``data``; write ``model.pt`` every epoch, ``metrics.json`` and ``history.csv``.
 
     Ctrl-C saves a resumable checkpoint at a step boundary before the interrupt propagates.
@@ -218,9 +221,9 @@ def train(cfg: TrainConfig, data: ImageData, out: str | Path, resume: bool = Fal
             run.model.train()
             perm = torch.randperm(n, generator=_batch_gen(cfg.seed, run.epoch, -1))
             t0, first = time.perf_counter(), run.step
-            bar = tqdm(range(run.step, run.steps), desc=f"epoch {run.epoch + 1}/{cfg.epochs}", leave=False,
-                       unit="batch", disable=None)
-            for step in bar:
+            bar = Progress(run.steps, f"epoch {run.epoch + 1}/{cfg.epochs}", "batch", enabled=progress)
+            bar.update(run.step)
+            for step in range(run.step, run.steps):
                 step_start = _buffers(run.model)
                 idx = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size]
                 xb = augment_batch(data.x_train[idx], _batch_gen(cfg.seed, run.epoch, step), pad=cfg.crop_pad)
@@ -235,6 +238,7 @@ def train(cfg: TrainConfig, data: ImageData, out: str | Path, resume: bool = Fal
                 seen = run.tally[0]
                 bar.set_postfix(loss=f"{run.tally[2] / seen:.3f}", acc=f"{run.tally[1] / seen:.3f}",
                                 img_s=f"{len(idx) * (step + 1 - first) / (time.perf_counter() - t0):.0f}")
+                bar.update()
                 guard.check()
             bar.close()
             checkpoint(_end_epoch(run, cfg, data, device, time.perf_counter() - t0, log))

@@ -98,7 +98,7 @@ def _add_train(nsub: argparse._SubParsersAction) -> None:
     add_options(g, NerfConfig, overrides=True)
     add_options(g, RenderSettings, overrides=True)
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    p.add_argument("--out", default="runs/nerf")
+    p.add_argument("--out", default="runs/nerf", help="run folder: checkpoint.pt, metrics.json, renders, curves")
     _scene_args(p)
     p.set_defaults(func=_cmd_train)
 
@@ -108,8 +108,8 @@ def _add_eval(nsub: argparse._SubParsersAction) -> None:
                         formatter_class=Formatter,
                         epilog="example:\n"
                                "  neuralens nerf eval --checkpoint runs/nerf/checkpoint.pt --scene builtin --split all")
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--out", default=None, help="default: CHECKPOINT_DIR/eval")
+    p.add_argument("--checkpoint", required=True, help="a neuralens NeRF checkpoint (nerf train's checkpoint.pt)")
+    p.add_argument("--out", default=None, help="run folder (default: CHECKPOINT_DIR/eval)")
     _scene_args(p)
     p.set_defaults(func=_cmd_eval)
 
@@ -118,12 +118,12 @@ def _add_render(nsub: argparse._SubParsersAction) -> None:
     p = nsub.add_parser("render", help="render a 360-degree orbit (GIF, MP4, depth MP4)", formatter_class=Formatter,
                         epilog="example:\n"
                                "  neuralens nerf render --checkpoint runs/nerf/checkpoint.pt --orbit --frames 60")
-    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--checkpoint", required=True, help="a neuralens NeRF checkpoint (nerf train's checkpoint.pt)")
     p.add_argument("--orbit", action="store_true", help="render the orbit video")
-    p.add_argument("--frames", type=positive_int, default=60)
-    p.add_argument("--fps", type=positive_int, default=20)
+    p.add_argument("--frames", type=positive_int, default=60, help="frames in the 360-degree orbit")
+    p.add_argument("--fps", type=positive_int, default=20, help="frames per second of the videos")
     p.add_argument("--size", type=positive_int, default=None, help="square output size (default: training size)")
-    p.add_argument("--out", default=None, help="default: CHECKPOINT_DIR/render")
+    p.add_argument("--out", default=None, help="folder for the videos (default: CHECKPOINT_DIR/render)")
     p.set_defaults(func=_cmd_render)
 
 
@@ -135,7 +135,7 @@ def _add_compare(nsub: argparse._SubParsersAction) -> None:
                                "  neuralens nerf compare --scene ../shared/data/nerf/lego_100.npz --seconds 180")
     p.add_argument("--seconds", type=positive_float, default=60.0, help="training-time budget per variant")
     p.add_argument("--variants", default=",".join(DEFAULT_COMPARE), help="comma-separated variants")
-    p.add_argument("--out", default="runs/nerf_compare")
+    p.add_argument("--out", default="runs/nerf_compare", help="run folder: one subfolder per variant, compare.json")
     add_common(p)
     _scene_args(p)
     p.set_defaults(func=_cmd_compare)
@@ -147,7 +147,7 @@ def _add_viz(nsub: argparse._SubParsersAction) -> None:
                         epilog="example:\n"
                                "  neuralens nerf viz --checkpoint runs/nerf/checkpoint.pt --out runs/nerf/viz")
     p.add_argument("--checkpoint", default=None, help="a trained NeRF for the rendering figure")
-    p.add_argument("--out", default="runs/nerf/viz")
+    p.add_argument("--out", default="runs/nerf/viz", help="folder for the figures")
     add_common(p)
     _scene_args(p)
     p.set_defaults(func=_cmd_viz)

@@ -15,11 +15,13 @@ import numpy as np
 import torch
 
 from neuralens.core.errors import NeuralensError
-from neuralens.core.io import read_json, write_json
+from neuralens.core.io import read_json, save_npz, write_json
 from neuralens.core.plotting import plt, save_figure
 from neuralens.core.runtime import die_with_parent
+from neuralens.data.scenes import Scene
 from neuralens.nerf.metrics import blank_psnr, psnr
-from neuralens.nerf.variants import BASELINE
+from neuralens.nerf.trainer import train_nerf
+from neuralens.nerf.variants import BASELINE, make_config
 from neuralens.nerf.viz import NOTEBOOK_AXIS, notebook_iterations
 
 
@@ -104,11 +106,29 @@ def plot_side_by_side(folder: Path, variants: list[str], target: torch.Tensor, v
     return save_figure(fig, folder / "side_by_side.png")
 
 
+def train_here(variant: str, scene: Scene, seconds: float, out: Path, seed: int, device: str = "auto",
+               log: Any = print) -> dict[str, Any]:
+    """Train one variant in this process (typed settings, no child process): quicker to start, but its peak
+    memory is this process's, not its own."""
+    log(f"  {variant}: training for {seconds:g}s")
+    res = train_nerf(make_config(variant, seconds=seconds, seed=seed, device=device), scene, out, log=log)
+    save_npz(out / "renders.npz", images=res["renders"].numpy().astype(np.float32), indices=np.array(scene.test_idx))
+    metrics = read_json(out / "metrics.json")
+    metrics["peak_rss_mb"] = None  # the process's peak, shared with every variant trained before: not this one's
+    write_json(out / "metrics.json", metrics)
+    return metrics
+
+
 def run_compare(scene_args: list[str], scene: Any, seconds: float, folder: Path, variants: list[str],
-                seed: int = 0, extra: list[str] | None = None, log: Any = print) -> dict[str, Any]:
-    """Train every variant, then write compare.json, the PSNR curves and the side-by-side figure."""
+                seed: int = 0, extra: list[str] | None = None, log: Any = print, in_process: bool = False,
+                device: str = "auto") -> dict[str, Any]:
+    """Train every variant (each in its own process, or ``in_process``), then write compare.json, the PSNR
+    curves and the side-by-side figure."""
     for v in variants:
-        train_variant(v, scene_args, seconds, folder / v, seed, extra, log)
+        if in_process:
+            train_here(v, scene, seconds, folder / v, seed, device, log)
+        else:
+            train_variant(v, scene_args, seconds, folder / v, seed, [*(extra or []), "--device", device], log)
     summary = summarize(folder, variants)
     plot_curves(summary, folder)
     plot_side_by_side(folder, variants, scene.images[scene.test_idx[0]])

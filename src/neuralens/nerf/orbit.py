@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from neuralens.core.errors import NeuralensError
+from neuralens.core.progress import progress
 from neuralens.data.cameras import Camera, orbit_poses
 from neuralens.nerf.config import NerfConfig
 from neuralens.nerf.model import NerfModel
@@ -28,7 +28,7 @@ def render_orbit(model: NerfModel, cfg: NerfConfig, info: dict[str, Any], out: P
     poses = orbit_poses(frames, info.get("orbit_radius", 4.0), info.get("orbit_elevation", 30.0))
     rgb, depth = [], []
     model.train(False)
-    for pose in tqdm(poses, desc="orbit", unit="frame", disable=None):
+    for pose in progress(poses, "orbit", unit="frame"):
         r = model.render_image(camera, pose, cfg)
         rgb.append(r["rgb"].clamp(0, 1).numpy())
         depth.append(colorize_depth(r["depth"] + (1 - r["opacity"]) * cfg.render.far, cfg.render.near,

@@ -7,6 +7,7 @@ checkpoint every ``checkpoint_every`` seconds and on Ctrl-C (at a step boundary)
 
 from __future__ import annotations
 
+import math
 import resource
 import time
 from dataclasses import asdict, dataclass, field
@@ -15,11 +16,11 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from neuralens.core.checkpoint import save_checkpoint
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import write_json
+from neuralens.core.progress import Progress, progress
 from neuralens.core.resume import interruptible, resume_checkpoint
 from neuralens.core.runtime import resolve_device, seed_everything
 from neuralens.data.scenes import Scene
@@ -36,7 +37,7 @@ def evaluate_views(model: NerfModel, scene: Scene, cfg: NerfConfig, indices: lis
     indices = scene.test_idx if indices is None else indices
     model.train(False)
     renders, depths, p, s = [], [], [], []
-    for i in indices:
+    for i in progress(indices, "rendering test views", unit="view"):
         out = model.render_image(scene.camera, scene.poses[i], cfg)
         renders.append(out["rgb"].clamp(0, 1))
         depths.append(out["depth"])
@@ -233,6 +234,10 @@ def check_resume(cfg: NerfConfig, scene: Scene, out: str | Path) -> dict[str, An
     return ckpt
 
 
+#: a time-budgeted run probes its held-out view at least this many times (its PSNR curve)
+PROBES_PER_BUDGET = 10
+
+
 def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = False, log: Any = print,
                progress: bool = True) -> dict[str, Any]:
     """Train on ``scene``'s training views; write ``checkpoint.pt``, ``metrics.json``, ``psnr_log.json``."""
@@ -264,8 +269,13 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
                          "iteration": pos.it, "elapsed": pos.elapsed, "rays": pos.rays, "history": pos.history},
                         scene=scene_info(scene))
 
-    bar = tqdm(total=cfg.iters, initial=pos.it, desc=f"nerf {cfg.variant}", unit="it",
-               disable=None if progress else True)
+    by_time = cfg.seconds is not None and (cfg.iters is None or cfg.seconds < cfg.iters)
+    bar = Progress(cfg.seconds if by_time else cfg.iters, f"nerf {cfg.variant}", "s" if by_time else "it",
+                   enabled=progress)
+    bar.update(pos.elapsed if by_time else pos.it)
+    # probe the held-out view every log_every iterations, and (time budgets) every tenth of the budget but at most
+    # every second iteration, so that even a short run has a curve and a slow one is not probed more than trained
+    next_probe = pos.elapsed + (cfg.seconds or math.inf) / PROBES_PER_BUDGET
     last_ckpt = time.perf_counter()
     with interruptible(save, ckpt_path, log) as guard:
         while not pos.done(cfg):
@@ -276,15 +286,18 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
             loss, n_rays = _step(model, optimizer, cfg, rays, gen, pos, device)
             pos.it += 1
             pos.rays += n_rays
-            pos.elapsed += time.perf_counter() - t0
+            dt = time.perf_counter() - t0
+            pos.elapsed += dt
             step_gen_state = gen.get_state()
-            bar.update(1)
-            if pos.it % cfg.log_every == 0 or pos.done(cfg):
+            bar.update(dt if by_time else 1)
+            since = pos.it - (pos.history[-1]["iteration"] if pos.history else 0)
+            if pos.it % cfg.log_every == 0 or pos.done(cfg) or (pos.elapsed >= next_probe and since >= 2):
+                next_probe = pos.elapsed + (cfg.seconds or math.inf) / PROBES_PER_BUDGET
                 img = model.render_image(scene.camera, scene.poses[probe], cfg)["rgb"]
                 model.train(True)
                 pos.history.append({"iteration": pos.it, "seconds": pos.elapsed, "images": pos.rays / rays.n_pix,
                                     "psnr": psnr(img.clamp(0, 1), scene.images[probe])})
-                bar.set_postfix(loss=f"{loss:.4f}", psnr=f"{pos.history[-1]['psnr']:.2f}", s=f"{pos.elapsed:.0f}")
+                bar.set_postfix(it=pos.it, loss=f"{loss:.4f}", psnr=f"{pos.history[-1]['psnr']:.2f}")
             if time.perf_counter() - last_ckpt > cfg.checkpoint_every:
                 save()
                 last_ckpt = time.perf_counter()

@@ -1,7 +1,8 @@
 """The report's first table: one row per question of the study, its numbers, and a verdict computed from them.
 
-A verdict says "inconclusive" when the numbers are within noise or the models are too briefly trained to carry
-the claim; it never repeats the expected story when the measurement goes against it.
+Every verdict follows a stated rule and names its evidence; where the evidence is too thin to carry a claim (too
+few seeds, overlapping spreads, a classifier at chance, a NeRF that learned nothing, a noisy timing) it says
+"inconclusive" and why. It never repeats the expected story when the measurement goes against it.
 """
 
 from __future__ import annotations
@@ -14,12 +15,21 @@ from typing import Any
 from neuralens.core.io import read_json
 from neuralens.deform.check import TOLERANCE
 
-#: a landscape or gradient measure must differ by this factor before one model is called flatter / healthier
+#: a landscape or gradient measure must differ by this factor (beyond the spread) before one model wins
 MARGIN = 1.25
 #: PSNR differences below this many dB are within the run-to-run noise of a short CPU training
 PSNR_NOISE_DB = 0.5
+#: a NeRF has learned only when its held-out PSNR beats the better blank image (black, or each view's mean
+#: colour) by this many dB
+LEARNED_DB = 1.5
+#: below this many iterations (or probe points on its curve) a NeRF curve means little
+MIN_NERF_ITERATIONS, MIN_CURVE_POINTS = 20, 3
+#: seeds needed before a spread means anything: initialisations (gradient flow), direction planes (landscape)
+MIN_INIT_SEEDS, MIN_DIRECTION_SEEDS = 3, 2
 #: below this test accuracy a classifier is too undertrained for landscape claims
 UNDERTRAINED = 0.5
+#: repeats of a timing whose per-round speed-ups differ by more than this factor make it noisy
+NOISY_TIMING = 1.25
 
 
 @dataclass
@@ -38,72 +48,168 @@ def _g(x: float) -> str:
     return f"{x:.3g}"
 
 
+def speed_words(ratio: float) -> str:
+    """``2.3x faster`` / ``1.8x slower`` for a speed ratio (ours over theirs); never "0.1x slower"."""
+    return f"{ratio:.1f}x faster" if ratio >= 1 else f"{1 / ratio:.1f}x slower"
+
+
 def _decades_from_one(ratio: float) -> float:
     """How many orders of magnitude a first/last gradient ratio is from 1 (0: no loss or gain with depth)."""
     return abs(math.log10(ratio)) if ratio > 0 and math.isfinite(ratio) else math.inf
 
 
+def _seed_values(entry: dict[str, Any], key: str) -> list[float]:
+    """A summary number per initialisation seed (one value for runs made before seeds were recorded)."""
+    rows = entry.get("seeds") or [{"summary": entry["summary"]}]
+    return [row["summary"][key] for row in rows]
+
+
+def _range(values: list[float]) -> str:
+    return _g(values[0]) if len(values) == 1 else f"{_g(min(values))}..{_g(max(values))}"
+
+
+def _pick(models: dict[str, Any], name: str) -> str | None:
+    """The key of ``name`` at initialisation: ``name@init`` when the run also has it trained, else ``name``."""
+    return f"{name}@init" if f"{name}@init" in models else (name if name in models else None)
+
+
+def _shortcut_condition(res: list[float], plain: list[float], what: str, unit: str, needed: int) -> tuple[str, str]:
+    """(state, words) of the shortcut rule on one condition: ``res``/``plain`` are first/last block-input gradient
+    ratios, one per seed or batch. yes: every Plain18 ratio is further from 1 than every ResNet18 ratio by more
+    than :data:`MARGIN`; no: the reverse; else overlap, or thin with fewer than ``needed`` values."""
+    n = min(len(res), len(plain))
+    dr, dp = [_decades_from_one(v) for v in res], [_decades_from_one(v) for v in plain]
+    ranges = f"Plain18 {_range(plain)}, ResNet18 {_range(res)} over {n} {unit}"
+    margin = math.log10(MARGIN)
+    if n < needed:
+        return "thin", f"{what} inconclusive ({n} {unit}; the rule needs {needed} to see the spread)"
+    if min(dp) - max(dr) > margin:
+        return "yes", f"{what} the shortcut keeps the gradient nearer 1 ({ranges})"
+    if min(dr) - max(dp) > margin:
+        return "no", f"{what} Plain18 keeps its gradient nearer 1 than ResNet18 ({ranges})"
+    return "overlap", f"{what} inconclusive, the ranges overlap within {MARGIN}x ({ranges})"
+
+
 def gradient_finding(gf: dict[str, Any]) -> Finding | None:
+    """Does the identity shortcut keep gradients alive? ResNet18 against Plain18 (same layers, same batch norm)
+    at initialisation over seeds, and trained over real batches; VGG16(-BN) beside them."""
     models = gf.get("models", {})
-    keys = [k for k in ("resnet18@init", "plain18@init", "vgg16@init", "vgg16_bn@init", "resnet18", "vgg16_bn")
-            if k in models]
-    if "resnet18@init" not in models and "resnet18" not in models:
-        return None
-    ratio = {k: models[k]["summary"]["first_to_last_block_input_grad"] for k in keys}
-    numbers = "first/last block-input gradient: " + ", ".join(f"{k} {_g(v)}" for k, v in ratio.items())
-    res = ratio.get("resnet18@init", ratio.get("resnet18"))
-    others = {k: v for k, v in ratio.items() if k.split("@")[0] in ("plain18", "vgg16") and k.endswith("@init")}
-    if not others:
-        return Finding("Does ResNet keep gradients alive with depth?", numbers, "inconclusive: no plain net to compare",
-                       "gradflow")
-    worst = max(others, key=lambda k: _decades_from_one(others[k]))
-    gap = _decades_from_one(others[worst]) - _decades_from_one(res)
-    if gap > math.log10(MARGIN):
-        verdict = (f"yes: at initialisation the gradient reaching ResNet18's first block is {_g(res)} of the last "
-                   f"one's, against {_g(others[worst])} for {worst.split('@')[0]} ({gap:.1f} orders of magnitude "
-                   "nearer 1)")
-    elif gap < -math.log10(MARGIN):
-        verdict = (f"no, not in this run: {worst.split('@')[0]} keeps its gradient nearer 1 ({_g(others[worst])}) "
-                   f"than ResNet18 ({_g(res)})")
+    question = "Does the identity shortcut keep gradients alive with depth?"
+    key = "first_to_last_block_input_grad"
+    res_k, plain_k = _pick(models, "resnet18"), _pick(models, "plain18")
+    shown = [k for k in (res_k, plain_k, _pick(models, "vgg16_bn"), _pick(models, "vgg16")) if k]
+    trained = [k for k in ("resnet18", "plain18", "vgg16_bn") if k in models and f"{k}@init" in models]
+    numbers = "first/last block-input gradient at init: " + ", ".join(
+        f"{k.split('@')[0]} {_range(_seed_values(models[k], key))}" for k in shown)
+    if trained:
+        numbers += "; trained: " + ", ".join(f"{k} {_range(_batch_values(models[k]))}" for k in trained)
+    if not (res_k and plain_k):
+        if not shown:
+            return None
+        return Finding(question, numbers, "inconclusive: needs resnet18 and plain18 at initialisation (the same net "
+                                          "with and without shortcuts)", "gradflow")
+    parts = [_shortcut_condition(_seed_values(models[res_k], key), _seed_values(models[plain_k], key),
+                                 "at initialisation:", "seeds", MIN_INIT_SEEDS)]
+    if "resnet18" in trained and "plain18" in trained:
+        parts.append(_shortcut_condition(_batch_values(models["resnet18"]), _batch_values(models["plain18"]),
+                                         "trained:", "real batches", MIN_INIT_SEEDS))
+    states = {state for state, _ in parts}
+    words = "; ".join(w for _, w in parts)
+    rule = f"rule: every Plain18 ratio further from 1 than every ResNet18 ratio by more than {MARGIN}x"
+    if "yes" in states and "no" in states:
+        verdict = f"inconclusive: the conditions disagree ({words}; {rule})"
+    elif "yes" in states:
+        verdict = f"yes, {words} ({rule})"
+    elif "no" in states:
+        verdict = f"no, not in this run: {words} ({rule})"
     else:
-        verdict = "inconclusive at this size: the ratios are within 25% of each other"
-    return Finding("Does ResNet keep gradients alive with depth?", numbers, verdict, "gradflow")
+        verdict = f"inconclusive: {words} ({rule})"
+    return Finding(question, numbers, verdict, "gradflow")
 
 
-def landscape_finding(metas: dict[str, dict[str, Any]], accuracy: dict[str, float]) -> Finding | None:
+def _batch_values(entry: dict[str, Any]) -> list[float]:
+    """A trained net's ratio per real batch (one value for runs made before batches were recorded)."""
+    values = [v for v in entry.get("per_batch_first_to_last_block_input_grad", []) if v == v]
+    return values or [entry["summary"]["first_to_last_block_input_grad"]]
+
+
+def _rises(meta: dict[str, Any]) -> list[float]:
+    s = meta.get("sharpness", {})
+    rows = s.get("per_direction_seed")
+    return [r["mean_rise_r0.5"] for r in rows] if rows else ([s["mean_rise_r0.5"]] if "mean_rise_r0.5" in s else [])
+
+
+def _too_weak(name: str, accuracy: dict[str, dict[str, float]]) -> str | None:
+    """Why a classifier's landscape says little: accuracy below :data:`UNDERTRAINED` or at chance."""
+    a = accuracy.get(name)
+    if a is None:
+        return None
+    if a["accuracy"] < UNDERTRAINED:
+        return f"{name} reached test accuracy {a['accuracy']:.3f} < {UNDERTRAINED} (too briefly trained)"
+    return None
+
+
+def landscape_finding(metas: dict[str, dict[str, Any]], accuracy: dict[str, dict[str, float]]) -> Finding | None:
+    """Which landscape is flatter? Mean loss rise at radius 0.5 over direction seeds: ResNet18 against Plain18
+    where both were studied (else the first two models), the top Hessian eigenvalue as a cross-check."""
     if len(metas) < 2:
         return None
-    (a, ma), (b, mb) = list(metas.items())[:2]
-    sa, sb = ma.get("sharpness", {}), mb.get("sharpness", {})
-    measures = [k for k in ("mean_rise_r0.5", "top_hessian_eigenvalue") if k in sa and k in sb]
-    numbers = "; ".join(f"{k}: {a} {_g(sa[k])}, {b} {_g(sb[k])}" for k in measures)
-    flatter = {k: (a if sa[k] < sb[k] else b) for k in measures
-               if min(sa[k], sb[k]) > 0 and max(sa[k], sb[k]) / min(sa[k], sb[k]) >= MARGIN}
-    weak = [m for m in (a, b) if accuracy.get(m, 1.0) < UNDERTRAINED]
+    names = [n for n in ("resnet18", "plain18") if n in metas]
+    a, b = names if len(names) == 2 else list(metas)[:2]
+    ra, rb = _rises(metas[a]), _rises(metas[b])
+    n = min(len(ra), len(rb))
+    numbers = "; ".join(f"{m}: rise at r=0.5 {_range(_rises(meta))}"
+                        + (f", top Hessian eigenvalue {_g(meta['sharpness']['top_hessian_eigenvalue'])}"
+                           if "top_hessian_eigenvalue" in meta.get("sharpness", {}) else "")
+                        for m, meta in metas.items())
+    rule = (f"rule: over {n} direction seeds, every rise of one net below every rise of the other by more than "
+            f"{MARGIN}x")
+    question = "Which landscape is flatter, and by which measure?"
+    weak = [w for w in (_too_weak(a, accuracy), _too_weak(b, accuracy)) if w]
     if weak:
-        verdict = (f"inconclusive at this size: {', '.join(weak)} reached test accuracy below {UNDERTRAINED} (too "
-                   "briefly trained for its landscape to say much)")
-    elif not flatter:
-        verdict = "inconclusive: the two landscapes are within 25% of each other by every measure"
-    elif len(set(flatter.values())) > 1:
-        verdict = "inconclusive: the measures disagree (" + ", ".join(f"{k} favours {v}" for k, v in flatter.items()) \
-            + ")"
-    elif len(flatter) == len(measures):
-        verdict = f"{next(iter(flatter.values()))} is flatter by every measure ({', '.join(measures)})"
+        return Finding(question, numbers, "inconclusive: " + "; ".join(weak), "landscape")
+    if n < MIN_DIRECTION_SEEDS:
+        return Finding(question, numbers, f"inconclusive: {n} direction seed(s); the rule needs "
+                                          f"{MIN_DIRECTION_SEEDS} to see the spread", "landscape")
+    if max(ra) * MARGIN < min(rb):
+        flat, sharp = a, b
+    elif max(rb) * MARGIN < min(ra):
+        flat, sharp = b, a
     else:
-        within = [k for k in measures if k not in flatter]
-        verdict = (f"inconclusive: {', '.join(f'{k} favours {v}' for k, v in flatter.items())}, but "
-                   f"{', '.join(within)} is within 25%")
-    return Finding("Which landscape is flatter, and by which measure?", numbers, verdict, "landscape")
+        return Finding(question, numbers, f"inconclusive: {a} and {b} overlap within {MARGIN}x across direction "
+                                          f"seeds ({rule})", "landscape")
+    ha = metas[flat].get("sharpness", {}).get("top_hessian_eigenvalue")
+    hb = metas[sharp].get("sharpness", {}).get("top_hessian_eigenvalue")
+    if ha is not None and hb is not None and ha > 0 and hb > 0 and ha > hb * MARGIN:
+        return Finding(question, numbers, f"inconclusive: the measures disagree ({flat} rises less at r=0.5, but its "
+                                          f"top Hessian eigenvalue is {ha / hb:.2f}x {sharp}'s)", "landscape")
+    return Finding(question, numbers, f"{flat} is flatter than {sharp}: its loss rises {_range(_rises(metas[flat]))} "
+                                      f"at radius 0.5 against {_range(_rises(metas[sharp]))} ({rule})", "landscape")
+
+
+def above_chance(accuracy: float, num_classes: int, n: int) -> bool:
+    """Accuracy beyond what guessing gives, by three binomial standard errors of a guesser on ``n`` images."""
+    p0 = 1 / max(num_classes, 1)
+    return accuracy > p0 + 3 * math.sqrt(p0 * (1 - p0) / max(n, 1))
 
 
 def accuracy_finding(summary: dict[str, Any]) -> Finding:
     models = summary["models"]
-    numbers = ", ".join(f"{m['model']} {m['accuracy']:.4f}" for m in models) + f" on {summary['data']}"
-    trained = [m for m in models if m.get("trained_here", True)]
-    if trained:
+    k = summary.get("num_classes", 10)
+    numbers = ", ".join(f"{m['model']} {m['accuracy']:.4f}" for m in models) + \
+        f" on {models[0].get('n_test', '?')} test images of {summary['data']}"
+    chance = [m["model"] for m in models if not above_chance(m["accuracy"], k, m.get("n_test", 0) or 1)]
+    trained = [m for m in models if m.get("trained_here")]
+    if chance:
+        verdict = (f"at chance level: {', '.join(chance)} cannot be told from guessing among {k} classes (rule: "
+                   "accuracy 3 standard errors above 1/classes); nothing below is about trained nets")
+    elif trained:
         verdict = (f"trained here for {trained[0].get('epochs')} epoch(s) on {trained[0].get('train_images')} images: "
-                   "accuracies of a short CPU run, far from published ones")
+                   "accuracies of a short CPU run, far from the shipped weights'")
+    elif any(m.get("shipped") for m in models):
+        verdict = ("the weights neuralens ships (their cards: " + ", ".join(
+            f"{m['model']} {m['card_accuracy']:.4f}" for m in models if m.get("shipped")) +
+            f" on all {models[0].get('card_n_test')} test images)")
     else:
         verdict = "the user's models with their own weights"
     return Finding("How accurate are the models studied?", numbers, verdict, "cnn")
@@ -115,45 +221,110 @@ def deform_findings(check: dict[str, Any], speed: dict[str, Any] | None) -> list
                f"({len(check['cases'])} cases)")
     verdict = "exact to float32 rounding" if exact else f"NOT exact: a difference above {TOLERANCE:g}"
     if speed:
-        numbers += f"; forward+backward {speed['speedup_vs_torchvision']:.1f}x torchvision's CPU kernel"
-        verdict += f", {speed['speedup_vs_torchvision']:.1f}x " + ("faster" if speed["speedup_vs_torchvision"] > 1
-                                                                     else "slower")
+        ratio = speed["speedup_vs_torchvision"]
+        rounds = speed.get("speedup_per_round") or [ratio]
+        spread = max(rounds) / min(rounds)
+        numbers += (f"; forward+backward median over {len(rounds)} interleaved rounds: {speed_words(ratio)} than "
+                    f"torchvision's CPU kernel (rounds {_g(min(rounds))}x..{_g(max(rounds))}x)")
+        if len(rounds) < 3:
+            verdict += f"; speed inconclusive: {len(rounds)} timing round(s), the rule needs 3"
+        elif spread > NOISY_TIMING:
+            verdict += (f"; speed inconclusive: a noisy run (the rounds disagree by {100 * (spread - 1):.0f}% > "
+                        f"{100 * (NOISY_TIMING - 1):.0f}%; other work shared the CPU?)")
+        else:
+            verdict += f", {speed_words(ratio)} than torchvision (median of {len(rounds)} interleaved rounds)"
     return [Finding("Is the deformable op exact, and how fast?", numbers, verdict, "deform"),
             Finding("Why does the offset conv have 2*kh*kw channels?", "3x3 kernel: 9 taps x (dy, dx) = 18 channels",
                     "one displacement per tap per output pixel (see the explanation)", "deform")]
 
 
+def experiment_finding(res: dict[str, Any]) -> Finding | None:
+    """Does the deformable net beat the plain one on warped images? Only above chance, and only by more than two
+    standard errors of the difference."""
+    acc = {n: r["accuracy"] for n, r in res.get("models", {}).items()}
+    if not {"small_cnn", "small_dcn"} <= set(acc):
+        return None
+    k, n = res.get("num_classes", 10), res.get("n_test", 0)
+    numbers = (f"small_dcn {acc['small_dcn']:.4f}, small_cnn {acc['small_cnn']:.4f} on {n or '?'} warped test "
+               f"images after {res.get('epochs')} epoch(s)")
+    question = "Do deformable layers help on geometrically varied images?"
+    if not n or not all(above_chance(a, k, n) for a in acc.values()):
+        return Finding(question, numbers, f"inconclusive: at least one net is at chance level among {k} classes (rule: "
+                                          "3 standard errors above 1/classes)", "deform")
+    p = (acc["small_dcn"] + acc["small_cnn"]) / 2
+    se = math.sqrt(2 * p * (1 - p) / n)
+    diff = acc["small_dcn"] - acc["small_cnn"]
+    if abs(diff) <= 2 * se:
+        return Finding(question, numbers, f"inconclusive: the difference {diff:+.4f} is within two standard errors "
+                                          f"({2 * se:.4f}) of {n} test images", "deform")
+    winner = "yes: the deformable net" if diff > 0 else "no, not in this run: the plain net"
+    return Finding(question, numbers, f"{winner} scores {abs(diff):.4f} higher, beyond two standard errors "
+                                      f"({2 * se:.4f}); one seed, one short budget", "deform")
+
+
+def _learned(psnr: float, blank: float | None) -> bool:
+    return blank is None or psnr >= blank + LEARNED_DB
+
+
 def nerf_findings(cross: dict[str, Any] | None, cmp: dict[str, Any] | None) -> list[Finding]:
     out = []
+    learned_rule = f"learned = held-out PSNR at least {LEARNED_DB} dB above the better blank image"
     if cross:
         drop = cross["psnr_own_scene"] - cross["psnr_other_scene"]
-        verdict = (f"no: {drop:.1f} dB worse on the other scene; it renders the scene it was fitted to"
-                   if drop > PSNR_NOISE_DB else "inconclusive: the two scenes score alike")
-        out.append(Finding("Can a trained NeRF render another scene?",
-                           f"{cross['trained_on']}: {cross['psnr_own_scene']:.2f} dB on its own views, "
-                           f"{cross['psnr_other_scene']:.2f} dB on {cross['other_scene']}'s", verdict, "nerf"))
-    if cmp and cmp.get("baseline") in cmp["variants"]:
-        base = cmp["variants"][cmp["baseline"]]
-        best = cmp["best"]
-        b = cmp["variants"][best]
-        gain = b["psnr"] - base["psnr"]
-        numbers = ", ".join(f"{v} {r['psnr']:.2f} dB" for v, r in cmp["variants"].items()) + \
-            f" after {cmp['seconds_budget']:g} s each"
-        if best == cmp["baseline"] or gain < PSNR_NOISE_DB:
-            verdict = f"inconclusive: no variant beats the baseline by {PSNR_NOISE_DB} dB in this budget"
+        blank = cross.get("blank_psnr_own_scene")
+        numbers = (f"{cross['trained_on']}: {cross['psnr_own_scene']:.2f} dB on its own views"
+                   + (f" (blank image {blank:.2f} dB)" if blank is not None else "")
+                   + f", {cross['psnr_other_scene']:.2f} dB on {cross['other_scene']}'s")
+        if not _learned(cross["psnr_own_scene"], blank):
+            verdict = f"inconclusive: the field did not learn its own scene ({learned_rule})"
+        elif drop > PSNR_NOISE_DB:
+            verdict = f"no: {drop:.1f} dB worse on the other scene; it renders the scene it was fitted to"
         else:
-            sooner = b.get("speedup_to_baseline_psnr")
-            verdict = f"{best}: +{gain:.1f} dB over {cmp['baseline']}" + (
-                f", reaching the baseline's final PSNR {sooner:.1f}x sooner" if sooner else "")
-        out.append(Finding("Which NeRF variant wins, by how much, and how much sooner?", numbers, verdict, "nerf"))
+            verdict = "inconclusive: the two scenes score alike"
+        out.append(Finding("Can a trained NeRF render another scene?", numbers, verdict, "nerf"))
+    if cmp and cmp.get("variants"):
+        out.append(_variant_finding(cmp, learned_rule))
     return out
+
+
+def _variant_finding(cmp: dict[str, Any], learned_rule: str) -> Finding:
+    """Which variant wins: only one that learned (see ``learned_rule``) with a curve that means something."""
+    rows, base_name = cmp["variants"], cmp.get("baseline")
+    blank = (cmp.get("blank_psnr") or {}).get("best")
+    points = cmp.get("probe_points", {})
+    numbers = ", ".join(f"{v} {r['psnr']:.2f} dB ({r.get('iterations', '?')} it)" for v, r in rows.items()) + \
+        f" after {cmp['seconds_budget']:g} s each" + (f"; blank image {blank:.2f} dB" if blank is not None else "")
+    question = "Which NeRF variant wins, by how much, and how much sooner?"
+
+    def meaningful(v: str) -> bool:
+        return rows[v].get("iterations", 0) >= MIN_NERF_ITERATIONS and points.get(v, MIN_CURVE_POINTS) >= \
+            MIN_CURVE_POINTS
+
+    ok = [v for v in rows if _learned(rows[v]["psnr"], blank) and meaningful(v)]
+    if not ok:
+        return Finding(question, numbers, f"inconclusive: no variant learned with a meaningful curve ({learned_rule}; "
+                                          f">= {MIN_NERF_ITERATIONS} iterations)", "nerf")
+    best = max(ok, key=lambda v: rows[v]["psnr"])
+    if base_name not in rows or best == base_name:
+        return Finding(question, numbers, f"inconclusive: no improvement beats the baseline {base_name} "
+                                          f"({learned_rule})", "nerf")
+    base = rows[base_name]
+    gain = rows[best]["psnr"] - base["psnr"]
+    if gain < PSNR_NOISE_DB:
+        return Finding(question, numbers, f"inconclusive: {best} is within {PSNR_NOISE_DB} dB of {base_name}", "nerf")
+    verdict = f"{best}: +{gain:.1f} dB over {base_name} in the same time"
+    if not (_learned(base["psnr"], blank) and meaningful(base_name)):
+        verdict += f" ({base_name} did not learn in this budget: {base['psnr']:.2f} dB, {base.get('iterations')} it)"
+    elif rows[best].get("speedup_to_baseline_psnr"):
+        verdict += f", reaching the baseline's final PSNR {rows[best]['speedup_to_baseline_psnr']:.1f}x sooner"
+    return Finding(question, numbers, verdict + f" ({learned_rule})", "nerf")
 
 
 def findings(run_dir: Path) -> list[Finding]:
     """Every finding the run folder holds numbers for, in the order of the study."""
     out: list[Finding] = []
     summary = _json(run_dir / "cnn" / "summary.json")
-    accuracy = {m["model"]: m["accuracy"] for m in summary["models"]} if summary else {}
+    accuracy = {m["model"]: m for m in summary["models"]} if summary else {}
     gf = _json(run_dir / "gradflow" / "gradflow.json")
     if gf and (f := gradient_finding(gf)):
         out.append(f)
@@ -167,6 +338,10 @@ def findings(run_dir: Path) -> list[Finding]:
     check = _json(run_dir / "deform" / "check.json")
     if check:
         out += deform_findings(check, _json(run_dir / "deform" / "speed.json"))
+    experiment = _json(run_dir / "deform" / "experiment" / "results.json")
+    if experiment and (f := experiment_finding(experiment)):
+        out.append(f)
     out += nerf_findings(_json(run_dir / "nerf" / "cross_scene.json"), _json(run_dir / "nerf" / "compare" /
                                                                              "compare.json"))
     return out
+

@@ -11,10 +11,12 @@ from pathlib import Path
 from neuralens.cnn.compare import gradflow_sentences
 from neuralens.cnn.explain import LANDSCAPE_WHY, SHORTCUT_DERIVATION
 from neuralens.cnn.landscape import load_landscape
+from neuralens.cnn.settings import DIRECTIONS
 from neuralens.core.io import read_json
 from neuralens.deform.explain import OFFSET_CHANNELS, OFFSET_IS_CONV
 from neuralens.nerf.explain import NERF_IMPROVEMENTS, NERF_OTHER_SCENE, NERF_RENDERING
 from neuralens.nerf.variants import BASELINE
+from neuralens.report.findings import experiment_finding, speed_words
 from neuralens.report.html import esc, figure, paragraph, table
 from neuralens.report.interactive import plot_div, surface_figure, video
 
@@ -24,15 +26,20 @@ def cnn_section(folder: Path) -> str | None:
     if summary is None:
         return None
     models = summary["models"]
-    trained = any(m.get("trained_here", True) for m in models)
-    intro = ("Models trained briefly from scratch on the CPU; the point is to feed data through them and show "
-             "what they predict, not to reach published accuracy." if trained else
-             "The user's own models, with the weights and normalisation below (nothing trained here).")
+    mode = summary.get("mode", "train" if any(m.get("trained_here", True) for m in models) else "user")
+    intro = {"shipped": "The nets neuralens ships (--weights neuralens): VGG16-BN, ResNet18 and Plain18 (ResNet18 "
+                        "with every shortcut removed), trained on the full CIFAR-10 training set; their model cards "
+                        "record how. Nothing is trained here.",
+             "train": "Models trained briefly from scratch on the CPU; the point is to feed data through them and show "
+                      "what they predict, not to reach published accuracy."
+                      + (f" Trained here because {summary['why_trained']}." if summary.get("why_trained") else ""),
+             "user": "The user's own models, with the weights and normalisation below (nothing trained here)."}[mode]
     parts = [paragraph(f"Data: {summary['data']}. {intro}")]
     rows = [[m["model"], m.get("weights", "trained here"), m.get("normalize", "cifar"), m.get("width", "-"),
-             m.get("epochs", "-"), m["accuracy"], m["loss"]] for m in models]
-    parts.append(table(["model", "weights", "normalisation", "width", "epochs here", "test accuracy", "test loss"],
-                       rows))
+             m.get("epochs", "-"), m.get("n_test", "-"), m["accuracy"], m["loss"], m.get("card_accuracy", "-")]
+            for m in models]
+    parts.append(table(["model", "weights", "normalisation", "width", "epochs", "test images", "test accuracy",
+                        "test loss", "card accuracy (all test images)"], rows))
     for m in models:
         d = folder / m["model"]
         if m.get("trained_here", True):
@@ -55,14 +62,31 @@ def gradflow_section(folder: Path) -> str | None:
             for k, v in gf["models"].items() for s in [v["summary"]]]
     parts.append(table(["model", "first/last mean |grad|", "min/max mean |grad|", "share < 1e-3 of max",
                         "first/last block-input grad", "loss"], rows))
+    spread_rows = [[k, len(v["seeds"]), *[_spread_text(v["spread"].get(m)) for m in SPREAD_KEYS]]
+                   for k, v in gf["models"].items() if v.get("spread")]
+    if spread_rows:
+        parts.append(paragraph(f"At initialisation each net was measured over {gf.get('init_seeds')} seeds (the table "
+                               "above shows the first); mean, standard deviation and range over the seeds:"))
+        parts.append(table(["model", "seeds", *SPREAD_KEYS], spread_rows))
     parts.append("<ul>" + "".join(f"<li>{esc(t)}</li>" for t in gradflow_sentences(gf)) + "</ul>")
     parts.append(figure(folder / "gradflow_overlay.png", "mean |grad| (left) and block-input gradient (right) "
                                                          "against relative depth; dashed: at initialisation"))
     parts.append(figure(folder / "gradflow_vgg_bn.png", "VGG16 without vs with batch norm"))
     for key in gf["models"]:
-        parts.append(figure(folder / f"gradflow_{key.replace('@', '_')}.png", f"{key}: max and mean |grad| per layer"))
+        bars = folder / f"gradflow_{key.replace('@', '_')}.png"
+        if bars.is_file():
+            parts.append(figure(bars, f"{key}: max and mean |grad| per layer"))
     parts.append(paragraph(SHORTCUT_DERIVATION, "explain"))
     return "".join(parts)
+
+
+SPREAD_KEYS = ("first_to_last_block_input_grad", "first_to_last_mean_grad")
+
+
+def _spread_text(sp: dict[str, float] | None) -> str:
+    if not sp:
+        return "-"
+    return f"{sp['mean']:.3g} +- {sp['std']:.2g} ({sp['min']:.3g}..{sp['max']:.3g})"
 
 
 def landscape_section(folder: Path) -> str | None:
@@ -75,11 +99,23 @@ def landscape_section(folder: Path) -> str | None:
         metas[sub.name] = read_json(sub / "landscape.json")
     if metas:
         first = next(iter(metas.values()))
-        parts.append(paragraph(f"Filter-normalised random plane, {first['steps']}x{first['steps']} points over "
-                               f"[-{first['distance']}, {first['distance']}]^2, {first['eval_size']} test images "
-                               f"({first['data']}), eval mode, BN parameters and biases not perturbed."))
-        keys = sorted({k for m in metas.values() for k in m["sharpness"]})
-        parts.append(table(["model", *keys], [[n, *[m["sharpness"].get(k) for k in keys]] for n, m in metas.items()]))
+        method = first.get("directions", "filter")
+        doc = DIRECTIONS.info(method).get("doc", method) if method in DIRECTIONS else method
+        parts.append(paragraph(f"Plane of two random directions ({method}: {doc}; seed {first.get('seed')}), "
+                               f"{first['steps']}x{first['steps']} points over [-{first['distance']}, "
+                               f"{first['distance']}]^2, {first['eval_size']} test images ({first['data']}), eval "
+                               "mode, BN parameters and biases not perturbed. Sharpness: the mean rise of the loss "
+                               f"over {first['sharpness'].get('ring_points', 8)} points on circles of radius 0.5 "
+                               "and 1 around the model, in "
+                               f"{first.get('direction_seeds', 1)} planes (direction seeds), with its spread."))
+        rows = []
+        for n, m in metas.items():
+            sh = m["sharpness"]
+            rows.append([n, sh.get("loss_centre"), _spread_text(sh.get("mean_rise_r0.5_spread")),
+                         _spread_text(sh.get("mean_rise_r1_spread")), sh.get("top_hessian_eigenvalue", "-"),
+                         " / ".join(f"{k} {v:.0f}s" for k, v in m.get("seconds", {}).items())])
+        parts.append(table(["model", "centre loss", "rise at r=0.5 over direction seeds", "rise at r=1",
+                            "top Hessian eigenvalue", "time"], rows))
     own = cmp.get("landscape_sentences", cmp["sentences"])  # the gradient sentences stand in their own section
     parts.append("<ul>" + "".join(f"<li>{esc(t)}</li>" for t in own) + "</ul>")
     lands = {name: load_landscape(folder / name) for name in metas}
@@ -106,10 +142,12 @@ def deform_section(folder: Path) -> str | None:
     if (folder / "speed.json").is_file():
         sp = read_json(folder / "speed.json")
         sh = sp["shape"]
-        parts.append(table(["implementation", "forward+backward s"], list(sp["fwd_bwd_s"].items())))
-        parts.append(paragraph(f"N={sh['N']}, C={sh['C']}, {sh['H']}x{sh['W']}, 3x3, random offsets: "
-                               f"{sp['speedup_vs_torchvision']:.1f}x the speed of torchvision's CPU kernel. "
-                               "The full table with peak memory is in BENCHMARKS.md."))
+        parts.append(table(["implementation", "forward+backward s (median)"], list(sp["fwd_bwd_s"].items())))
+        rounds = sp.get("speedup_per_round", [sp["speedup_vs_torchvision"]])
+        parts.append(paragraph(f"N={sh['N']}, C={sh['C']}, {sh['H']}x{sh['W']}, 3x3, random offsets, "
+                               f"{len(rounds)} interleaved rounds: {speed_words(sp['speedup_vs_torchvision'])} than "
+                               f"torchvision's CPU kernel (median; rounds from {min(rounds):.2f}x to "
+                               f"{max(rounds):.2f}x). The full table with peak memory is in BENCHMARKS.md."))
     res_path = folder / "experiment" / "results.json"
     if res_path.is_file():
         res = read_json(res_path)
@@ -117,11 +155,9 @@ def deform_section(folder: Path) -> str | None:
         parts.append(paragraph(f"Experiment: {res['data']}, {res['epochs']} epoch(s), width {res['width']}, "
                                "same recipe and budget for both networks."))
         parts.append(table(["model", "test accuracy", "test loss", "parameters", "train s"], rows))
-        acc = {n: r["accuracy"] for n, r in res["models"].items()}
-        if {"small_cnn", "small_dcn"} <= set(acc):
-            winner = "the deformable network" if acc["small_dcn"] > acc["small_cnn"] else "the plain network"
-            parts.append(paragraph(f"On this run {winner} scored higher "
-                                   f"({acc['small_dcn']:.4f} vs {acc['small_cnn']:.4f})."))
+        verdict = experiment_finding(res)
+        if verdict is not None:
+            parts.append(paragraph(f"Verdict: {verdict.verdict}."))
         parts.append(figure(folder / "experiment" / "curves.png", "accuracy and loss per epoch"))
     parts.append(figure(folder / "sampling_points.png", "where one output pixel samples: regular grid vs 1, 2, 3 "
                                                         "deformable layers (9, 81, 729 points)"))
@@ -186,7 +222,7 @@ def nerf_section(folder: Path) -> str | None:
 
 #: (folder under the run folder, title, section function), in report order
 SECTIONS: list[tuple[str, str, Callable[[Path], str | None]]] = [
-    ("cnn", "CNNs (VGG16-BN, ResNet18): training and predictions", cnn_section),
+    ("cnn", "CNNs (VGG16-BN, ResNet18, Plain18): predictions", cnn_section),
     ("gradflow", "Gradient flow through depth", gradflow_section),
     ("landscape", "Loss landscapes and the VGG/ResNet comparison", landscape_section),
     ("deform", "Deformable convolution", deform_section),
