@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 import neuralens.models.train as train_mod
 from neuralens.cli import main
 from neuralens.core.checkpoint import FORMAT, load_checkpoint
+from neuralens.core.errors import NeuralensError
 from neuralens.core.io import run_folder
 from neuralens.data.cifar import make_synthetic
 from neuralens.models.train import TrainConfig, train
@@ -442,3 +443,25 @@ def test_real_bugs_are_one_line_exit_1_unless_debugging(monkeypatch: pytest.Monk
     monkeypatch.setenv("NEURALENS_DEBUG", "1")
     with pytest.raises(RuntimeError, match="boom"):
         main(["deform", "check"])
+
+
+@pytest.mark.parametrize("ending", ["success", "error", "ctrl-c"])
+def test_the_lock_is_removed_however_the_command_ends(tmp_path: Path, ending: str) -> None:
+    out = tmp_path / "run"
+    with contextlib.suppress(NeuralensError, KeyboardInterrupt), run_folder(out, {"a": 1}):
+        assert (out / ".lock").is_file()
+        if ending == "error":
+            raise NeuralensError("bad input found late")
+        if ending == "ctrl-c":
+            raise KeyboardInterrupt
+    assert not (out / ".lock").exists() and (out / "config.json").is_file()
+    with run_folder(out, {"a": 2}):  # and the folder can be claimed again at once
+        pass
+
+
+def test_a_lock_left_by_a_killed_process_does_not_block(tmp_path: Path) -> None:
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / ".lock").write_text("")  # a SIGKILLed command's leftover: not held by anyone
+    with run_folder(tmp_path / "run", {}):
+        pass
+    assert not (tmp_path / "run" / ".lock").exists()
