@@ -151,3 +151,29 @@ def test_the_wheel_carries_the_weights_and_cards(tmp_path: Path) -> None:
     for arch in SHIPPED_NETS:
         assert f"neuralens/models/pretrained/{arch}.safetensors" in names
         assert f"neuralens/models/pretrained/{arch}.json" in names
+
+
+def test_eval_takes_the_data_home_by_default_and_warns_about_foreign_weights_on_generated_data(
+        shipped: tuple[Path, Path], tmp_path: Path) -> None:
+    weights, data_file = shipped
+    home = tmp_path / "home" / "cifar10"
+    home.mkdir(parents=True)
+    arrays = dict(np.load(data_file))
+    for split in ("train", "test"):
+        np.savez(home / f"cifar10_{split}.npz", x=arrays[f"x_{split}"], y=arrays[f"y_{split}"],
+                 classes=arrays["classes"])
+    env = {**_env(), WEIGHTS_DIR_ENV: str(weights), "NEURALENS_DATA": str(tmp_path / "home")}
+    res = subprocess.run([sys.executable, "-m", "neuralens.cli", "eval", "--model", "resnet18", "--weights",
+                          "neuralens", "--out", str(tmp_path / "ev")], capture_output=True, text=True, timeout=300,
+                         env=env)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert f"data: npz folder {home}" in res.stderr  # said which data it used
+    # a foreign state_dict (classes unknown) scored on the generated stand-in: a one-line warning
+    foreign = tmp_path / "foreign.pt"
+    torch.save(create_model("resnet18", width=0.125).state_dict(), foreign)
+    res = subprocess.run([sys.executable, "-m", "neuralens.cli", "eval", "--model", "resnet18", "--weights",
+                          str(foreign), "--data", "synthetic", "--test-size", "32", "--out", str(tmp_path / "ev2")],
+                         capture_output=True, text=True, timeout=300, env=_env())
+    assert res.returncode == 0, res.stderr[-2000:]
+    warnings = [ln for ln in res.stderr.splitlines() if ln.startswith("warning:")]
+    assert len(warnings) == 1 and "probably not these generated shapes" in warnings[0]
