@@ -25,9 +25,9 @@ SMALL = {
     "train": {"--epochs": "1", "--steps-per-epoch": "2", "--train-size": "256", "--test-size": "64"},
     "eval": {"--test-size": "64", "--samples": "4"},
     "gradflow": {"--batches": "1", "--batch-size": "16", "--init-seeds": "1", "--train-size": "32"},
-    "landscape": {"--steps": "3", "--eval-size": "16", "--hessian-iters": "0", "--direction-seeds": "1",
+    "landscape": {"--steps": "3", "--eval-size": "16", "--hessian-steps": "0", "--direction-seeds": "1",
                   "--test-size": "16", "--train-size": "16"},
-    "compare-cnn": {"--steps": "3", "--eval-size": "16", "--hessian-iters": "0", "--direction-seeds": "1",
+    "compare-cnn": {"--steps": "3", "--eval-size": "16", "--hessian-steps": "0", "--direction-seeds": "1",
                     "--batches": "1", "--batch-size": "16", "--init-seeds": "1", "--train-size": "32",
                     "--test-size": "16"},
     "demo": {"--quick": None, "--offline": None, "--only": "deform"},
@@ -38,7 +38,7 @@ SMALL = {
     "deform check": {"--cases": "2"},
 }
 #: substitutions of the Python blocks' sizes (each must be used, so the table cannot rot either)
-PY_SMALL = [("steps=21", "steps=5"), ("hessian_iters=10", "hessian_iters=1"), ('land["loss"][10, 10]',
+PY_SMALL = [("steps=21", "steps=5"), ("hessian_steps=10", "hessian_steps=2"), ('land["loss"][10, 10]',
             'land["loss"][2, 2]'), ("seconds=60", "seconds=2"), ('"builtin:64"', '"builtin:16"')]
 
 

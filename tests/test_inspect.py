@@ -113,7 +113,7 @@ def test_sharpness_of_a_paraboloid() -> None:
 
 def test_two_process_grid_equals_one_process(tmp_path: Path) -> None:
     common = ["landscape", "--model", "vgg16_bn", "--width", "0.125", "--data", "synthetic", "--train-size", "8",
-              "--test-size", "48", "--eval-size", "48", "--steps", "5", "--hessian-iters", "0"]
+              "--test-size", "48", "--eval-size", "48", "--steps", "5", "--hessian-steps", "0"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     one = subprocess.run([sys.executable, "-m", "neuralens.cli", *common, "--out", str(tmp_path / "one")],
                          capture_output=True, text=True, timeout=300, env=env)

@@ -189,7 +189,7 @@ def test_eval_gradflow_landscape_study_a_user_model_from_the_command_line(tmp_pa
     assert gf["specs"]["net.py_tiny"]["weights"] == str(repo / "weights.pt")
     assert gf["models"]["net.py_tiny"]["block_rule"].startswith("no residual blocks")
     assert all(p.parent == tmp_path / "gf" for p in (tmp_path / "gf").rglob("*"))  # flat, sanitised names
-    code, _, err = _cli("landscape", *common, *data, "--steps", "3", "--eval-size", "32", "--hessian-iters", "0",
+    code, _, err = _cli("landscape", *common, *data, "--steps", "3", "--eval-size", "32", "--hessian-steps", "0",
                         "--out", str(tmp_path / "land"))
     assert code == 0, err
     meta = json.loads((tmp_path / "land" / "landscape.json").read_text())

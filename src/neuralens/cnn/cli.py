@@ -1,5 +1,5 @@
-"""``neuralens train | eval | gradflow | landscape | compare-cnn``: parsers, the checks that need no data, and a
-call into :mod:`neuralens.cnn.commands`.
+"""``neuralens train | eval | gradflow | landscape | hessian | compare-cnn``: parsers, the checks that need no
+data, and a call into :mod:`neuralens.cnn.commands`.
 
 This module imports no torch: ``--help`` and every argument error are answered before torch loads (seconds).
 Each handler checks what it can without data (names, files, ranges, output folder), then imports its runner:
@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from neuralens.cnn.settings import DIRECTIONS, landscape_settings
+from neuralens.cnn.settings import DIRECTIONS, HessianSettings, landscape_settings
 from neuralens.core.cliargs import (
     Formatter,
     add_common,
@@ -101,6 +101,22 @@ def _cmd_landscape(args: argparse.Namespace) -> int:
     from neuralens.cnn.commands import landscape_command
 
     return landscape_command(args, spec)
+
+
+def _cmd_hessian(args: argparse.Namespace) -> int:
+    spec = parse_model_spec(args.model)
+    check_weights(spec, args.weights, args.width, args.normalize)
+    if args.normalize:
+        parse_normalize(args.normalize)
+    settings = HessianSettings(eval_size=args.eval_size, seed=args.seed, probe_seeds=args.probe_seeds, top_k=args.top_k,
+                               lanczos_steps=args.lanczos_steps, trace_probes=args.trace_probes,
+                               density_runs=args.density_runs, layer_iters=args.layer_iters)
+    settings.check()
+    check_out(args.out)
+    check_data_args(args)
+    from neuralens.cnn.commands import hessian_command
+
+    return hessian_command(args, spec, settings)
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
@@ -203,8 +219,12 @@ def _add_landscape_args(p: argparse.ArgumentParser, steps: int) -> None:
     p.add_argument("--steps", type=positive_int, default=steps, help="grid points per axis (odd)")
     p.add_argument("--distance", type=positive_float, default=1.0, help="grid covers [-D, D]^2")
     p.add_argument("--eval-size", type=positive_int, default=512, help="test images the loss is measured on")
-    p.add_argument("--hessian-iters", type=nonneg_int, default=10,
-                   help="power iterations for the top Hessian eigenvalue (0: skip)")
+    p.add_argument("--hessian-steps", type=nonneg_int, default=10,
+                   help="Lanczos steps (Hessian-vector products) for the top Hessian eigenvalue (0: skip)")
+    p.add_argument("--hessian-seeds", type=positive_int, default=2,
+                   help="probe seeds of the Hessian numbers; their spread is reported")
+    p.add_argument("--trace-probes", type=nonneg_int, default=0,
+                   help="Hutchinson probes per seed for the Hessian trace (0: skip)")
     p.add_argument("--directions", default="filter",
                    help=f"how the random directions are drawn: {', '.join(DIRECTIONS.names())}")
     p.add_argument("--direction-seeds", type=positive_int, default=2,
@@ -235,6 +255,27 @@ def _add_landscape(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_landscape)
 
 
+def _add_hessian(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("hessian", help="the loss Hessian: top-k eigenvalues, trace, spectral density, per layer",
+                       formatter_class=Formatter,
+                       epilog="examples:\n  neuralens hessian --model resnet18 --weights neuralens --out runs/hess\n"
+                              "  neuralens hessian --model plain18 --weights neuralens --probe-seeds 3 --layer-iters 0")
+    _add_model_args(p, many=False, default="resnet18")
+    p.add_argument("--eval-size", type=positive_int, default=256, help="test images the loss is measured on")
+    p.add_argument("--top-k", type=positive_int, default=3, help="largest eigenvalues to report (Lanczos)")
+    p.add_argument("--lanczos-steps", type=positive_int, default=20,
+                   help="Hessian-vector products per Lanczos run (top-k and each density run)")
+    p.add_argument("--trace-probes", type=nonneg_int, default=20, help="Hutchinson probes per seed (0: no trace)")
+    p.add_argument("--probe-seeds", type=positive_int, default=2,
+                   help="repeats of the random probes (seeds SEED, SEED+1, ...); their spread is reported")
+    p.add_argument("--density-runs", type=positive_int, default=1,
+                   help="random start vectors of the spectral density (stochastic Lanczos quadrature)")
+    p.add_argument("--layer-iters", type=nonneg_int, default=10,
+                   help="power iterations for each layer's top eigenvalue (0: skip)")
+    _add_study_args(p, "runs/hessian")
+    p.set_defaults(func=_cmd_hessian)
+
+
 def _add_compare(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare-cnn", help="two or more CNNs in numbers: gradient flow and landscapes",
                        formatter_class=Formatter,
@@ -251,5 +292,5 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    for add in (_add_train, _add_eval, _add_gradflow, _add_landscape, _add_compare):
+    for add in (_add_train, _add_eval, _add_gradflow, _add_landscape, _add_hessian, _add_compare):
         add(sub)

@@ -14,8 +14,8 @@ from typing import Any
 from torch import nn
 
 from neuralens.cnn.compare import compare
-from neuralens.cnn.runs import is_rank0, run_gradflow, run_landscape
-from neuralens.cnn.settings import landscape_settings
+from neuralens.cnn.runs import is_rank0, run_gradflow, run_hessian, run_landscape
+from neuralens.cnn.settings import HessianSettings, landscape_settings
 from neuralens.cnn.viz import plot_confusion, plot_history, plot_predictions
 from neuralens.core.checkpoint import load_checkpoint
 from neuralens.core.errors import NeuralensError
@@ -141,4 +141,17 @@ def compare_models_command(args: argparse.Namespace, pairs: list[tuple[ModelSpec
                           args.width, args.normalize)
         text, _numbers = compare(out / "gradflow", [out / "landscape" / s.slug for s, _ in pairs], out)
     print(text)
+    return 0
+
+
+def hessian_command(args: argparse.Namespace, spec: ModelSpec, settings: HessianSettings) -> int:
+    data = load_data_from_args(args)
+    _check_all([(spec, args.weights or "")], data)
+    out = Path(args.out)
+    with run_folder(out, vars(args)):
+        res = run_hessian(spec.text, args.weights, data, settings, out, args.width, args.normalize)
+    tops = ", ".join(f"{t['mean']:.4g} +- {t['std']:.2g}" for t in res["top_eigenvalues"]["spread"])
+    trace = res["trace"]["spread"]
+    print(f"{spec.text}: top eigenvalues {tops}" + (f"; trace {trace['mean']:.4g} +- {trace['std']:.2g}" if trace
+                                                     else "") + f" -> {out / 'hessian.json'}")
     return 0

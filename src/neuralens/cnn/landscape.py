@@ -30,10 +30,11 @@ from loss_landscapes.model_interface.model_parameters import ModelParameters
 from loss_landscapes.model_interface.model_wrapper import ModelWrapper, wrap_model
 from torch import Tensor, nn
 
+from neuralens.cnn.hessian import HessianOperator, hutchinson_trace, perturbed, top_eigenvalues
 from neuralens.cnn.settings import DIRECTIONS
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import read_json, read_npz
-from neuralens.core.progress import Progress, progress
+from neuralens.core.progress import Progress
 
 
 class LossAccuracy(Metric):
@@ -54,11 +55,6 @@ class LossAccuracy(Metric):
             loss_sum += float(nn.functional.cross_entropy(logits, yb, reduction="sum"))
             correct += int((logits.argmax(1) == yb).sum())
         return loss_sum / len(self.y), correct / len(self.y)
-
-
-def perturbed(name: str, p: Tensor) -> bool:
-    """Li et al. perturb conv/linear weights only: not biases, not BN scale/shift."""
-    return p.ndim > 1
 
 
 def filter_normalized_direction(model: nn.Module, generator: torch.Generator) -> list[Tensor]:
@@ -223,34 +219,6 @@ def sharpness(alphas: np.ndarray, betas: np.ndarray, loss: np.ndarray,
     return out
 
 
-def top_hessian_eigenvalue(model: nn.Module, x: Tensor, y: Tensor, iters: int = 20, seed: int = 0,
-                           batch_size: int = 256) -> float:
-    """Largest Hessian eigenvalue of the loss w.r.t. the perturbed weights, by power iteration on
-    Hessian-vector products (double backward), eval mode, on ``x``/``y``."""
-    model = copy.deepcopy(model).eval()
-    params = [p for n, p in model.named_parameters() if perturbed(n, p)]
-    g = torch.Generator().manual_seed(seed)
-    v = [torch.randn(p.shape, generator=g) for p in params]
-    norm = math.sqrt(sum(float((t * t).sum()) for t in v))
-    v = [t / norm for t in v]
-    eig = 0.0
-    for _ in progress(range(iters), "Hessian power iterations"):
-        hv = [torch.zeros_like(p) for p in params]
-        for i in range(0, len(x), batch_size):
-            xb, yb = x[i:i + batch_size], y[i:i + batch_size]
-            loss = nn.functional.cross_entropy(model(xb), yb) * len(xb) / len(x)
-            grads = torch.autograd.grad(loss, params, create_graph=True)
-            dot = sum((gr * vv).sum() for gr, vv in zip(grads, v))
-            for acc, h in zip(hv, torch.autograd.grad(dot, params)):
-                acc += h
-        eig = sum(float((h * vv).sum()) for h, vv in zip(hv, v))
-        norm = math.sqrt(sum(float((h * h).sum()) for h in hv))
-        if norm == 0:
-            return 0.0
-        v = [h / norm for h in hv]
-    return eig
-
-
 def distributed_plane(model: nn.Module, metric: LossAccuracy, d1: list[Tensor], d2: list[Tensor], steps: int,
                       distance: float) -> tuple[np.ndarray, np.ndarray]:
     """Split the grid across torch.distributed ranks (gloo works on CPU); every rank gets the full grid."""
@@ -274,13 +242,15 @@ def in_distributed_run() -> bool:
 
 
 def compute_landscape(model: nn.Module, x: Tensor, y: Tensor, steps: int = 21, distance: float = 1.0,
-                      seed: int = 0, batch_size: int = 128, hessian_iters: int = 0, progress: bool = True,
-                      directions: str = "filter", direction_seeds: int = 1, ring_points: int = 8) -> dict[str, Any]:
+                      seed: int = 0, batch_size: int = 128, hessian_steps: int = 0, progress: bool = True,
+                      directions: str = "filter", direction_seeds: int = 1, ring_points: int = 8,
+                      hessian_seeds: int = 1, trace_probes: int = 0) -> dict[str, Any]:
     """The 2-D plane of two random ``directions`` (seed ``seed``) around ``model``, and its sharpness.
 
     ``sharpness`` holds the centre loss, the mean loss rise on circles of radius 0.5 and 1 averaged over
     ``direction_seeds`` planes (seeds ``seed``, ``seed + 1``, ...; each seed's value and their spread too), the
-    rise read off the grid (``grid``), and the top Hessian eigenvalue when ``hessian_iters`` > 0. ``seconds``
+    rise read off the grid (``grid``), and (``hessian_steps`` > 0) the top Hessian eigenvalue by Lanczos and
+    (``trace_probes`` > 0) Hutchinson's trace, each over ``hessian_seeds`` probe seeds with its spread. ``seconds``
     says where the time went.
     """
     times: dict[str, float] = {}
@@ -311,13 +281,26 @@ def compute_landscape(model: nn.Module, x: Tensor, y: Tensor, steps: int = 21, d
         sharp[f"{key}_spread"] = spread([row[key] for row in rings])
     sharp["per_direction_seed"] = rings
     sharp["grid"] = sharpness(alphas, alphas, loss)
-    if hessian_iters > 0:
+    if hessian_steps > 0:
         t0 = time.perf_counter()
-        sharp["top_hessian_eigenvalue"] = top_hessian_eigenvalue(model, x, y, hessian_iters, seed)
+        sharp.update(hessian_summary(model, x, y, hessian_steps, hessian_seeds, trace_probes, seed))
         times["hessian"] = time.perf_counter() - t0
     result["sharpness"] = sharp
     result["seconds"] = times
     return result
+
+
+def hessian_summary(model: nn.Module, x: Tensor, y: Tensor, steps: int, seeds: int, trace_probes: int = 0,
+                    seed: int = 0) -> dict[str, Any]:
+    """Top Hessian eigenvalue (Lanczos, ``steps`` products) and trace (Hutchinson) over probe seeds, with spreads."""
+    op = HessianOperator(model, x, y)
+    tops = [top_eigenvalues(op, 1, steps, seed + k)[0] for k in range(seeds)]
+    out: dict[str, Any] = {"top_hessian_eigenvalue": float(np.mean(tops)),
+                           "top_hessian_eigenvalue_spread": spread(tops), "hessian_steps": steps}
+    if trace_probes > 0:
+        traces = [hutchinson_trace(op, trace_probes, seed + k)["trace"] for k in range(seeds)]
+        out.update({"hessian_trace": float(np.mean(traces)), "hessian_trace_spread": spread(traces)})
+    return out
 
 
 def load_landscape(folder: Path) -> dict[str, Any]:

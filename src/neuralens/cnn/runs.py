@@ -12,9 +12,16 @@ import numpy as np
 import torch
 
 from neuralens.cnn.gradflow import gradient_flow, write_csv
+from neuralens.cnn.hessian import (
+    HessianOperator,
+    hutchinson_trace,
+    layer_top_eigenvalues,
+    spectral_density,
+    top_eigenvalues,
+)
 from neuralens.cnn.landscape import LossAccuracy, compute_landscape, in_distributed_run, interpolate, spread
-from neuralens.cnn.settings import LandscapeSettings
-from neuralens.cnn.viz import plot_bars, plot_interpolation, plot_landscapes, plot_overlay
+from neuralens.cnn.settings import HessianSettings, LandscapeSettings
+from neuralens.cnn.viz import plot_bars, plot_hessian, plot_interpolation, plot_landscapes, plot_overlay
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import save_npz, write_json
 from neuralens.core.progress import progress
@@ -126,8 +133,9 @@ def run_landscape(model_spec: str, weights: str | None, data: ImageData, setting
     x, y = to_float(data.x_test[:n]), data.y_test[:n]
     times = {"data_and_model": time.perf_counter() - t_start}
     res = compute_landscape(model, x, y, settings.steps, settings.distance, settings.seed, settings.batch_size,
-                            settings.hessian_iters, directions=settings.directions,
-                            direction_seeds=settings.direction_seeds, ring_points=settings.ring_points)
+                            settings.hessian_steps, directions=settings.directions,
+                            direction_seeds=settings.direction_seeds, ring_points=settings.ring_points,
+                            hessian_seeds=settings.hessian_seeds, trace_probes=settings.trace_probes)
     times.update(res["seconds"])
     if not is_rank0():
         return res
@@ -156,3 +164,41 @@ def run_landscape(model_spec: str, weights: str | None, data: ImageData, setting
     meta["seconds"] = times
     write_json(out / "landscape.json", meta)
     return res
+
+
+def run_hessian(model_spec: str, weights: str | None, data: ImageData, settings: HessianSettings, out: Path,
+                width: float | None = None, normalize: str | None = None) -> dict[str, Any]:
+    """Top-k eigenvalues and trace over probe seeds, the spectral density and per-layer tops of one model's loss
+    Hessian; writes ``hessian.json``, ``hessian_density.png`` and ``hessian_layers.png``."""
+    settings.check()
+    spec = parse_model_spec(model_spec)
+    model = study_model(spec, weights, normalize, data.num_classes, width, settings.seed,
+                        init=not has_weights(spec, weights))
+    n = min(settings.eval_size, len(data.x_test))
+    op = HessianOperator(model, to_float(data.x_test[:n]), data.y_test[:n], settings.batch_size)
+    times: dict[str, float] = {}
+    seeds = list(range(settings.seed, settings.seed + settings.probe_seeds))
+    t0 = time.perf_counter()
+    tops = [top_eigenvalues(op, settings.top_k, settings.lanczos_steps, s) for s in seeds]
+    times["top_eigenvalues"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    traces = [hutchinson_trace(op, settings.trace_probes, s) for s in seeds] if settings.trace_probes else []
+    times["trace"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    density = spectral_density(op, settings.lanczos_steps, settings.density_runs, settings.seed)
+    times["density"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    layers = layer_top_eigenvalues(op, settings.layer_iters, settings.seed) if settings.layer_iters else {}
+    times["layers"] = time.perf_counter() - t0
+    result: dict[str, Any] = {
+        "model": spec.slug, "spec": spec.text, "weights": weights, "eval_size": n, "data": data.source,
+        "parameters": op.dim, "hessian_vector_products": op.calls, "settings": asdict(settings),
+        "top_eigenvalues": {"per_seed": tops, "spread": [spread([t[i] for t in tops]) for i in range(len(tops[0]))]},
+        "trace": {"per_seed": [t["trace"] for t in traces], "std_error_per_seed": [t["std_error"] for t in traces],
+                  "spread": spread([t["trace"] for t in traces]) if traces else None},
+        "density": density, "layers": layers, "seconds": times}
+    t0 = time.perf_counter()
+    plot_hessian(result, out)
+    times["figures"] = time.perf_counter() - t0
+    write_json(out / "hessian.json", result)
+    return result

@@ -36,7 +36,9 @@ class LandscapeSettings:
     directions: str = "filter"  # a registered direction method (neuralens.cnn.landscape.DIRECTIONS)
     direction_seeds: int = 1  # planes the sharpness rings are measured on (their spread is reported)
     ring_points: int = 8  # points on each sharpness circle (radius 0.5 and 1)
-    hessian_iters: int = 10  # power iterations for the top Hessian eigenvalue (0: skip)
+    hessian_steps: int = 10  # Lanczos steps (Hessian-vector products) for the top Hessian eigenvalue (0: skip)
+    hessian_seeds: int = 2  # probe seeds of the Hessian numbers (their spread is reported)
+    trace_probes: int = 0  # Hutchinson probes per seed for the Hessian trace (0: skip)
     interp_steps: int = 21  # points on the init -> trained line
     batch_size: int = 128  # images per forward pass
     figures: bool = True  # this model's contour/surface/1-D figures (a comparison of several draws its own)
@@ -54,6 +56,30 @@ def landscape_settings(args: Any) -> LandscapeSettings:
     """The settings a ``landscape`` / ``compare-cnn`` command line asks for, checked."""
     settings = LandscapeSettings(steps=args.steps, distance=args.distance, eval_size=args.eval_size, seed=args.seed,
                                  directions=args.directions, direction_seeds=args.direction_seeds,
-                                 hessian_iters=args.hessian_iters)
+                                 hessian_steps=args.hessian_steps, hessian_seeds=args.hessian_seeds,
+                                 trace_probes=args.trace_probes)
     settings.check()
     return settings
+
+
+@dataclass
+class HessianSettings:
+    """What ``neuralens hessian`` measures: top-k eigenvalues, trace, spectral density and per-layer tops, each
+    repeated over probe seeds where the method is random."""
+
+    eval_size: int = 256  # test images the loss is measured on
+    seed: int = 0  # first probe seed
+    probe_seeds: int = 2  # repeats of the random probes (top-k, trace); their spread is reported
+    top_k: int = 3  # eigenvalues reported, largest first
+    lanczos_steps: int = 20  # Hessian-vector products per Lanczos run (top-k and each density run)
+    trace_probes: int = 20  # Hutchinson probes per seed
+    density_runs: int = 1  # stochastic Lanczos quadrature start vectors
+    layer_iters: int = 10  # power iterations for each layer's top eigenvalue (0: skip)
+    batch_size: int = 128
+
+    def check(self) -> None:
+        if min(self.eval_size, self.probe_seeds, self.top_k, self.lanczos_steps, self.density_runs) < 1:
+            raise NeuralensError("hessian: eval size, probe seeds, top-k, Lanczos steps and density runs must be >= 1")
+        if self.top_k > self.lanczos_steps:
+            raise NeuralensError(f"--top-k {self.top_k} needs at least as many --lanczos-steps "
+                                 f"({self.lanczos_steps})")

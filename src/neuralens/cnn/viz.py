@@ -175,3 +175,27 @@ def plot_interpolation(curves: dict[str, np.ndarray], path: Path, xlabel: str) -
         ax.set_xlabel(xlabel)
         ax.legend()
     return save_figure(fig, path)
+
+
+def plot_hessian(result: dict[str, Any], out: Path) -> list[Path]:
+    """The eigenvalue spectral density (log scale, as PyHessian draws it) and each layer's top eigenvalue."""
+    d = result["density"]
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    ax.semilogy(d["grid"], np.maximum(d["density"], 1e-12), color=_color(result["model"]) or "C0")
+    for k, top in enumerate(result["top_eigenvalues"]["spread"]):
+        ax.axvline(top["mean"], color="0.5", ls=":", lw=1, label=None if k else "top eigenvalues (mean over seeds)")
+    ax.set_xlabel("eigenvalue")
+    ax.set_ylabel("density")
+    ax.set_title(f"{result['model']}: Hessian eigenvalue density (SLQ, {d['steps']} steps, {d['runs']} run(s))")
+    ax.legend(fontsize=8)
+    paths = [save_figure(fig, out / "hessian_density.png")]
+    if result["layers"]:
+        names = list(result["layers"])
+        fig, ax = plt.subplots(figsize=(max(6, 0.32 * len(names)), 4))
+        ax.bar(range(len(names)), [abs(result["layers"][n]) for n in names], color=_color(result["model"]) or "C0")
+        ax.set_yscale("log")
+        ax.set_xticks(range(len(names)), [n.removesuffix(".weight") for n in names], rotation=90, fontsize=7)
+        ax.set_ylabel("|top eigenvalue| of the layer's block")
+        ax.set_title(f"{result['model']}: per-layer Hessian top eigenvalue (block-diagonal)")
+        paths.append(save_figure(fig, out / "hessian_layers.png"))
+    return paths

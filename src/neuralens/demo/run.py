@@ -199,9 +199,9 @@ def landscape_settings(run: DemoRun) -> LandscapeSettings:
     """The demo's landscape budget: small grids, but the sharpness over several direction seeds."""
     if run.quick:
         return LandscapeSettings(steps=5, eval_size=64, seed=run.cfg.seed, direction_seeds=2, ring_points=6,
-                                 hessian_iters=0, interp_steps=5, figures=False)
-    return LandscapeSettings(steps=13, eval_size=256, seed=run.cfg.seed, direction_seeds=3, hessian_iters=5,
-                             interp_steps=11, figures=False)
+                                 hessian_steps=0, interp_steps=5, figures=False)
+    return LandscapeSettings(steps=13, eval_size=256, seed=run.cfg.seed, direction_seeds=3, hessian_steps=8,
+                             hessian_seeds=2, interp_steps=11, figures=False)
 
 
 def _landscape_step(run: DemoRun, folder: Path) -> None:

@@ -139,6 +139,14 @@ def _rises(meta: dict[str, Any]) -> list[float]:
     return [r["mean_rise_r0.5"] for r in rows] if rows else ([s["mean_rise_r0.5"]] if "mean_rise_r0.5" in s else [])
 
 
+def _eigs(meta: dict[str, Any]) -> list[float]:
+    """The top Hessian eigenvalue's range over probe seeds (one value for runs without a spread)."""
+    s = meta.get("sharpness", {})
+    if "top_hessian_eigenvalue_spread" in s:
+        return [s["top_hessian_eigenvalue_spread"]["min"], s["top_hessian_eigenvalue_spread"]["max"]]
+    return [s["top_hessian_eigenvalue"]] if "top_hessian_eigenvalue" in s else []
+
+
 def _too_weak(name: str, accuracy: dict[str, dict[str, float]]) -> str | None:
     """Why a classifier's landscape says little: accuracy below :data:`UNDERTRAINED` or at chance."""
     a = accuracy.get(name)
@@ -159,8 +167,7 @@ def landscape_finding(metas: dict[str, dict[str, Any]], accuracy: dict[str, dict
     ra, rb = _rises(metas[a]), _rises(metas[b])
     n = min(len(ra), len(rb))
     numbers = "; ".join(f"{m}: rise at r=0.5 {_range(_rises(meta))}"
-                        + (f", top Hessian eigenvalue {_g(meta['sharpness']['top_hessian_eigenvalue'])}"
-                           if "top_hessian_eigenvalue" in meta.get("sharpness", {}) else "")
+                        + (f", top Hessian eigenvalue {_range(_eigs(meta))}" if _eigs(meta) else "")
                         for m, meta in metas.items())
     rule = (f"rule: over {n} direction seeds, every rise of one net below every rise of the other by more than "
             f"{MARGIN}x")
@@ -178,11 +185,11 @@ def landscape_finding(metas: dict[str, dict[str, Any]], accuracy: dict[str, dict
     else:
         return Finding(question, numbers, f"inconclusive: {a} and {b} overlap within {MARGIN}x across direction "
                                           f"seeds ({rule})", "landscape")
-    ha = metas[flat].get("sharpness", {}).get("top_hessian_eigenvalue")
-    hb = metas[sharp].get("sharpness", {}).get("top_hessian_eigenvalue")
-    if ha is not None and hb is not None and ha > 0 and hb > 0 and ha > hb * MARGIN:
+    ha, hb = _eigs(metas[flat]), _eigs(metas[sharp])
+    if ha and hb and min(hb) > 0 and min(ha) > max(hb) * MARGIN:
         return Finding(question, numbers, f"inconclusive: the measures disagree ({flat} rises less at r=0.5, but its "
-                                          f"top Hessian eigenvalue is {ha / hb:.2f}x {sharp}'s)", "landscape")
+                                          f"top Hessian eigenvalue is {min(ha) / max(hb):.2f}x {sharp}'s or more, "
+                                          "across probe seeds)", "landscape")
     return Finding(question, numbers, f"{flat} is flatter than {sharp}: its loss rises {_range(_rises(metas[flat]))} "
                                       f"at radius 0.5 against {_range(_rises(metas[sharp]))} ({rule})", "landscape")
 
