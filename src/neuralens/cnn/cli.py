@@ -91,6 +91,8 @@ def _cmd_gradflow(args: argparse.Namespace) -> int:
 
 
 def _cmd_landscape(args: argparse.Namespace) -> int:
+    if args.trajectory:
+        return _cmd_trajectory(args)
     spec = parse_model_spec(args.model)
     check_weights(spec, args.weights, args.width, args.normalize)
     if args.normalize:
@@ -101,6 +103,23 @@ def _cmd_landscape(args: argparse.Namespace) -> int:
     from neuralens.cnn.commands import landscape_command
 
     return landscape_command(args, spec)
+
+
+def _cmd_trajectory(args: argparse.Namespace) -> int:
+    run = Path(args.trajectory)
+    if args.weights or args.model != "resnet18":
+        raise NeuralensError("--trajectory takes the model and its weights from the run folder; drop --model/--weights")
+    if not (run / "model.pt").is_file():
+        raise NeuralensError(f"--trajectory {run}: no model.pt (a `neuralens train --snapshots` run folder)")
+    found = len(list((run / "snapshots").glob("epoch_*.safetensors")))
+    if found < 3:
+        raise NeuralensError(f"--trajectory {run}: {found} snapshot(s); train with --snapshots for at least 2 epochs")
+    landscape_settings(args)
+    check_out(args.out)
+    check_data_args(args)
+    from neuralens.cnn.commands import trajectory_command
+
+    return trajectory_command(args, run)
 
 
 def _cmd_hessian(args: argparse.Namespace) -> int:
@@ -248,8 +267,13 @@ def _add_landscape(sub: argparse._SubParsersAction) -> None:
                        formatter_class=Formatter,
                        epilog="examples:\n  neuralens landscape --model resnet18 --weights neuralens --out runs/land\n"
                               "  neuralens landscape --model resnet18 --checkpoint runs/r18/model.pt --steps 51\n"
+                              "  neuralens train --snapshots --epochs 4 --out runs/t && neuralens landscape "
+                              "--trajectory runs/t\n"
                               "  torchrun --nproc-per-node 2 -m neuralens.cli landscape --model vgg16 --out runs/lv")
     _add_model_args(p, many=False, default="resnet18")
+    p.add_argument("--trajectory", default=None,
+                   help="a `train --snapshots` run folder: the plane of its two PCA directions around its final "
+                        "weights, with the training path on it (Li et al. 2018)")
     _add_landscape_args(p, 21)
     _add_study_args(p, "runs/landscape")
     p.set_defaults(func=_cmd_landscape)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
 from neuralens.cnn.compare import compare
-from neuralens.cnn.runs import is_rank0, run_gradflow, run_hessian, run_landscape
+from neuralens.cnn.runs import is_rank0, run_gradflow, run_hessian, run_landscape, run_trajectory
 from neuralens.cnn.settings import HessianSettings, landscape_settings
 from neuralens.cnn.viz import plot_confusion, plot_history, plot_predictions
 from neuralens.core.checkpoint import load_checkpoint
@@ -154,4 +155,17 @@ def hessian_command(args: argparse.Namespace, spec: ModelSpec, settings: Hessian
     trace = res["trace"]["spread"]
     print(f"{spec.text}: top eigenvalues {tops}" + (f"; trace {trace['mean']:.4g} +- {trace['std']:.2g}" if trace
                                                      else "") + f" -> {out / 'hessian.json'}")
+    return 0
+
+
+def trajectory_command(args: argparse.Namespace, run_dir: Path) -> int:
+    data = load_data_from_args(args)
+    out = Path(args.out)
+    with run_folder(out, vars(args)) if is_rank0() else contextlib.nullcontext():
+        run_trajectory(run_dir, data, landscape_settings(args), out)
+    if is_rank0():
+        meta = json.loads((out / "landscape.json").read_text())
+        ev = meta["explained_variance"]
+        print(f"{meta['model']}: PCA plane of {len(meta['epochs'])} snapshots explains {100 * ev[0]:.1f}% + "
+              f"{100 * ev[1]:.1f}% of the path's variance -> {out / 'trajectory.png'}")
     return 0

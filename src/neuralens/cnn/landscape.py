@@ -105,10 +105,17 @@ def grid_points(steps: int, distance: float) -> np.ndarray:
 
 
 def evaluate_points(model: nn.Module, metric: LossAccuracy, d1: list[Tensor], d2: list[Tensor],
-                    coords: list[tuple[float, float]], desc: str = "landscape", progress: bool = True
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Loss and accuracy at theta + a*d1 + b*d2 for each (a, b) of ``coords``; the model is not changed."""
-    wrapper = wrap_model(copy.deepcopy(model).eval().to(memory_format=torch.channels_last))
+                    coords: list[tuple[float, float]], desc: str = "landscape", progress: bool = True,
+                    buffer_dirs: dict[str, tuple[Tensor, Tensor]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Loss and accuracy at theta + a*d1 + b*d2 for each (a, b) of ``coords``; the model is not changed.
+
+    ``buffer_dirs`` (name -> two tensors) moves those buffers too, buffer + a*B1 + b*B2 (BN statistics that follow
+    the weights on a trajectory plane); running variances move as log(var) + a*B1 + b*B2, so they stay positive.
+    """
+    net = copy.deepcopy(model).eval().to(memory_format=torch.channels_last)
+    wrapper = wrap_model(net)
+    buffers = dict(net.named_buffers())
+    buffer_start = {k: buffers[k].detach().clone() for k in buffer_dirs or {}}
     theta = wrapper.get_module_parameters()
     start = _as_parameters([p.detach() for p in theta.parameters])
     dir1, dir2 = _as_parameters(d1), _as_parameters(d2)
@@ -119,6 +126,13 @@ def evaluate_points(model: nn.Module, metric: LossAccuracy, d1: list[Tensor], d2
         # theta <- start + a*d1 + b*d2, written in place through the package's parameter vector
         for t, s, u, v in zip(theta.parameters, start.parameters, dir1.parameters, dir2.parameters):
             t.copy_(s).add_(u, alpha=float(a)).add_(v, alpha=float(b))
+        with torch.no_grad():
+            for name, (b1, b2) in (buffer_dirs or {}).items():
+                if name.endswith("running_var"):  # variances move in log space: positive wherever the plane goes
+                    buffers[name].copy_(buffer_start[name].clamp_min(1e-12).log().add(float(a) * b1 + float(b) * b2)
+                                        .exp())
+                else:
+                    buffers[name].copy_(buffer_start[name] + float(a) * b1 + float(b) * b2)
         loss[k], acc[k] = metric(wrapper)
         if points is not None:
             points.update()
@@ -128,16 +142,19 @@ def evaluate_points(model: nn.Module, metric: LossAccuracy, d1: list[Tensor], d2
 
 
 def evaluate_plane(model: nn.Module, metric: LossAccuracy, d1: list[Tensor], d2: list[Tensor], steps: int,
-                   distance: float, points: list[int] | None = None, progress: bool = True
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Loss and accuracy at theta + a*d1 + b*d2 for a, b on the grid (row index = a, column = b).
+                   distance: float | tuple[float, float], points: list[int] | None = None, progress: bool = True,
+                   buffer_dirs: dict[str, tuple[Tensor, Tensor]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Loss and accuracy at theta + a*d1 + b*d2 for a, b on the grid (row index = a, column = b); ``distance`` is
+    the half-width of both axes, or of (alpha, beta) separately.
 
     ``points`` restricts the work to these flat indices (the rest stay NaN): how ranks share a grid.
     """
-    coords = grid_points(steps, distance)
+    da, db = distance if isinstance(distance, tuple) else (distance, distance)
+    ca, cb = grid_points(steps, da), grid_points(steps, db)
     todo = list(range(steps * steps)) if points is None else list(points)
-    flat_loss, flat_acc = evaluate_points(model, metric, d1, d2, [(coords[k // steps], coords[k % steps])
-                                                                  for k in todo], "landscape grid", progress)
+    flat_loss, flat_acc = evaluate_points(model, metric, d1, d2, [(ca[k // steps], cb[k % steps])
+                                                                  for k in todo], "landscape grid", progress,
+                                          buffer_dirs)
     loss = np.full((steps, steps), np.nan)
     acc = np.full((steps, steps), np.nan)
     for k, v, w in zip(todo, flat_loss, flat_acc):
@@ -220,13 +237,15 @@ def sharpness(alphas: np.ndarray, betas: np.ndarray, loss: np.ndarray,
 
 
 def distributed_plane(model: nn.Module, metric: LossAccuracy, d1: list[Tensor], d2: list[Tensor], steps: int,
-                      distance: float) -> tuple[np.ndarray, np.ndarray]:
+                      distance: float | tuple[float, float], buffer_dirs: dict[str, tuple[Tensor, Tensor]] | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """Split the grid across torch.distributed ranks (gloo works on CPU); every rank gets the full grid."""
     import torch.distributed as dist  # lazy: only torchrun runs need the distributed package
 
     rank, world = dist.get_rank(), dist.get_world_size()
     mine = [k for k in range(steps * steps) if k % world == rank]
-    loss, acc = evaluate_plane(model, metric, d1, d2, steps, distance, points=mine, progress=rank == 0)
+    loss, acc = evaluate_plane(model, metric, d1, d2, steps, distance, points=mine, progress=rank == 0,
+                               buffer_dirs=buffer_dirs)
     both = torch.from_numpy(np.stack([loss, acc])).double()
     filled = torch.from_numpy(~np.isnan(np.stack([loss, acc]))).double()
     both = torch.nan_to_num(both)
@@ -235,6 +254,19 @@ def distributed_plane(model: nn.Module, metric: LossAccuracy, d1: list[Tensor], 
     if not torch.all(filled == 1):
         raise RuntimeError("distributed landscape: some grid points were computed by no rank or by two")
     return both[0].numpy(), both[1].numpy()
+
+
+def any_plane(model: nn.Module, metric: LossAccuracy, d1: list[Tensor], d2: list[Tensor], steps: int,
+              distance: float | tuple[float, float], progress: bool = True,
+              buffer_dirs: dict[str, tuple[Tensor, Tensor]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The grid in this process, or shared by the ranks of a torchrun (identical results either way)."""
+    if not in_distributed_run():
+        return evaluate_plane(model, metric, d1, d2, steps, distance, progress=progress, buffer_dirs=buffer_dirs)
+    import torch.distributed as dist  # lazy: only torchrun runs need the distributed package
+
+    if not dist.is_initialized():
+        dist.init_process_group("gloo")
+    return distributed_plane(model, metric, d1, d2, steps, distance, buffer_dirs)
 
 
 def in_distributed_run() -> bool:
@@ -257,14 +289,7 @@ def compute_landscape(model: nn.Module, x: Tensor, y: Tensor, steps: int = 21, d
     t0 = time.perf_counter()
     d1, d2 = direction_pair(model, directions, seed)
     metric = LossAccuracy(x, y, batch_size)
-    if in_distributed_run():
-        import torch.distributed as dist  # lazy: only torchrun runs need the distributed package
-
-        if not dist.is_initialized():
-            dist.init_process_group("gloo")
-        loss, acc = distributed_plane(model, metric, d1, d2, steps, distance)
-    else:
-        loss, acc = evaluate_plane(model, metric, d1, d2, steps, distance, progress=progress)
+    loss, acc = any_plane(model, metric, d1, d2, steps, distance, progress)
     times["grid"] = time.perf_counter() - t0
     alphas = grid_points(steps, distance)
     result: dict[str, Any] = {"alphas": alphas, "betas": alphas.copy(), "loss": loss, "accuracy": acc}

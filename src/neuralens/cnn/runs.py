@@ -19,9 +19,25 @@ from neuralens.cnn.hessian import (
     spectral_density,
     top_eigenvalues,
 )
-from neuralens.cnn.landscape import LossAccuracy, compute_landscape, in_distributed_run, interpolate, spread
+from neuralens.cnn.landscape import (
+    LossAccuracy,
+    any_plane,
+    compute_landscape,
+    grid_points,
+    in_distributed_run,
+    interpolate,
+    spread,
+)
 from neuralens.cnn.settings import HessianSettings, LandscapeSettings
-from neuralens.cnn.viz import plot_bars, plot_hessian, plot_interpolation, plot_landscapes, plot_overlay
+from neuralens.cnn.trajectory import grid_extent, load_trajectory, pca_plane, plane_directions
+from neuralens.cnn.viz import (
+    plot_bars,
+    plot_hessian,
+    plot_interpolation,
+    plot_landscapes,
+    plot_overlay,
+    plot_trajectory,
+)
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import save_npz, write_json
 from neuralens.core.progress import progress
@@ -202,3 +218,41 @@ def run_hessian(model_spec: str, weights: str | None, data: ImageData, settings:
     times["figures"] = time.perf_counter() - t0
     write_json(out / "hessian.json", result)
     return result
+
+
+def run_trajectory(run_dir: str | Path, data: ImageData, settings: LandscapeSettings, out: Path) -> dict[str, Any]:
+    """The loss on the plane of a training run's two PCA directions, around its final weights, with the projected
+    path (Li et al. 2018, section 7); landscape.npz/json (``directions: pca``), trajectory.npz and the figure."""
+    settings.check()
+    t_start = time.perf_counter()
+    traj = load_trajectory(run_dir)
+    plane = pca_plane(traj)
+    d1, d2 = plane_directions(traj, plane)
+    n = min(settings.eval_size, len(data.x_test))
+    x, y = to_float(data.x_test[:n]), data.y_test[:n]
+    extent = grid_extent(plane["coords"])
+    times = {"data_and_pca": time.perf_counter() - t_start}
+    t0 = time.perf_counter()
+    loss, acc = any_plane(traj.model, LossAccuracy(x, y, settings.batch_size), d1, d2, settings.steps, extent,
+                          buffer_dirs=plane["buffer_dirs"])
+    times["grid"] = time.perf_counter() - t0
+    res = {"alphas": grid_points(settings.steps, extent[0]), "betas": grid_points(settings.steps, extent[1]),
+           "loss": loss, "accuracy": acc}
+    if not is_rank0():
+        return res
+    save_npz(out / "landscape.npz", **res)
+    save_npz(out / "trajectory.npz", coords=plane["coords"], epochs=np.array(traj.epochs))
+    ev = plane["explained_variance"]
+    name = traj.model.neuralens_arch
+    t0 = time.perf_counter()
+    plot_trajectory(res, plane["coords"], traj.epochs, ev, out / "trajectory.png", f"{name} ({traj.run_dir.name})")
+    times["figures"] = time.perf_counter() - t0
+    meta = {"model": name, "directions": "pca", "trajectory": str(run_dir), "epochs": traj.epochs,
+            "explained_variance": ev, "path": plane["coords"].tolist(), "steps": settings.steps,
+            "distance": list(extent),
+            "eval_size": n, "data": data.source, "seed": settings.seed,
+            "sharpness": {"loss_centre": float(loss[settings.steps // 2, settings.steps // 2]), "directions": "pca"},
+            "bn_statistics": "regressed on the path's coordinates (they follow the weights)",
+            "settings": asdict(settings), "seconds": times}
+    write_json(out / "landscape.json", meta)
+    return res

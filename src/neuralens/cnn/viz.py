@@ -199,3 +199,24 @@ def plot_hessian(result: dict[str, Any], out: Path) -> list[Path]:
         ax.set_title(f"{result['model']}: per-layer Hessian top eigenvalue (block-diagonal)")
         paths.append(save_figure(fig, out / "hessian_layers.png"))
     return paths
+
+
+def plot_trajectory(res: dict[str, Any], coords: np.ndarray, epochs: list[int], explained: list[float], path: Path,
+                    title: str) -> Path:
+    """Loss contours on the PCA plane with the training path projected on it, one point per epoch."""
+    fig, ax = plt.subplots(figsize=(6.2, 5.2))
+    loss = res["loss"]
+    levels = _levels(float(np.nanmin(loss)), float(np.nanmax(loss)))
+    cs = ax.contour(res["betas"], res["alphas"], loss, levels=levels, cmap="viridis",
+                    norm=plt.matplotlib.colors.LogNorm(levels[0], levels[-1]))
+    ax.clabel(cs, cs.levels[::4], fontsize=7, fmt="%.2g")
+    ax.plot(coords[:, 1], coords[:, 0], "-o", color="#d62728", ms=3.5, lw=1.2, label="training path")
+    for k in {0, len(epochs) // 2, len(epochs) - 1}:
+        ax.annotate(f"epoch {epochs[k]}", (coords[k, 1], coords[k, 0]), fontsize=7, xytext=(4, 4),
+                    textcoords="offset points")
+    ax.plot(0, 0, "k*", ms=10, label="final weights")
+    ax.set_xlabel(f"2nd PCA direction ({100 * explained[1]:.1f}% of the variance)")
+    ax.set_ylabel(f"1st PCA direction ({100 * explained[0]:.1f}% of the variance)")
+    ax.set_title(f"{title}: the optimiser's path on the loss")  # axes to scale of the path, not equal
+    ax.legend(fontsize=8, loc="best")
+    return save_figure(fig, path)

@@ -54,6 +54,12 @@ class Registry(Generic[T]):
             item = self._items[name] = getattr(importlib.import_module(module), attr)
         return item  # type: ignore[return-value]
 
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (a plug-in registered for a while, e.g. in a test)."""
+        self.check(name)
+        del self._items[name]
+        self._info.pop(name, None)
+
     def check(self, name: str) -> str:
         """``name`` if registered, else the one-line error with the closest names (imports nothing)."""
         if name not in self._items:

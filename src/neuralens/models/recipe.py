@@ -39,6 +39,9 @@ class TrainConfig:
                                     "natively (evaluation stays float32)", choices=PRECISIONS)
     device: str = option("auto", "auto | cpu | cuda[:N]", type=device_name)
     steps_per_epoch: int | None = option(None, "cap steps per epoch (quick runs)", type=positive_int)
+    snapshots: bool = option(False, "keep the weights after every epoch (and at initialisation) in half precision "
+                                    "under OUT/snapshots/, for `landscape --trajectory OUT`", flag="--snapshots",
+                             action="store_true")
     pretrained: str | None = option(None, "start from these weights: neuralens | imagenet | checkpoint.pt | "
                                           "hub:REPO:ENTRY (default: random initialisation)")
     data: str = "auto"

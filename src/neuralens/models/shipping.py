@@ -22,7 +22,7 @@ from neuralens.models.checkpoint import model_from_checkpoint
 from neuralens.models.registry import create_model
 from neuralens.models.spec import NORMALIZATIONS
 from neuralens.models.train import classifier_metrics, evaluate
-from neuralens.models.weights import load_state, read_safetensors, save_shipped, sha256_of
+from neuralens.models.weights import load_state, read_safetensors, save_half, sha256_of
 
 
 def _normalization(model: torch.nn.Module) -> dict[str, Any]:
@@ -41,7 +41,7 @@ def export_shipped(run_dir: Path, data: ImageData, dest: Path, command: str, dat
     model = model_from_checkpoint(ckpt, run_dir / "model.pt").eval()
     n = data.num_classes
     full = evaluate(model, data.x_test, data.y_test, n)
-    path = save_shipped(model, dest / f"{arch}.safetensors")
+    path = save_half(model, dest / f"{arch}.safetensors")
     stored = create_model(arch, num_classes=n, width=float(config["width"]))
     load_state(stored, read_safetensors(path), str(path), arch, arch)
     res = evaluate(stored, data.x_test, data.y_test, n)

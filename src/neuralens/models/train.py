@@ -33,6 +33,7 @@ from neuralens.core.runtime import autocast_dtype, resolve_device, seed_everythi
 from neuralens.data.cifar import ImageData, augment_batch, to_float
 from neuralens.models.recipe import TrainConfig
 from neuralens.models.registry import create_model
+from neuralens.models.weights import save_half
 
 
 def _batch_gen(seed: int, epoch: int, step: int) -> torch.Generator:
@@ -216,6 +217,8 @@ def train(cfg: TrainConfig, data: ImageData, out: str | Path, resume: bool = Fal
         checkpoint()
 
     n = len(data.x_train)
+    if cfg.snapshots and run.epoch == 0 and run.step == 0:
+        save_half(run.model, out / "snapshots" / "epoch_000.safetensors")  # the path starts at initialisation
     with interruptible(save_interrupted, ckpt_path, log) as guard:
         while run.epoch < cfg.epochs:
             run.model.train()
@@ -241,7 +244,10 @@ def train(cfg: TrainConfig, data: ImageData, out: str | Path, resume: bool = Fal
                 bar.update()
                 guard.check()
             bar.close()
-            checkpoint(_end_epoch(run, cfg, data, device, time.perf_counter() - t0, log))
+            scores = _end_epoch(run, cfg, data, device, time.perf_counter() - t0, log)
+            if cfg.snapshots:  # before the checkpoint: a resumed run redoes (and rewrites) an unrecorded epoch
+                save_half(run.model, out / "snapshots" / f"epoch_{run.epoch:03d}.safetensors")
+            checkpoint(scores)
             _write_history(out / "history.csv", run.history)
             guard.check()
 

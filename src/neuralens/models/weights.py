@@ -139,9 +139,10 @@ def load_shipped(model: nn.Module, arch: str) -> dict[str, Any]:
     return card
 
 
-def save_shipped(model: nn.Module, path: Path) -> Path:
-    """Write ``model``'s state for shipping: conv/linear weights in half precision, everything else as it is
-    (1-D BN statistics and the normalisation buffers stay float32: they are small and exactness matters there)."""
+def save_half(model: nn.Module, path: Path) -> Path:
+    """Write ``model``'s state as safetensors with conv/linear weights in half precision and everything else as it
+    is (BN statistics and the normalisation buffers stay float32: they are small and exactness matters there).
+    The shipped weights and training snapshots use it."""
     state = {}
     for k, v in model.state_dict().items():
         v = v.detach().cpu()
