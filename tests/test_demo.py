@@ -70,9 +70,15 @@ def test_quick_demo_writes_a_complete_report(quick_demo: tuple[Path, subprocess.
     cross = json.loads((out / "nerf" / "cross_scene.json").read_text())
     assert fmt(cross["psnr_other_scene"]) in html and fmt(cross["psnr_own_scene"]) in html
     assert "synthetic" in res.stderr  # the data source was announced
+    assert res.stdout.strip() == str(out / "report.html") and str(out / "report.html") not in res.stderr  # once
+    assert not list(out.rglob(".lock"))  # no lock left in any run folder
     for f in ("orbit.gif", "orbit.mp4", "depth.mp4"):
         assert (out / "nerf" / "orbit" / f).stat().st_size > 0
     assert re.search(r"pixelNeRF", html) and "2*kh*kw" in html
+    assert not (out / "report.pdf").exists()  # --quick writes the HTML only; `neuralens report` adds the PDF
+    rebuilt = subprocess.run([sys.executable, "-m", "neuralens.cli", "report", str(out)], capture_output=True,
+                             text=True, timeout=300)
+    assert rebuilt.returncode == 0 and rebuilt.stdout.strip() == str(out / "report.html")
     pdf = (out / "report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") >= parser.images
     # a second run finds every step done: nothing is recomputed, only the report is rebuilt
@@ -92,7 +98,7 @@ def test_findings_come_first_and_no_paragraph_is_repeated(
     out, _ = quick_demo
     html = (out / "report.html").read_text()
     rows = findings(out)
-    assert len(rows) == 7 and all(r.verdict for r in rows)
+    assert len(rows) == 8 and all(r.verdict for r in rows)
     assert html.index("Findings") < html.index("<section") < html.index("Appendix: run settings")
     for r in rows:  # every verdict is on the page, computed from the run's numbers
         assert r.verdict.replace("'", "&#x27;") in html

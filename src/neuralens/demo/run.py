@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from neuralens.cnn.compare import compare
-from neuralens.cnn.runs import run_gradflow, run_landscape
-from neuralens.cnn.settings import LandscapeSettings
+from neuralens.cnn.runs import run_gradflow, run_hessian, run_landscape, run_trajectory
+from neuralens.cnn.settings import HessianSettings, LandscapeSettings
 from neuralens.cnn.viz import plot_confusion, plot_history, plot_predictions
 from neuralens.core.checkpoint import load_checkpoint
 from neuralens.core.errors import NeuralensError
@@ -216,8 +216,29 @@ def _landscape_step(run: DemoRun, folder: Path) -> None:
             f"sharpness over {settings.direction_seeds} direction seeds")
         run_landscape(spec, weights or None, data, settings, folder / name, None,
                       run.cfg.normalize if run.mode == "user" else None)
+        if not run.quick and name in HESSIAN_NETS:
+            log(f"  Hessian of {name}: top eigenvalues, trace, spectral density, per layer")
+            run_hessian(spec, weights or None, data, HESSIAN, folder / name)
     compare(run.cfg.out / "gradflow" if (run.cfg.out / "gradflow" / "gradflow.json").is_file() else None,
             [folder / n for n in names], folder)
+    _trajectory(run, folder / "trajectory", settings)
+
+
+#: the demo's Hessian study: the shortcut pair, small probes (the `hessian` command does more)
+HESSIAN_NETS = ("resnet18", "plain18")
+HESSIAN = HessianSettings(eval_size=128, probe_seeds=2, top_k=3, lanczos_steps=10, trace_probes=6, density_runs=1,
+                          layer_iters=3)
+
+
+def _trajectory(run: DemoRun, folder: Path, settings: LandscapeSettings) -> None:
+    """A short training of its own with per-epoch snapshots, and the loss on the plane of its path."""
+    epochs, n_train = (3, 512) if run.quick else (5, 2048)
+    data = run.data(n_train, settings.eval_size)
+    cfg = TrainConfig(model="resnet18", width=0.125, epochs=epochs, batch_size=64, lr=0.05, seed=run.cfg.seed,
+                      device=run.cfg.device, snapshots=True)
+    log(f"  trajectory: resnet18 x0.125 trained {epochs} epochs on {n_train} images with snapshots")
+    train(cfg, data, folder / "run", log=log)
+    run_trajectory(folder / "run", data, replace(settings, steps=7 if run.quick else 13), folder)
 
 
 def _deform_step(run: DemoRun, folder: Path) -> None:

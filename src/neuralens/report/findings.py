@@ -336,8 +336,8 @@ def findings(run_dir: Path) -> list[Finding]:
     if gf and (f := gradient_finding(gf)):
         out.append(f)
     land = run_dir / "landscape"
-    metas = {p.name: read_json(p / "landscape.json") for p in sorted(land.iterdir())
-             if (p / "landscape.json").is_file()} if land.is_dir() else {}
+    metas = {p.name: m for p in sorted(land.iterdir()) if (p / "landscape.json").is_file()
+             and (m := read_json(p / "landscape.json")).get("directions") != "pca"} if land.is_dir() else {}
     if (f := landscape_finding(metas, accuracy)):
         out.append(f)
     if summary:

@@ -96,7 +96,9 @@ def landscape_section(folder: Path) -> str | None:
     parts = []
     metas = {}
     for sub in sorted(p for p in folder.iterdir() if (p / "landscape.json").is_file()):
-        metas[sub.name] = read_json(sub / "landscape.json")
+        meta = read_json(sub / "landscape.json")
+        if meta.get("directions") != "pca":  # the trajectory plane has its own paragraph below
+            metas[sub.name] = meta
     if metas:
         first = next(iter(metas.values()))
         method = first.get("directions", "filter")
@@ -127,8 +129,42 @@ def landscape_section(folder: Path) -> str | None:
     parts.append(figure(folder / "landscape_1d.png", "1-D slices along each direction"))
     for name in metas:
         parts.append(figure(folder / name / "interpolation.png", f"{name}: loss from initialisation to trained"))
+    parts += [h for name in metas if (h := _hessian_part(folder / name))]
+    parts.append(_trajectory_part(folder / "trajectory"))
     parts.append(paragraph(LANDSCAPE_WHY, "explain"))
     return "".join(parts)
+
+
+def _hessian_part(folder: Path) -> str:
+    """One model's Hessian: top eigenvalues and trace over probe seeds, density and per-layer figures."""
+    if not (folder / "hessian.json").is_file():
+        return ""
+    h = read_json(folder / "hessian.json")
+    tops = ", ".join(_spread_text(t) for t in h["top_eigenvalues"]["spread"])
+    trace = _spread_text(h["trace"]["spread"]) if h["trace"]["spread"] else "not measured"
+    text = (f"{h['model']}: loss Hessian over {h['parameters']:,} conv/linear weights on {h['eval_size']} test images "
+            f"({h['hessian_vector_products']} Hessian-vector products): top {len(h['top_eigenvalues']['spread'])} "
+            f"eigenvalues {tops} (Lanczos, {h['settings']['lanczos_steps']} steps, over "
+            f"{h['settings']['probe_seeds']} probe seeds); trace {trace} (Hutchinson, "
+            f"{h['settings']['trace_probes']} probes per seed).")
+    return (paragraph(text) + figure(folder / "hessian_density.png", f"{h['model']}: eigenvalue spectral density "
+                                     "(stochastic Lanczos quadrature)")
+            + (figure(folder / "hessian_layers.png", f"{h['model']}: top eigenvalue of each layer's diagonal block")
+               if h["layers"] else ""))
+
+
+def _trajectory_part(folder: Path) -> str:
+    """The optimiser's path on the plane of its two PCA directions."""
+    if not (folder / "landscape.json").is_file():
+        return ""
+    m = read_json(folder / "landscape.json")
+    ev = m["explained_variance"]
+    text = (f"The training path of {m['model']} ({len(m['epochs'])} snapshots, epochs {m['epochs'][0]} to "
+            f"{m['epochs'][-1]}) projected on the plane of its two principal directions around the final weights "
+            f"(Li et al. 2018): they explain {100 * ev[0]:.1f}% and {100 * ev[1]:.1f}% of the path's variance; "
+            f"{m['steps']}x{m['steps']} loss points on {m['eval_size']} test images, BN statistics following the "
+            "weights.")
+    return paragraph(text) + figure(folder / "trajectory.png", "the optimiser's path on the loss (PCA plane)")
 
 
 def deform_section(folder: Path) -> str | None:
