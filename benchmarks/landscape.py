@@ -1,7 +1,7 @@
 """Landscape grid cost per point vs the floor (one plain forward pass over the same images) and vs a naive
 use of ``loss-landscapes`` with a DataLoader inside the metric.
 
-    python benchmarks/landscape.py                 # resnet18 x0.25, 512 test images, 7x7 grid
+    python benchmarks/landscape.py                 # resnet18 x0.25, 512 test images, 7x7 grid, 2 ring seeds
     python benchmarks/landscape.py --model vgg16_bn --steps 9
 
 Uses ../shared/data/cifar10 when present, else the synthetic set (speed does not depend on the pixels).
@@ -72,8 +72,10 @@ def main() -> None:
     floor = min(floors.values())
 
     t0 = time.perf_counter()
-    compute_landscape(model, x, y, steps=args.steps, distance=1.0, progress=False)
-    ours = (time.perf_counter() - t0) / points
+    res = compute_landscape(model, x, y, steps=args.steps, distance=1.0, progress=False, direction_seeds=2)
+    whole = time.perf_counter() - t0
+    ours = res["seconds"]["grid"] / points
+    ring_points = 2 * 2 * res["sharpness"]["ring_points"]
 
     import loss_landscapes
     from loss_landscapes.metrics import Metric
@@ -103,7 +105,11 @@ def main() -> None:
     print("|---|---|---|")
     for name, t in floors.items():
         print(f"| plain forward pass over the images ({name}) | {t:.4f} | {t / floor:.2f} |")
-    print(f"| neuralens compute_landscape | {ours:.4f} | {ours / floor:.2f} |")
+    print(f"| neuralens compute_landscape, its grid | {ours:.4f} | {ours / floor:.2f} |")
+    rings = res["seconds"]["sharpness_rings"] / ring_points
+    print(f"| neuralens compute_landscape, its sharpness rings (2 seeds) | {rings:.4f} | {rings / floor:.2f} |")
+    every = whole / (points + ring_points)
+    print(f"| neuralens compute_landscape, all of it per evaluated point | {every:.4f} | {every / floor:.2f} |")
     print(f"| naive loss_landscapes.random_plane + DataLoader metric | {naive:.4f} | {naive / floor:.2f} |")
 
 

@@ -156,3 +156,28 @@ def test_a_trained_nerf_does_not_render_another_scene(tmp_path: Path) -> None:
     own = evaluate_views(fields, a, cfg2)["psnr"]["mean"]
     other = evaluate_views(fields, b, cfg2)["psnr"]["mean"]
     assert own > other + 3.0
+
+
+def test_a_sampler_is_one_function_and_one_registry_line(tmp_path: Path) -> None:
+    from neuralens.cli import main
+    from neuralens.core.checkpoint import load_checkpoint
+    from neuralens.nerf.config import SAMPLERS
+
+    calls = []
+
+    def midpoint_sampler(near: float, far: float, n: int, n_rays: int, generator: torch.Generator | None = None,
+                         device: torch.device | None = None) -> torch.Tensor:
+        calls.append(n_rays)
+        edges = torch.linspace(near, far, n + 1, device=device)
+        return ((edges[1:] + edges[:-1]) / 2).expand(n_rays, n).contiguous()
+
+    SAMPLERS.register("midpoint", midpoint_sampler)
+    try:
+        out = tmp_path / "run"
+        assert main(["nerf", "train", "--scene", "builtin:16", "--model", "tiny", "--sampler", "midpoint", "--iters",
+                     "2", "--batch-rays", "64", "--width", "16", "--depth", "2", "--out", str(out)]) == 0
+        assert calls and load_checkpoint(out / "checkpoint.pt")["config"]["render"]["sampler"] == "midpoint"
+    finally:
+        SAMPLERS.unregister("midpoint")
+    assert main(["nerf", "train", "--scene", "builtin:16", "--sampler", "stratifed", "--out", str(tmp_path / "x")]) == 2
+    assert not (tmp_path / "x").exists()

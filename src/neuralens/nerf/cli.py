@@ -11,7 +11,7 @@ from neuralens.core.errors import NeuralensError
 from neuralens.core.files import check_weights_file
 from neuralens.core.io import check_out
 from neuralens.data.scene_spec import check_scene_args
-from neuralens.nerf.config import NerfConfig, RenderSettings
+from neuralens.nerf.config import SAMPLERS, NerfConfig, RenderSettings
 from neuralens.nerf.variants import DEFAULT_VARIANT, VARIANTS
 
 #: what ``nerf compare`` trains unless told otherwise: the baseline first, then each improvement
@@ -36,6 +36,8 @@ def _check_scene(args: argparse.Namespace) -> None:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     VARIANTS.check(args.model or DEFAULT_VARIANT)  # an unknown name fails before anything is read or written
+    if args.sampler is not None:
+        SAMPLERS.check(args.sampler)
     check_out(args.out)
     _check_scene(args)
     if args.resume and not (Path(args.out) / "checkpoint.pt").is_file():

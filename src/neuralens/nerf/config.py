@@ -13,6 +13,17 @@ from typing import Any
 
 from neuralens.core.cliargs import device_name, nonneg_int, option, positive_float, positive_int
 from neuralens.core.errors import NeuralensError
+from neuralens.core.registry import Registry
+
+#: training samplers along rays, ``fn(near, far, n_samples, n_rays, generator, device) -> t (n_rays, n_samples)``;
+#: adding one is a function and one line here (or ``SAMPLERS.register(name, fn)`` from Python). Evaluation always
+#: samples uniformly.
+SAMPLERS: Registry[Any] = Registry("sampler")
+SAMPLERS.register_lazy("tiny", "neuralens.nerf.sampling:tiny_nerf_samples",
+                       doc="the tiny_nerf notebook's jitter: linspace + U[0,1) bin widths (may pass far)")
+SAMPLERS.register_lazy("stratified", "neuralens.nerf.sampling:stratified_samples",
+                       doc="one uniform depth inside each of N equal bins (NeRF eq. 2)")
+SAMPLERS.register_lazy("uniform", "neuralens.nerf.sampling:uniform_train_samples", doc="fixed evenly spaced depths")
 
 
 @dataclass
@@ -21,7 +32,8 @@ class RenderSettings:
     far: float = 6.0
     n_samples: int = option(64, "samples per ray", flag="--samples", type=positive_int)
     n_importance: int = 0  # > 0: hierarchical second pass (NeRF's fine network)
-    sampler: str = "tiny"  # tiny | stratified | uniform (training); evaluation always uses uniform
+    sampler: str = option("tiny", "training sampler along rays (evaluation samples uniformly): "
+                                  f"{', '.join(SAMPLERS.names())}")
     background: float = 0.0  # grey level behind the samples: the one the training images are composited on
     use_viewdirs: bool = False
     occupancy: bool = False  # build an occupancy grid for empty-space skipping (packed samples)

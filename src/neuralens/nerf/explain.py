@@ -16,22 +16,3 @@ NERF_OTHER_SCENE = (
     "the field on features of the new scene's input images, so the network learns how to infer a scene "
     "rather than memorising one."
 )
-
-NERF_IMPROVEMENTS = {
-    "tiny": "The baseline: a faithful port of the tiny_nerf notebook (8x256 ReLU MLP, gamma(x) with L=6 and no "
-            "pi, 64 jittered samples in [2, 6], Adam 5e-4, no view directions), trained on random ray batches.",
-    "tiny_hier": "Hierarchical sampling (NeRF's second pass): a coarse pass with 64 stratified samples gives "
-                 "weights, 64 more samples are drawn from them by inverse-CDF sampling and a second MLP renders "
-                 "all 128. Samples concentrate on surfaces, at twice the network evaluations per ray.",
-    "tiny_viewdirs": "View directions: the MLP's colour head also takes gamma(d), so specular highlights can move "
-                     "with the viewer; density stays a function of position only.",
-    "vm_dense": "A factorised grid field (TensoRF VM): density and appearance are sums of plane x line products "
-                "read with grid_sample, colour from a 2-layer MLP with view direction; every sample evaluated.",
-    "fast": "The grid field plus empty-space skipping: an occupancy grid (64^3, refreshed every 16 steps from "
-            "the field's own density) drops samples in empty cells before the field is called, rays are "
-            "rendered packed with per-ray sample counts, and the learning rate decays to 0.1x over the budget. "
-            "Colour is looked up only for samples whose rendering weight reaches 1e-4 (TensoRF's appearance "
-            "mask): samples behind a surface or in near-empty space cost only the density lookup. The grids start "
-            "coarse (64 cells per axis) and are resampled to 96 and 128 at 10% and 25% of the budget "
-            "(TensoRF's coarse-to-fine): the coarse grid settles the shape in cheap, well-conditioned steps.",
-}

@@ -16,9 +16,11 @@ from neuralens.core.registry import Registry
 from neuralens.nerf.grid_field import VMField
 from neuralens.nerf.mlp_field import TinyNeRF
 
+#: each field with what it can do: ``mlp_trunk`` (takes --width/--depth), ``scene_box`` (a grid over the renderer's
+#: box: takes ``bound``); code asks these, never the field's name
 FIELDS: Registry[Callable[..., nn.Module]] = Registry("NeRF field")
-FIELDS.register("tiny", TinyNeRF)
-FIELDS.register("vm", VMField)
+FIELDS.register("tiny", TinyNeRF, mlp_trunk=True, scene_box=False)
+FIELDS.register("vm", VMField, mlp_trunk=False, scene_box=True)
 
 
 def create_field(name: str, **kw: Any) -> nn.Module:

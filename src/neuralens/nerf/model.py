@@ -13,7 +13,7 @@ from neuralens.core.checkpoint import load_checkpoint
 from neuralens.core.errors import NeuralensError
 from neuralens.data.cameras import Camera
 from neuralens.nerf.config import NerfConfig, config_from_dict
-from neuralens.nerf.fields import create_field
+from neuralens.nerf.fields import FIELDS, create_field
 from neuralens.nerf.occupancy import OccupancyGrid
 from neuralens.nerf.renderer import render_image
 
@@ -62,15 +62,16 @@ class NerfModel:
 def field_kwargs(cfg: NerfConfig) -> dict[str, Any]:
     """The keyword arguments of ``cfg``'s field, refusing MLP overrides for fields without an MLP trunk."""
     kw = dict(cfg.field_kwargs)
-    if cfg.field == "vm":  # the grid covers the renderer's scene box
+    can = FIELDS.info(cfg.field)
+    if can.get("scene_box"):  # a grid field covers the renderer's scene box
         kw.setdefault("bound", cfg.render.bound)
     if cfg.render.use_viewdirs:
         kw.setdefault("use_viewdirs", True)
     for key, value in (("width", cfg.mlp_width), ("depth", cfg.mlp_depth)):
         if value is not None:
-            if cfg.field != "tiny":
-                raise NeuralensError(f"--{key} sets the MLP of tiny fields; variant {cfg.variant!r} uses "
-                                     f"the {cfg.field!r} field")
+            if not can.get("mlp_trunk"):
+                raise NeuralensError(f"--{key} sets the MLP trunk of a field; variant {cfg.variant!r} uses the "
+                                     f"{cfg.field!r} field, which has none")
             kw[key] = value
     return kw
 

@@ -15,14 +15,12 @@ import torch
 from torch import Tensor
 
 from neuralens.data.cameras import Camera
-from neuralens.nerf.config import RenderSettings
+from neuralens.nerf.config import SAMPLERS, RenderSettings
 from neuralens.nerf.occupancy import OccupancyGrid
 from neuralens.nerf.rendering import render_weight_from_density, volume_render
 from neuralens.nerf.sampling import (
     importance_samples,
     midpoints,
-    stratified_samples,
-    tiny_nerf_samples,
     uniform_samples,
 )
 
@@ -31,11 +29,10 @@ FieldFn = Callable[[Tensor, Tensor | None], tuple[Tensor, Tensor]]
 
 
 def _samples(s: RenderSettings, n_rays: int, train: bool, gen: torch.Generator | None, device: torch.device) -> Tensor:
-    if not train or s.sampler == "uniform":
+    """Depths along each ray: the settings' registered sampler in training, evenly spaced in evaluation."""
+    if not train:
         return uniform_samples(s.near, s.far, s.n_samples, n_rays, device)
-    if s.sampler == "stratified":
-        return stratified_samples(s.near, s.far, s.n_samples, n_rays, gen, device)
-    return tiny_nerf_samples(s.near, s.far, s.n_samples, n_rays, gen, device)
+    return SAMPLERS.get(s.sampler)(s.near, s.far, s.n_samples, n_rays, gen, device)
 
 
 def _background(s: RenderSettings, background: Tensor | None) -> Tensor | float | None:

@@ -1,6 +1,8 @@
 """Where along each ray to evaluate the field: uniform, stratified, tiny_nerf's jitter, hierarchical.
 
-All samplers return sorted depths ``t`` of shape (n_rays, n_samples) in [near, far].
+All samplers return sorted depths ``t`` of shape (n_rays, n_samples) in [near, far]. Training samplers are
+registered by name in :data:`neuralens.nerf.config.SAMPLERS` with one signature,
+``fn(near, far, n_samples, n_rays, generator, device)``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,12 @@ def uniform_samples(near: float, far: float, n_samples: int, n_rays: int, device
                     dtype: torch.dtype = torch.float32) -> Tensor:
     """Evenly spaced depths, ``near`` and ``far`` included (tiny_nerf at test time)."""
     return _lin(near, far, n_samples, n_rays, device, dtype).contiguous()
+
+
+def uniform_train_samples(near: float, far: float, n_samples: int, n_rays: int,
+                          generator: torch.Generator | None = None, device: torch.device | None = None) -> Tensor:
+    """:func:`uniform_samples` with a sampler's signature (the generator is unused): fixed depths in training."""
+    return uniform_samples(near, far, n_samples, n_rays, device)
 
 
 def stratified_samples(near: float, far: float, n_samples: int, n_rays: int, generator: torch.Generator | None = None,

@@ -14,8 +14,8 @@ from neuralens.cnn.landscape import load_landscape
 from neuralens.cnn.settings import DIRECTIONS
 from neuralens.core.io import read_json
 from neuralens.deform.explain import OFFSET_CHANNELS, OFFSET_IS_CONV
-from neuralens.nerf.explain import NERF_IMPROVEMENTS, NERF_OTHER_SCENE, NERF_RENDERING
-from neuralens.nerf.variants import BASELINE
+from neuralens.nerf.explain import NERF_OTHER_SCENE, NERF_RENDERING
+from neuralens.nerf.variants import BASELINE, VARIANTS
 from neuralens.report.findings import experiment_finding, speed_words
 from neuralens.report.html import esc, figure, paragraph, table
 from neuralens.report.interactive import plot_div, surface_figure, video
@@ -239,7 +239,8 @@ def nerf_section(folder: Path) -> str | None:
         gain = f" Measured: {r['psnr']:.2f} dB"
         if base and v != BASELINE:
             gain += f" ({r['psnr'] - base['psnr']:+.2f} dB vs the baseline in the same time)"
-        items.append(f"<li><b>{esc(v)}</b>: {esc(NERF_IMPROVEMENTS.get(v, ''))}{esc(gain)}.</li>")
+        doc = VARIANTS.info(v).get("doc", "") if v in VARIANTS else ""
+        items.append(f"<li><b>{esc(v)}</b>: {esc(doc)}{esc(gain)}.</li>")
     parts.append("<ul>" + "".join(items) + "</ul>")
     parts.append(figure(folder / "rendering.png", f"best variant ({cmp['best']}): render, depth, opacity and "
                                                   "sigma/T/w along marked rays"))
