@@ -44,7 +44,7 @@ from neuralens.core.progress import progress
 from neuralens.data.cifar import ImageData, to_float
 from neuralens.models.build import build_model, checkpoint_config
 from neuralens.models.cards import SHIPPED
-from neuralens.models.spec import NAMED_WEIGHTS, ModelSpec, parse_model_spec, resolve_width
+from neuralens.models.spec import NAMED_WEIGHTS, ModelSpec, pair_weights, parse_model_spec, resolve_width
 
 
 def is_rank0() -> bool:
@@ -84,9 +84,7 @@ def run_gradflow(models: list[str], weights: list[str], data: ImageData, width: 
     per-layer bar chart of every result, ``trained`` only of the trained models (the overlays show them all).
     """
     specs = [parse_model_spec(m) for m in models]
-    if weights and len(weights) != len(models):
-        raise NeuralensError(f"--weights: give one per model ({len(models)}), got {len(weights)}")
-    weights = weights or [""] * len(models)
+    weights = pair_weights(models, weights)
     n = min(batches * batch_size, len(data.x_train))
     if n < batch_size:
         raise NeuralensError(f"need at least --batch-size {batch_size} training images, have {len(data.x_train)}")

@@ -7,16 +7,27 @@ from torch import Tensor, nn
 
 from neuralens.nerf.encoding import PositionalEncoding
 
+#: how raw network outputs become densities: the notebook's ReLU (zero gradient once all outputs of a region
+#: turn negative: the field can die and render black), or mip-NeRF's shifted softplus, which never stops learning
+DENSITY_ACTIVATIONS = {
+    "relu": torch.relu,
+    "softplus": lambda raw: nn.functional.softplus(raw - 1.0),
+}
+
 
 class TinyNeRF(nn.Module):
     """The classic tiny_nerf MLP: gamma(x) with L=6 (no pi), 8 ReLU layers of 256, input re-injected after
-    the fifth layer, a linear head to (r, g, b, sigma); rgb = sigmoid, sigma = relu. No view directions unless
-    ``use_viewdirs`` (then a 128-wide colour branch takes gamma(d) with 4 frequencies, as in the NeRF paper).
+    the fifth layer, a linear head to (r, g, b, sigma); rgb = sigmoid, sigma = relu (or ``density="softplus"``).
+    No view directions unless ``use_viewdirs`` (then a 128-wide colour branch takes gamma(d) with 4 frequencies,
+    as in the NeRF paper).
     """
 
     def __init__(self, depth: int = 8, width: int = 256, n_freqs: int = 6, skip: int = 4, use_pi: bool = False,
-                 use_viewdirs: bool = False, dir_freqs: int = 4) -> None:
+                 use_viewdirs: bool = False, dir_freqs: int = 4, density: str = "relu") -> None:
         super().__init__()
+        if density not in DENSITY_ACTIVATIONS:
+            raise ValueError(f"density activation {density!r}: use {', '.join(DENSITY_ACTIVATIONS)}")
+        self.density_activation = DENSITY_ACTIVATIONS[density]
         self.enc = PositionalEncoding(3, n_freqs, use_pi=use_pi)
         self.skip, self.use_viewdirs = skip, use_viewdirs
         layers, in_dim = [], self.enc.out_dim
@@ -42,9 +53,9 @@ class TinyNeRF(nn.Module):
                 h = torch.cat([h, e], -1)
         if not self.use_viewdirs:
             raw = self.head(h)
-            return torch.relu(raw[..., 3]), torch.sigmoid(raw[..., :3])
+            return self.density_activation(raw[..., 3]), torch.sigmoid(raw[..., :3])
         if viewdirs is None:
             raise ValueError("TinyNeRF(use_viewdirs=True) needs viewdirs")
-        sigma = torch.relu(self.sigma_head(h)[..., 0])
+        sigma = self.density_activation(self.sigma_head(h)[..., 0])
         rgb = torch.sigmoid(self.color(torch.cat([self.feature(h), self.dir_enc(viewdirs)], -1)))
         return sigma, rgb

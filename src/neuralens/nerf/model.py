@@ -15,7 +15,7 @@ from neuralens.data.cameras import Camera
 from neuralens.nerf.config import NerfConfig, config_from_dict
 from neuralens.nerf.fields import FIELDS, create_field
 from neuralens.nerf.occupancy import OccupancyGrid
-from neuralens.nerf.renderer import render_image
+from neuralens.nerf.renderer import render_image, render_pixels
 
 
 @dataclass
@@ -57,6 +57,12 @@ class NerfModel:
     def render_image(self, camera: Camera, pose: torch.Tensor, cfg: NerfConfig) -> dict[str, torch.Tensor]:
         """rgb, depth and opacity of one view seen by ``camera`` from ``pose``."""
         return render_image(self.coarse, camera, pose, cfg.render, cfg.chunk, self.fine, self.occ, self.device)
+
+    def render_pixels(self, camera: Camera, pose: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor,
+                      cfg: NerfConfig) -> torch.Tensor:
+        """rgb (n, 3) of the pixels (``rows``, ``cols``) of one view."""
+        return render_pixels(self.coarse, camera, pose, rows, cols, cfg.render, cfg.chunk, self.fine, self.occ,
+                             self.device)
 
 
 def field_kwargs(cfg: NerfConfig) -> dict[str, Any]:

@@ -111,6 +111,17 @@ def render_rays(field: FieldFn, origins: Tensor, dirs: Tensor, s: RenderSettings
 
 
 @torch.no_grad()
+def render_pixels(field: FieldFn, camera: Camera, c2w: Tensor, rows: Tensor, cols: Tensor, s: RenderSettings,
+                  chunk: int = 4096, fine: FieldFn | None = None, occ: OccupancyGrid | None = None,
+                  device: torch.device | None = None) -> Tensor:
+    """The rgb (n, 3) of chosen pixels (``rows``, ``cols``) of one view, in chunks: a cheap probe of a view."""
+    device = device or c2w.device
+    origins, dirs = camera.pixel_rays(c2w.to(device).expand(len(rows), 4, 4), rows, cols, s.pixel_offset)
+    parts = [render_rays(field, origins[i:i + chunk], dirs[i:i + chunk], s, train=False, fine=fine, occ=occ)["rgb"]
+             .cpu() for i in range(0, len(rows), chunk)]
+    return torch.cat(parts)
+
+
 def render_image(field: FieldFn, camera: Camera, c2w: Tensor, s: RenderSettings, chunk: int = 4096,
                  fine: FieldFn | None = None, occ: OccupancyGrid | None = None, device: torch.device | None = None
                  ) -> dict[str, Tensor]:

@@ -236,6 +236,17 @@ def check_resume(cfg: NerfConfig, scene: Scene, out: str | Path) -> dict[str, An
 
 #: a time-budgeted run probes its held-out view at least this many times (its PSNR curve)
 PROBES_PER_BUDGET = 10
+#: the PSNR curve's probe renders at most this many pixels of its view (an even grid over the whole image):
+#: a slow field's full-image probe could cost more than the steps between probes
+PROBE_PIXELS = 2500
+
+
+def probe_pixels(height: int, width: int, most: int = PROBE_PIXELS) -> tuple[Tensor, Tensor]:
+    """Rows and columns of an even grid of at most ``most`` pixels covering the whole image."""
+    stride = max(1, math.ceil(math.sqrt(height * width / most)))
+    rows, cols = torch.meshgrid(torch.arange(stride // 2, height, stride), torch.arange(stride // 2, width, stride),
+                                indexing="ij")
+    return rows.reshape(-1), cols.reshape(-1)
 
 
 def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = False, log: Any = print,
@@ -248,6 +259,8 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
     seed_everything(cfg.seed)
     rays = TrainingRays.of(scene, cfg.render.pixel_offset)
     probe = scene.test_idx[0]
+    probe_rows, probe_cols = probe_pixels(scene.height, scene.width)
+    probe_target = scene.images[probe][probe_rows, probe_cols]
     model = build_model(cfg).to(device)
     gen = torch.Generator().manual_seed(cfg.seed)
     pos = _Progress()
@@ -293,10 +306,11 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
             since = pos.it - (pos.history[-1]["iteration"] if pos.history else 0)
             if pos.it % cfg.log_every == 0 or pos.done(cfg) or (pos.elapsed >= next_probe and since >= 2):
                 next_probe = pos.elapsed + (cfg.seconds or math.inf) / PROBES_PER_BUDGET
-                img = model.render_image(scene.camera, scene.poses[probe], cfg)["rgb"]
+                model.train(False)
+                rgb = model.render_pixels(scene.camera, scene.poses[probe], probe_rows, probe_cols, cfg)
                 model.train(True)
                 pos.history.append({"iteration": pos.it, "seconds": pos.elapsed, "images": pos.rays / rays.n_pix,
-                                    "psnr": psnr(img.clamp(0, 1), scene.images[probe])})
+                                    "psnr": psnr(rgb.clamp(0, 1), probe_target)})
                 bar.set_postfix(it=pos.it, loss=f"{loss:.4f}", psnr=f"{pos.history[-1]['psnr']:.2f}")
             if time.perf_counter() - last_ckpt > cfg.checkpoint_every:
                 save()

@@ -31,9 +31,14 @@ def _tiny_notebook() -> NerfConfig:
     return replace(_tiny(), variant="tiny_notebook", batch_rays=0)
 
 
+#: the improvements' density activation: the ReLU of the faithful baseline dies in these larger networks (their
+#: renders stayed black in every CPU budget); mip-NeRF's shifted softplus keeps a gradient everywhere
+LIVE_DENSITY = {"density": "softplus"}
+
+
 def _tiny_hier() -> NerfConfig:
     """+ improvement 1: NeRF's hierarchical second pass (64 coarse + 64 importance samples, separate fine MLP)."""
-    cfg = replace(_tiny(), variant="tiny_hier")
+    cfg = replace(_tiny(), variant="tiny_hier", field_kwargs=dict(LIVE_DENSITY))
     cfg.render.n_importance = 64
     cfg.render.sampler = "stratified"
     return cfg
@@ -41,7 +46,7 @@ def _tiny_hier() -> NerfConfig:
 
 def _tiny_viewdirs() -> NerfConfig:
     """+ improvement 2: view direction input (a colour branch fed gamma(d)) for view-dependent colour."""
-    cfg = replace(_tiny(), variant="tiny_viewdirs")
+    cfg = replace(_tiny(), variant="tiny_viewdirs", field_kwargs=dict(LIVE_DENSITY))
     cfg.render.use_viewdirs = True
     return cfg
 
