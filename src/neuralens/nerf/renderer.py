@@ -122,6 +122,7 @@ def render_pixels(field: FieldFn, camera: Camera, c2w: Tensor, rows: Tensor, col
     return torch.cat(parts)
 
 
+@torch.no_grad()
 def render_image(field: FieldFn, camera: Camera, c2w: Tensor, s: RenderSettings, chunk: int = 4096,
                  fine: FieldFn | None = None, occ: OccupancyGrid | None = None, device: torch.device | None = None
                  ) -> dict[str, Tensor]:
