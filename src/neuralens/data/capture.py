@@ -9,7 +9,10 @@
   LLFF's [down, right, back] axes, then near and far) with ``images/`` or ``images_K/`` (downsampled by K). As in
   the NeRF paper, poses are scaled so the nearest bound sits at 1/0.75, recentred on their average pose, and rays
   are used in normalised device coordinates (:func:`neuralens.data.cameras.ndc_rays`), where the unbounded
-  scene in front of the cameras fits t in [0, 1]. Every 8th view is held out (LLFF's convention).
+  scene in front of the cameras fits t in [0, 1]; samples stop a margin past the deepest bound. Every 8th view is
+  held out (LLFF's convention).
+* COLMAP models (``sparse/0`` + ``images/``, :mod:`neuralens.data.colmap`): forward-facing captures become the
+  scene their LLFF export would be; object captures go to the canonical frame.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import torch
 
 from neuralens.core.errors import NeuralensError
 from neuralens.data.cameras import Camera
+from neuralens.data.colmap import depth_bounds, forward_facing, model_dir, read_model
 from neuralens.data.geometry import REFERENCE_BOUND
 from neuralens.data.scene_base import (
     Scene,
@@ -115,6 +119,35 @@ def _average_pose(c2w: np.ndarray) -> np.ndarray:
     return avg
 
 
+def _image_files(folder: Path, downscale: int) -> tuple[Path, int]:
+    """The image folder of a capture (``images_K`` when it exists for ``--downscale K``) and the factor still to
+    apply to its images."""
+    sub = folder / f"images_{downscale}" if downscale > 1 and (folder / f"images_{downscale}").is_dir() else None
+    return (sub, 1) if sub else (folder / "images", downscale)
+
+
+#: a forward-facing scene's far plane sits this far beyond its deepest point (NDC t = 1 - near / depth)
+FAR_MARGIN = 1.5
+
+
+def forward_facing_scene(c2w: np.ndarray, bounds: np.ndarray, images: np.ndarray, camera: Camera, name: str,
+                         where: str, holdout: int = 8) -> Scene:
+    """A forward-facing capture as the NeRF paper prepares it: scaled so the nearest bound sits at 1/0.75,
+    recentred on the average pose, NDC rays from the plane z = -1; samples stop past the deepest point the
+    bounds know of (t = 1 - 1 / (depth * FAR_MARGIN)), not at infinity. ``c2w`` (N, 4, 4) OpenGL, ``bounds``
+    (N, 2) near/far depths, ``images`` (N, H, W, 3) in [0, 1]."""
+    c2w = c2w.copy()
+    scale = 1.0 / (bounds.min() * 0.75)
+    c2w[:, :3, 3] *= scale  # the nearest bound at 1/0.75
+    c2w = np.linalg.inv(_average_pose(c2w)) @ c2w
+    far = min(1.0, 1.0 - 1.0 / (float(bounds.max()) * scale * FAR_MARGIN))
+    imgs, pz = validate(torch.from_numpy(images), torch.from_numpy(c2w), camera.fx, where)
+    test = list(range(0, len(c2w), holdout))
+    train = [i for i in range(len(c2w)) if i not in set(test)] or [0]
+    return Scene(imgs, pz, camera.fx, 0.0, far, train, test, name, fy=camera.fy, cx=camera.cx, cy=camera.cy,
+                 ndc_near=1.0)
+
+
 def load_llff(folder: Path, downscale: int = 1) -> Scene:
     """An LLFF capture (see the module docstring) as a :class:`Scene` with NDC rays."""
     where = f"{folder.name}/poses_bounds.npy"
@@ -127,22 +160,50 @@ def load_llff(folder: Path, downscale: int = 1) -> Scene:
     mats, bounds = pb[:, :15].reshape(-1, 3, 5), pb[:, 15:17]
     if (bounds <= 0).any() or (bounds[:, 0] >= bounds[:, 1]).any():
         raise NeuralensError(f"{where}: need 0 < near < far in every row's last two numbers")
-    w_full, focal_full = mats[0, 1, 4], mats[0, 2, 4]
-    sub = folder / f"images_{downscale}" if downscale > 1 and (folder / f"images_{downscale}").is_dir() else None
-    img_dir = sub or folder / "images"
+    h_full, w_full, focal_full = mats[0, :, 4]
+    img_dir, step = _image_files(folder, downscale)
     files = sorted(p for p in img_dir.glob("*") if p.suffix in IMAGE_SUFFIXES) if img_dir.is_dir() else []
     if len(files) != len(pb):
         raise NeuralensError(f"{folder.name}: {len(pb)} poses but {len(files)} images in {img_dir.name}/")
-    step = 1 if sub else downscale  # images_K is already K times smaller
     images = np.stack([read_rgba(f, step, 0.0)[0] for f in files])
-    width = images.shape[2]
     rot = mats[:, :, :3]
     c2w = np.tile(np.eye(4), (len(pb), 1, 1))
     c2w[:, :3, :3] = np.stack([rot[:, :, 1], -rot[:, :, 0], rot[:, :, 2]], -1)  # [down, right, back] -> OpenGL
-    c2w[:, :3, 3] = mats[:, :, 3] / (bounds.min() * 0.75)  # the nearest bound at 1/0.75
-    c2w = np.linalg.inv(_average_pose(c2w)) @ c2w
-    focal = float(focal_full) * width / float(w_full)
-    imgs, pz = validate(torch.from_numpy(images), torch.from_numpy(c2w), focal, where)
-    test = list(range(0, len(pb), LLFF_HOLDOUT))
-    train = [i for i in range(len(pb)) if i not in set(test)] or [0]
-    return Scene(imgs, pz, focal, 0.0, 1.0, train, test, folder.name, ndc_near=1.0)
+    c2w[:, :3, 3] = mats[:, :, 3]
+    camera = Camera.pinhole(int(h_full), int(w_full), float(focal_full)).resized(images.shape[1], images.shape[2])
+    return forward_facing_scene(c2w, bounds, images, camera, folder.name, where, LLFF_HOLDOUT)
+
+
+def load_colmap(folder: Path, downscale: int = 1) -> Scene:
+    """A COLMAP capture (``sparse/0`` model + ``images/``, see :mod:`neuralens.data.colmap`): forward-facing ones
+    as their LLFF export would be (NDC), object captures in the canonical frame."""
+    d = model_dir(folder)
+    if d is None:
+        raise NeuralensError(f"{folder}: no COLMAP model (sparse/0/cameras.txt or .bin)")
+    model = read_model(d)
+    used = [model.cameras[c] for c in {im.camera_id for im in model.images}]
+    if len({(*c.pinhole(str(d)), c.width, c.height) for c in used}) > 1:
+        raise NeuralensError(f"{d}: images use cameras with different intrinsics; neuralens trains one camera")
+    cam = model.cameras[model.images[0].camera_id]
+    fx, fy, cx, cy = cam.pinhole(str(d))
+    img_dir, step = _image_files(folder, downscale)
+    files = [img_dir / im.name for im in model.images]
+    absent = [f.name for f in files if not f.is_file()]
+    if absent:
+        raise NeuralensError(f"{folder.name}: {len(absent)} image(s) of the model are not in {img_dir.name}/ "
+                             f"(first: {absent[0]})")
+    images = np.stack([read_rgba(f, step, 0.0)[0] for f in files])
+    camera = Camera(cam.height, cam.width, fx, fy, cx, cy).resized(images.shape[1], images.shape[2])
+    c2w = np.stack([im.c2w_opengl() for im in model.images])
+    where = f"{folder.name}/{d.relative_to(folder) if d != folder else '.'}"
+    bounds = depth_bounds(c2w, model.points) if len(model.points) else None
+    if forward_facing(c2w):
+        if bounds is None:
+            raise NeuralensError(f"{where}: a forward-facing capture needs points3D to bound its depth")
+        return forward_facing_scene(c2w, bounds, images, camera, folder.name, where, LLFF_HOLDOUT)
+    imgs, pz = validate(torch.from_numpy(images), torch.from_numpy(c2w), camera.fx, where)
+    test = list(range(0, len(c2w), 10))
+    train = [i for i in range(len(c2w)) if i not in set(test)] or [0]
+    scene = Scene(imgs, pz, camera.fx, 2.0, 6.0, train, test, folder.name, fy=camera.fy, cx=camera.cx, cy=camera.cy)
+    scene.canonicalize((float(bounds[:, 0].min()), float(bounds[:, 1].max())) if bounds is not None else None)
+    return scene

@@ -15,7 +15,8 @@ import torch
 
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import log, read_npz, save_npz
-from neuralens.data.capture import load_llff, load_transforms
+from neuralens.data.capture import load_colmap, load_llff, load_transforms
+from neuralens.data.colmap import model_dir
 from neuralens.data.download import file_digest
 from neuralens.data.home import TINY_NERF_SHA256, TINY_NERF_SIZE, data_home, nerf_scene
 from neuralens.data.procedural_scene import camera_poses, render_views
@@ -221,6 +222,7 @@ def _read_scene(spec: str, white_background: bool, downscale: int) -> Scene:
         return builtin_scene(size, variant="b" if name == "builtin-b" else "a")
     path = Path(spec)
     if (path.is_dir() and (path / "transforms.json").is_file()) or (path.is_file() and path.suffix == ".json"):
+        log(f"scene: {path} is a nerfstudio / instant-ngp capture (transforms.json)")
         return load_transforms(path, white_background, downscale)
     if path.is_file():
         if path.suffix != ".npz":
@@ -234,8 +236,13 @@ def _read_scene(spec: str, white_background: bool, downscale: int) -> Scene:
             scene.images, scene.focal = imgs.contiguous(), scene.focal / downscale
         return scene
     if path.is_dir() and (path / "poses_bounds.npy").is_file():
+        log(f"scene: {path} is an LLFF capture (poses_bounds.npy): forward-facing, NDC rays")
         return load_llff(path, downscale)
+    if path.is_dir() and model_dir(path) is not None:
+        log(f"scene: {path} is a COLMAP capture ({model_dir(path).relative_to(path.parent)})")
+        return load_colmap(path, downscale)
     if path.is_dir():
+        log(f"scene: {path} is a NeRF Blender folder (transforms_*.json)")
         return load_blender(path, white_background, downscale)
     raise NeuralensError(f"--scene {spec!r}: no such file or folder (use auto, builtin, a .npz, a transforms.json "
                          "or a Blender folder)")
