@@ -22,7 +22,9 @@ RUNNABLE = re.compile(r"^((?:[A-Z_]+=\S+\s+)*)(neuralens|torchrun)\s")
 
 #: (option, value) the docs' commands get so that each runs in seconds; per sub-command
 SMALL = {
-    "train": {"--epochs": "1", "--steps-per-epoch": "2", "--train-size": "256", "--test-size": "64"},
+    "train": {"--epochs": "2", "--steps-per-epoch": "2", "--train-size": "256", "--test-size": "64"},
+    "hessian": {"--eval-size": "16", "--top-k": "2", "--lanczos-steps": "3", "--trace-probes": "2",
+                "--probe-seeds": "1", "--layer-iters": "1", "--test-size": "16", "--train-size": "16"},
     "eval": {"--test-size": "64", "--samples": "4"},
     "gradflow": {"--batches": "1", "--batch-size": "16", "--init-seeds": "1", "--train-size": "32"},
     "landscape": {"--steps": "3", "--eval-size": "16", "--hessian-steps": "0", "--direction-seeds": "1",

@@ -16,6 +16,7 @@ from neuralens.core.cliargs import (
     Formatter,
     add_common,
     add_options,
+    device_name,
     nonneg_int,
     options_from,
     positive_float,
@@ -129,7 +130,7 @@ def _cmd_hessian(args: argparse.Namespace) -> int:
         parse_normalize(args.normalize)
     settings = HessianSettings(eval_size=args.eval_size, seed=args.seed, probe_seeds=args.probe_seeds, top_k=args.top_k,
                                lanczos_steps=args.lanczos_steps, trace_probes=args.trace_probes,
-                               density_runs=args.density_runs, layer_iters=args.layer_iters)
+                               density_runs=args.density_runs, layer_iters=args.layer_iters, device=args.device)
     settings.check()
     check_out(args.out)
     check_data_args(args)
@@ -224,6 +225,7 @@ def _add_study_args(p: argparse.ArgumentParser, out: str) -> None:
                    help="channel width multiplier of registry nets (default: the weights' own, else 0.25)")
     p.add_argument("--out", default=out, help="run folder")
     p.add_argument("--seed", type=nonneg_int, default=0, help="seed of the initial weights and directions")
+    p.add_argument("--device", type=device_name, default="auto", help="auto | cpu | cuda[:N]")
     add_data_args(p)
 
 

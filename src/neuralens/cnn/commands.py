@@ -98,7 +98,7 @@ def gradflow_command(args: argparse.Namespace, pairs: list[tuple[ModelSpec, str]
     out = Path(args.out)
     with run_folder(out, vars(args)):
         res = run_gradflow([s.text for s, _ in pairs], [w for _, w in pairs], data, args.width, args.batches,
-                           args.batch_size, args.seed, out, args.normalize, args.init_seeds)
+                           args.batch_size, args.seed, out, args.normalize, args.init_seeds, device=args.device)
     for key, r in res.items():
         s = r["summary"]
         print(f"{key:18s} first/last mean|grad| {s['first_to_last_mean_grad']:.3g}   "
@@ -136,7 +136,8 @@ def compare_models_command(args: argparse.Namespace, pairs: list[tuple[ModelSpec
     out = Path(args.out)
     with run_folder(out, vars(args)):
         run_gradflow([s.text for s, _ in pairs], [w for _, w in pairs], data, args.width, args.batches,
-                     args.batch_size, args.seed, out / "gradflow", args.normalize, args.init_seeds)
+                     args.batch_size, args.seed, out / "gradflow", args.normalize, args.init_seeds,
+                     device=args.device)
         for spec, weights in pairs:
             run_landscape(spec.text, weights or None, data, landscape_settings(args), out / "landscape" / spec.slug,
                           args.width, args.normalize)

@@ -62,14 +62,14 @@ class HessianOperator:
     def matvec(self, v: Tensor) -> Tensor:
         """H v (flat), summed over batches of the data."""
         self.calls += 1
-        vs = self._split(v.to(self.params[0].dtype))
+        vs = self._split(v.to(self.params[0].device, self.params[0].dtype))
         out = [torch.zeros_like(p) for p in self.params]
         for loss in self._batches():
             grads = torch.autograd.grad(loss, self.params, create_graph=True)
             dot = sum((g * u).sum() for g, u in zip(grads, vs))
             for acc, h in zip(out, torch.autograd.grad(dot, self.params)):
                 acc += h
-        return torch.cat([h.reshape(-1) for h in out]).to(v.dtype)
+        return torch.cat([h.reshape(-1) for h in out]).to(v.device, v.dtype)
 
     def block_matvecs(self, vs: list[Tensor]) -> list[Tensor]:
         """H_ll v_l for every layer l at once (the diagonal blocks), ``vs`` one tensor per layer."""
@@ -172,7 +172,7 @@ def layer_top_eigenvalues(op: HessianOperator, iters: int = 10, seed: int = 0) -
     """The largest-magnitude eigenvalue of each layer's diagonal block of H, by power iteration (all layers at
     once)."""
     g = torch.Generator().manual_seed(seed)
-    vs = [torch.randn(p.shape, generator=g, dtype=p.dtype) for p in op.params]
+    vs = [torch.randn(p.shape, generator=g, dtype=p.dtype).to(p.device) for p in op.params]
     vs = [v / v.norm() for v in vs]
     eig = [0.0] * len(vs)
     for _ in progress(range(iters), "per-layer power iterations"):

@@ -116,6 +116,8 @@ def evaluate_points(model: nn.Module, metric: LossAccuracy, d1: list[Tensor], d2
     wrapper = wrap_model(net)
     buffers = dict(net.named_buffers())
     buffer_start = {k: buffers[k].detach().clone() for k in buffer_dirs or {}}
+    buffer_dirs = {k: (b1.to(buffers[k].device, buffers[k].dtype), b2.to(buffers[k].device, buffers[k].dtype))
+                   for k, (b1, b2) in (buffer_dirs or {}).items()}
     theta = wrapper.get_module_parameters()
     start = _as_parameters([p.detach() for p in theta.parameters])
     dir1, dir2 = _as_parameters(d1), _as_parameters(d2)

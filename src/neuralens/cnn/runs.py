@@ -41,6 +41,7 @@ from neuralens.cnn.viz import (
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import save_npz, write_json
 from neuralens.core.progress import progress
+from neuralens.core.runtime import resolve_device
 from neuralens.data.cifar import ImageData, to_float
 from neuralens.models.build import build_model, checkpoint_config
 from neuralens.models.cards import SHIPPED
@@ -73,7 +74,7 @@ def has_weights(spec: ModelSpec, weights: str | None) -> bool:
 
 def run_gradflow(models: list[str], weights: list[str], data: ImageData, width: float | None, batches: int,
                  batch_size: int, seed: int, out: Path, normalize: str | None = None, init_seeds: int = 1,
-                 bar_figures: str = "all") -> dict[str, Any]:
+                 bar_figures: str = "all", device: str = "auto") -> dict[str, Any]:
     """Gradient statistics of each model at init (over ``init_seeds`` seeds), and trained where it has weights;
     JSON, CSV and figures.
 
@@ -88,7 +89,8 @@ def run_gradflow(models: list[str], weights: list[str], data: ImageData, width: 
     n = min(batches * batch_size, len(data.x_train))
     if n < batch_size:
         raise NeuralensError(f"need at least --batch-size {batch_size} training images, have {len(data.x_train)}")
-    x, y = to_float(data.x_train[:n]), data.y_train[:n]
+    dev = resolve_device(device)
+    x, y = to_float(data.x_train[:n]).to(dev), data.y_train[:n].to(dev)
     chunks = [(x[i:i + batch_size], y[i:i + batch_size]) for i in range(0, n - batch_size + 1, batch_size)]
     results: dict[str, Any] = {}
     described: dict[str, Any] = {}
@@ -97,7 +99,7 @@ def run_gradflow(models: list[str], weights: list[str], data: ImageData, width: 
     jobs += [(spec, w, seed, False) for spec, w in zip(specs, weights) if has_weights(spec, w or None)]
     for spec, w, s, init in progress(jobs, "gradflow models", unit="model"):
         key = f"{spec.slug}@init" if init and any_trained else spec.slug
-        model = study_model(spec, w or None, normalize, data.num_classes, width, s, init)
+        model = study_model(spec, w or None, normalize, data.num_classes, width, s, init).to(dev)
         res = gradient_flow(model, chunks)
         if init:
             entry = results.setdefault(key, {**res, "seeds": []})
@@ -141,10 +143,11 @@ def run_landscape(model_spec: str, weights: str | None, data: ImageData, setting
     t_start = time.perf_counter()
     spec = parse_model_spec(model_spec)
     trained = has_weights(spec, weights)
-    model = study_model(spec, weights, normalize, data.num_classes, width, settings.seed, init=not trained)
+    dev = resolve_device(settings.device)
+    model = study_model(spec, weights, normalize, data.num_classes, width, settings.seed, init=not trained).to(dev)
     name = spec.slug
     n = min(settings.eval_size, len(data.x_test))
-    x, y = to_float(data.x_test[:n]), data.y_test[:n]
+    x, y = to_float(data.x_test[:n]).to(dev), data.y_test[:n].to(dev)
     times = {"data_and_model": time.perf_counter() - t_start}
     res = compute_landscape(model, x, y, settings.steps, settings.distance, settings.seed, settings.batch_size,
                             settings.hessian_steps, directions=settings.directions,
@@ -163,7 +166,7 @@ def run_landscape(model_spec: str, weights: str | None, data: ImageData, setting
                             "sharpness": res["sharpness"], "settings": asdict(settings)}
     t0 = time.perf_counter()
     if trained:
-        init = study_model(spec, weights, normalize, data.num_classes, width, settings.seed, init=True)
+        init = study_model(spec, weights, normalize, data.num_classes, width, settings.seed, init=True).to(dev)
         curve = interpolate(init, model, LossAccuracy(x, y), settings.interp_steps)
         save_npz(out / "interpolation.npz", t=np.linspace(0, 1, settings.interp_steps), loss=curve[:, 0],
                  accuracy=curve[:, 1])
@@ -186,10 +189,11 @@ def run_hessian(model_spec: str, weights: str | None, data: ImageData, settings:
     Hessian; writes ``hessian.json``, ``hessian_density.png`` and ``hessian_layers.png``."""
     settings.check()
     spec = parse_model_spec(model_spec)
+    dev = resolve_device(settings.device)
     model = study_model(spec, weights, normalize, data.num_classes, width, settings.seed,
-                        init=not has_weights(spec, weights))
+                        init=not has_weights(spec, weights)).to(dev)
     n = min(settings.eval_size, len(data.x_test))
-    op = HessianOperator(model, to_float(data.x_test[:n]), data.y_test[:n], settings.batch_size)
+    op = HessianOperator(model, to_float(data.x_test[:n]).to(dev), data.y_test[:n].to(dev), settings.batch_size)
     times: dict[str, float] = {}
     seeds = list(range(settings.seed, settings.seed + settings.probe_seeds))
     t0 = time.perf_counter()
@@ -225,9 +229,11 @@ def run_trajectory(run_dir: str | Path, data: ImageData, settings: LandscapeSett
     t_start = time.perf_counter()
     traj = load_trajectory(run_dir)
     plane = pca_plane(traj)
+    dev = resolve_device(settings.device)
+    traj.model.to(dev)
     d1, d2 = plane_directions(traj, plane)
     n = min(settings.eval_size, len(data.x_test))
-    x, y = to_float(data.x_test[:n]), data.y_test[:n]
+    x, y = to_float(data.x_test[:n]).to(dev), data.y_test[:n].to(dev)
     extent = grid_extent(plane["coords"])
     times = {"data_and_pca": time.perf_counter() - t_start}
     t0 = time.perf_counter()

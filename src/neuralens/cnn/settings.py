@@ -42,6 +42,7 @@ class LandscapeSettings:
     interp_steps: int = 21  # points on the init -> trained line
     batch_size: int = 128  # images per forward pass
     figures: bool = True  # this model's contour/surface/1-D figures (a comparison of several draws its own)
+    device: str = "auto"  # where the model runs (auto: CUDA when present)
 
     def check(self) -> None:
         check_landscape_steps(self.steps)
@@ -57,7 +58,7 @@ def landscape_settings(args: Any) -> LandscapeSettings:
     settings = LandscapeSettings(steps=args.steps, distance=args.distance, eval_size=args.eval_size, seed=args.seed,
                                  directions=args.directions, direction_seeds=args.direction_seeds,
                                  hessian_steps=args.hessian_steps, hessian_seeds=args.hessian_seeds,
-                                 trace_probes=args.trace_probes)
+                                 trace_probes=args.trace_probes, device=getattr(args, "device", "auto"))
     settings.check()
     return settings
 
@@ -76,6 +77,7 @@ class HessianSettings:
     density_runs: int = 1  # stochastic Lanczos quadrature start vectors
     layer_iters: int = 10  # power iterations for each layer's top eigenvalue (0: skip)
     batch_size: int = 128
+    device: str = "auto"  # where the model runs (auto: CUDA when present)
 
     def check(self) -> None:
         if min(self.eval_size, self.probe_seeds, self.top_k, self.lanczos_steps, self.density_runs) < 1:

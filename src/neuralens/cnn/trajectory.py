@@ -82,7 +82,7 @@ def _per_parameter(model: nn.Module, names: list[str], vector: Tensor) -> list[T
     out, i = [], 0
     for n, p in model.named_parameters():
         if n in names:
-            out.append(vector[i:i + p.numel()].view_as(p).to(p.dtype))
+            out.append(vector[i:i + p.numel()].view_as(p).to(p.device, p.dtype))
             i += p.numel()
         else:
             out.append(torch.zeros_like(p))

@@ -46,12 +46,12 @@ def warped_data(data: ImageData, seed: int = 0) -> ImageData:
 
 
 def run_experiment(data: ImageData, out: Path, epochs: int = 3, width: float = 1.0, seed: int = 0,
-                   batch_size: int = 128, lr: float = 0.05, log: Any = print) -> dict[str, Any]:
+                   batch_size: int = 128, lr: float = 0.05, log: Any = print, device: str = "cpu") -> dict[str, Any]:
     """Train small_cnn and small_dcn with the same recipe and budget; return their histories and accuracies."""
     results: dict[str, Any] = {"data": data.source, "epochs": epochs, "width": width, "models": {}}
     for name in ("small_cnn", "small_dcn"):
         cfg = TrainConfig(model=name, width=width, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                          device="cpu", channels_last=False)
+                          device=device, channels_last=False)
         t0 = time.perf_counter()
         metrics = train(cfg, data, out / name, log=log)
         n_params = sum(p.numel() for p in create_model(name, num_classes=data.num_classes, width=width).parameters())

@@ -192,7 +192,8 @@ def _gradflow_step(run: DemoRun, folder: Path) -> None:
         specs = list(INIT_NETS)
         weights = [studied.get(m, "") for m in specs]
     run_gradflow(specs, weights, data, _width(run) if run.mode != "user" else None, batches, bs, run.cfg.seed,
-                 folder, run.cfg.normalize, init_seeds=3, bar_figures="trained" if run.quick else "all")
+                 folder, run.cfg.normalize, init_seeds=3, bar_figures="trained" if run.quick else "all",
+                 device=run.cfg.device)
 
 
 def landscape_settings(run: DemoRun) -> LandscapeSettings:
@@ -206,7 +207,7 @@ def landscape_settings(run: DemoRun) -> LandscapeSettings:
 
 def _landscape_step(run: DemoRun, folder: Path) -> None:
     """2-D landscapes of the studied models, sharpness over direction seeds, then the numeric comparison."""
-    settings = landscape_settings(run)
+    settings = replace(landscape_settings(run), device=run.cfg.device)
     data = run.data(64, settings.eval_size)
     names = []
     for spec, weights in _studied(run):
@@ -218,7 +219,7 @@ def _landscape_step(run: DemoRun, folder: Path) -> None:
                       run.cfg.normalize if run.mode == "user" else None)
         if not run.quick and name in HESSIAN_NETS:
             log(f"  Hessian of {name}: top eigenvalues, trace, spectral density, per layer")
-            run_hessian(spec, weights or None, data, HESSIAN, folder / name)
+            run_hessian(spec, weights or None, data, replace(HESSIAN, device=run.cfg.device), folder / name)
     compare(run.cfg.out / "gradflow" if (run.cfg.out / "gradflow" / "gradflow.json").is_file() else None,
             [folder / n for n in names], folder)
     _trajectory(run, folder / "trajectory", settings)
@@ -249,7 +250,7 @@ def _deform_step(run: DemoRun, folder: Path) -> None:
     write_json(folder / "speed.json", time_one_shape(*shape, repeats=5 if quick else 7))
     n_train, n_test, epochs = (512, 256, 1) if quick else (3000, 1000, 3)
     data = warped_data(run.data(n_train, n_test), seed)
-    res = run_experiment(data, folder / "experiment", epochs, 0.5, seed, log=log)
+    res = run_experiment(data, folder / "experiment", epochs, 0.5, seed, log=log, device=run.cfg.device)
     write_json(folder / "experiment" / "results.json", {**res, "num_classes": data.num_classes,
                                                          "n_test": len(data.x_test)})
     plot_experiment(res, folder / "experiment" / "curves.png")
