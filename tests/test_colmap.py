@@ -91,15 +91,18 @@ def write_colmap_binary(d: Path, cap: dict, names: list[str]) -> None:
 
 
 def write_llff(folder: Path, cap: dict) -> None:
-    """poses_bounds.npy as LLFF's imgs2poses writes it: [down, right, back] columns, hwf, 0.1/99.9 percentiles."""
+    """poses_bounds.npy as LLFF's imgs2poses writes it: [down, right, back] columns, hwf, 0.1/99.9 percentiles of
+    the depths of the points each image sees."""
     rows = []
     for r, t in cap["poses"]:
         c2w_cv = np.eye(4)
         c2w_cv[:3, :3], c2w_cv[:3, 3] = r.T, -r.T @ t
         right, down, forward = c2w_cv[:3, 0], c2w_cv[:3, 1], c2w_cv[:3, 2]
         mat = np.c_[down, right, -forward, c2w_cv[:3, 3], [H, W, F]]
-        depth = (cap["points"] - c2w_cv[:3, 3]) @ forward
-        depth = depth[depth > 0]
+        xc = (cap["points"] - c2w_cv[:3, 3]) @ c2w_cv[:3, :3]  # OpenCV camera coordinates
+        z = np.where(xc[:, 2] > 0, xc[:, 2], np.inf)
+        inside = (xc[:, 2] > 0) & (np.abs(F * xc[:, 0] / z) <= W / 2) & (np.abs(F * xc[:, 1] / z) <= H / 2)
+        depth = xc[inside, 2]  # the points this image sees (COLMAP's tracks), as imgs2poses takes them
         rows.append(np.r_[mat.ravel(), np.percentile(depth, 0.1), np.percentile(depth, 99.9)])
     np.save(folder / "poses_bounds.npy", np.array(rows))
 

@@ -196,7 +196,8 @@ def load_colmap(folder: Path, downscale: int = 1) -> Scene:
     camera = Camera(cam.height, cam.width, fx, fy, cx, cy).resized(images.shape[1], images.shape[2])
     c2w = np.stack([im.c2w_opengl() for im in model.images])
     where = f"{folder.name}/{d.relative_to(folder) if d != folder else '.'}"
-    bounds = depth_bounds(c2w, model.points) if len(model.points) else None
+    fov = (camera.width / 2 / camera.fx, camera.height / 2 / camera.fy)
+    bounds = depth_bounds(c2w, model.points, fov) if len(model.points) else None
     if forward_facing(c2w):
         if bounds is None:
             raise NeuralensError(f"{where}: a forward-facing capture needs points3D to bound its depth")

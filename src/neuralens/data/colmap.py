@@ -179,13 +179,18 @@ def read_model(d: Path) -> ColmapModel:
     return model
 
 
-def depth_bounds(c2w: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """(N, 2) near/far per camera: the 0.1 and 99.9 percentiles of the depths of the points in front of it (LLFF's
-    rule); cameras that see none get the others' extremes."""
+def depth_bounds(c2w: np.ndarray, points: np.ndarray, fov: tuple[float, float] | None = None) -> np.ndarray:
+    """(N, 2) near/far per camera: the 0.1 and 99.9 percentiles of the depths of the points it sees (LLFF's rule);
+    ``fov`` (tan of the half angles, x and y) keeps only points inside the frustum; cameras that see none get the
+    others' extremes."""
     bounds = np.full((len(c2w), 2), np.nan)
     for k, m in enumerate(c2w):
-        depth = (points - m[:3, 3]) @ -m[:3, 2]  # along the viewing axis (-z in OpenGL)
-        depth = depth[depth > 0]
+        rel = (points - m[:3, 3]) @ m[:3, :3]  # camera coordinates (OpenGL: looking down -z)
+        depth = -rel[:, 2]
+        seen = depth > 0
+        if fov is not None:
+            seen &= (np.abs(rel[:, 0]) <= fov[0] * depth) & (np.abs(rel[:, 1]) <= fov[1] * depth)
+        depth = depth[seen]
         if len(depth):
             bounds[k] = np.percentile(depth, 0.1), np.percentile(depth, 99.9)
     if np.isnan(bounds).all():

@@ -23,6 +23,17 @@ BOXES_B = [
     ((0.2, -0.9, -0.6), (0.9, -0.2, 0.3), (0.9, 0.4, 0.1), (0.2, 0.2, 0.6), 4.0),
     ((-1.3, -1.3, -0.7), (1.3, 1.3, -0.6), (0.7, 0.45, 0.3), (0.35, 0.25, 0.2), 3.0),
 ]
+#: a forward-facing room ("builtin-ff"): every ray hits something: a checkered back wall at y = 6, a striped floor
+#: at z = -1.2, and objects between them; the cameras stand near the origin and look along +y
+SPHERES_FF = [
+    ((-0.9, 3.2, -0.45), 0.75, (0.9, 0.35, 0.15), 0.3, True),
+    ((1.1, 4.3, -0.2), 0.6, (0.2, 0.45, 0.9), 0.8, False),
+]
+BOXES_FF = [
+    ((-6.0, 6.0, -1.2), (6.0, 6.3, 4.0), (0.85, 0.82, 0.7), (0.35, 0.4, 0.55), 1.5),
+    ((-6.0, -1.0, -1.5), (6.0, 6.3, -1.2), (0.6, 0.5, 0.35), (0.3, 0.25, 0.2), 2.5),
+    ((0.0, 2.0, -1.2), (0.6, 2.6, -0.5), (0.2, 0.7, 0.3), (0.9, 0.9, 0.8), 8.0),
+]
 LIGHT = torch.tensor([1.0, 0.5, 1.5]) / math.sqrt(1.0 + 0.25 + 2.25)
 SPHERES = [  # center, radius, albedo, specular strength, stripes
     ((0.45, -0.3, 0.1), 0.45, (0.9, 0.35, 0.15), 0.15, True),
@@ -54,8 +65,9 @@ def _box_hit(o: Tensor, d: Tensor, lo: Tensor, hi: Tensor) -> tuple[Tensor, Tens
 
 
 def trace(origins: Tensor, dirs: Tensor, variant: str = "a") -> Tensor:
-    """Colour (…, 3) of rays (origins, unit directions) in scene ``a`` or ``b``; black where nothing is hit."""
-    spheres, boxes = (SPHERES, BOXES) if variant == "a" else (SPHERES_B, BOXES_B)
+    """Colour (…, 3) of rays (origins, unit directions) in scene ``a``, ``b`` or ``ff``; black where nothing is
+    hit."""
+    spheres, boxes = {"a": (SPHERES, BOXES), "b": (SPHERES_B, BOXES_B), "ff": (SPHERES_FF, BOXES_FF)}[variant]
     o, d = origins.reshape(-1, 3).double(), dirs.reshape(-1, 3).double()
     best = torch.full(o.shape[:1], float("inf"), dtype=o.dtype)
     color = torch.zeros_like(o)
@@ -111,3 +123,32 @@ def render_views(poses: Tensor, size: int, focal: float, variant: str = "a") -> 
         o, d = get_rays(size, size, focal, pose.double(), pixel_offset=0.5)  # a pixel is seen at its centre
         images.append(trace(o, d / d.norm(dim=-1, keepdim=True), variant))
     return torch.stack(images)
+
+
+def forward_facing_poses(n: int, spread: float = 0.9, seed: int = 0) -> Tensor:
+    """``n`` cameras on a small patch around the origin (a hand-held capture), all looking along +y at the room's
+    back wall, each turned by a few degrees (OpenGL camera-to-world)."""
+    g = torch.Generator().manual_seed(seed)
+    poses = []
+    cols = math.ceil(math.sqrt(n))
+    for k in range(n):
+        x = spread * ((k % cols) / max(cols - 1, 1) - 0.5)
+        z = 0.5 * spread * ((k // cols) / max(math.ceil(n / cols) - 1, 1) - 0.5)
+        eye = torch.tensor([x, 0.0, z], dtype=torch.float64)
+        target = torch.tensor([0.0, 6.0, 0.0], dtype=torch.float64) + (torch.rand(3, generator=g, dtype=torch.float64)
+                                                                       - 0.5) * 0.6
+        poses.append(look_at(eye, target))
+    return torch.stack(poses).float()
+
+
+def room_points(n: int = 4000, seed: int = 0) -> Tensor:
+    """Points on the room's surfaces (wall, floor, spheres): what structure from motion would reconstruct."""
+    g = torch.Generator().manual_seed(seed)
+    u = torch.rand(n, 3, generator=g, dtype=torch.float64)
+    wall = torch.stack([u[:, 0] * 8 - 4, torch.full((n,), 6.0, dtype=torch.float64), u[:, 1] * 4 - 1.2], -1)
+    floor = torch.stack([u[:, 0] * 8 - 4, u[:, 1] * 6, torch.full((n,), -1.2, dtype=torch.float64)], -1)
+    spheres = []
+    for center, radius, *_ in SPHERES_FF:
+        d = torch.randn(n // 4, 3, generator=g, dtype=torch.float64)
+        spheres.append(torch.tensor(center, dtype=torch.float64) + radius * d / d.norm(dim=-1, keepdim=True))
+    return torch.cat([wall[: n // 2], floor[: n // 2], *spheres])

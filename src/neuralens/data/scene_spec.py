@@ -8,20 +8,20 @@ from pathlib import Path
 from neuralens.core.errors import NeuralensError
 from neuralens.core.suggest import did_you_mean
 
-#: scene names that are not paths; ``builtin`` and ``builtin-b`` take an optional ``:SIZE``
-SCENE_KINDS = ("auto", "builtin", "builtin-b")
+#: scene names that are not paths; the built-in ones take an optional ``:SIZE``
+SCENE_KINDS = ("auto", "builtin", "builtin-b", "builtin-ff")
 SPLITS = ("default", "all")
 
 
 def parse_builtin(spec: str) -> tuple[str, int] | None:
-    """``builtin[-b][:SIZE]`` -> (name, size); None for any other spec; a bad size is one line."""
+    """``builtin[-b|-ff][:SIZE]`` -> (name, size); None for any other spec; a bad size is one line."""
     name, _, size_text = spec.partition(":")
-    if name not in ("builtin", "builtin-b"):
+    if name not in SCENE_KINDS[1:]:
         return None
     try:
-        size = int(size_text) if size_text else 100
+        size = int(size_text) if size_text else (64 if name == "builtin-ff" else 100)
     except ValueError:
-        raise NeuralensError(f"--scene {spec!r}: use builtin, builtin-b or builtin:SIZE") from None
+        raise NeuralensError(f"--scene {spec!r}: use builtin, builtin-b, builtin-ff or builtin:SIZE") from None
     if not 8 <= size <= 1024:
         raise NeuralensError(f"--scene {spec!r}: size must lie in 8..1024")
     return name, size

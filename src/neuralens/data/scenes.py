@@ -15,11 +15,12 @@ import torch
 
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import log, read_npz, save_npz
-from neuralens.data.capture import load_colmap, load_llff, load_transforms
-from neuralens.data.colmap import model_dir
+from neuralens.data.cameras import Camera
+from neuralens.data.capture import forward_facing_scene, load_colmap, load_llff, load_transforms
+from neuralens.data.colmap import depth_bounds, model_dir
 from neuralens.data.download import file_digest
 from neuralens.data.home import TINY_NERF_SHA256, TINY_NERF_SIZE, data_home, nerf_scene
-from neuralens.data.procedural_scene import camera_poses, render_views
+from neuralens.data.procedural_scene import camera_poses, forward_facing_poses, render_views, room_points, trace
 from neuralens.data.scene_base import (
     Scene,
     check_bounds,
@@ -191,6 +192,23 @@ def builtin_scene(size: int = 100, n_train: int = 100, n_test: int = 10, variant
     return Scene(images, poses, focal, 2.0, 6.0, list(range(n_train)), list(range(n_train, n_train + n_test)), name)
 
 
+def builtin_ff_scene(size: int = 64, n_views: int = 40) -> Scene:
+    """The forward-facing procedural room (``builtin-ff``): ``n_views`` cameras on a small patch, ``size`` pixels
+    wide (4:3), prepared as an LLFF capture would be (NDC rays, depth bounds from the room's surface points,
+    every 8th view held out)."""
+    height = max(8, round(size * 3 / 4))
+    camera = Camera.pinhole(height, size, 0.8 * size)
+    poses = forward_facing_poses(n_views)
+    images = []
+    for pose in poses:
+        o, d = camera.rays(pose.double(), pixel_offset=0.5)
+        images.append(trace(o, d / d.norm(dim=-1, keepdim=True), "ff"))
+    c2w = poses.double().numpy()
+    bounds = depth_bounds(c2w, room_points().numpy(), (size / 2 / camera.fx, height / 2 / camera.fy))
+    return forward_facing_scene(c2w, bounds, torch.stack(images).numpy(), camera, f"builtin-ff{size}",
+                                f"builtin-ff:{size}")
+
+
 def load_scene(spec: str, split: str | None = None, test_views: str | None = None, white_background: bool = False,
                downscale: int = 1) -> Scene:
     """``auto``, ``builtin`` / ``builtin-b`` (optionally ``:SIZE``), a tiny_nerf ``.npz``, a transforms.json, an LLFF
@@ -219,6 +237,8 @@ def _read_scene(spec: str, white_background: bool, downscale: int) -> Scene:
     builtin = parse_builtin(spec)
     if builtin is not None:
         name, size = builtin
+        if name == "builtin-ff":
+            return builtin_ff_scene(size)
         return builtin_scene(size, variant="b" if name == "builtin-b" else "a")
     path = Path(spec)
     if (path.is_dir() and (path / "transforms.json").is_file()) or (path.is_file() and path.suffix == ".json"):

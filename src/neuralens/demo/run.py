@@ -233,13 +233,13 @@ HESSIAN = HessianSettings(eval_size=128, probe_seeds=2, top_k=3, lanczos_steps=1
 
 def _trajectory(run: DemoRun, folder: Path, settings: LandscapeSettings) -> None:
     """A short training of its own with per-epoch snapshots, and the loss on the plane of its path."""
-    epochs, n_train = (3, 512) if run.quick else (5, 2048)
+    epochs, n_train = (2, 512) if run.quick else (5, 2048)
     data = run.data(n_train, settings.eval_size)
     cfg = TrainConfig(model="resnet18", width=0.125, epochs=epochs, batch_size=64, lr=0.05, seed=run.cfg.seed,
                       device=run.cfg.device, snapshots=True)
     log(f"  trajectory: resnet18 x0.125 trained {epochs} epochs on {n_train} images with snapshots")
     train(cfg, data, folder / "run", log=log)
-    run_trajectory(folder / "run", data, replace(settings, steps=7 if run.quick else 13), folder)
+    run_trajectory(folder / "run", data, replace(settings, steps=5 if run.quick else 13), folder)
 
 
 def _deform_step(run: DemoRun, folder: Path) -> None:
@@ -294,7 +294,7 @@ def _nerf_scene(run: DemoRun) -> tuple[str, int]:
     return f"builtin:{32 if run.quick else 64}", 1
 
 
-QUICK_TEST_VIEWS = "0,40,80"
+QUICK_TEST_VIEWS = "0,40"
 
 
 def _nerf_step(run: DemoRun, folder: Path) -> None:
@@ -303,7 +303,7 @@ def _nerf_step(run: DemoRun, folder: Path) -> None:
     plot_sampling(folder / "sampling.png", seed=run.cfg.seed)
     seconds, frames = (10.0, 8) if run.quick else (45.0, 36)
     spec, downscale = _nerf_scene(run)
-    # quick: three held-out views (rendering the slow baseline's test views costs more than its training)
+    # quick: two held-out views (rendering the slow baseline's test views costs more than its training)
     scene = load_scene(spec, test_views=QUICK_TEST_VIEWS if run.quick and run.scene else None, downscale=downscale)
     size = scene.height
     variants = [BASELINE, "fast"] if run.quick else [BASELINE, "tiny_viewdirs", "fast"]
