@@ -183,3 +183,16 @@ def test_the_layout_is_found_and_said(captures: dict[str, Path], capsys: pytest.
     (captures["binary"] / "sparse" / "0" / "images.bin").write_bytes(b"\x05\x00")
     with pytest.raises(NeuralensError, match="ends early"):
         load_scene(str(captures["binary"]))
+
+
+def test_writing_quaternions_round_trips_through_the_reader() -> None:
+    from neuralens.data.colmap import quaternion_from_matrix
+
+    rng = np.random.default_rng(0)
+    rotations = [np.diag([1.0, -1, -1]), np.diag([-1.0, 1, -1]), np.diag([-1.0, -1, 1])]  # 180-degree turns
+    for _ in range(50):
+        q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+        rotations.append(q * np.sign(np.linalg.det(q)))
+    for r in rotations:
+        back = ColmapImage("x", 1, quaternion_from_matrix(r), np.zeros(3)).c2w_opengl() @ np.diag([1.0, -1, -1, 1])
+        np.testing.assert_allclose(back[:3, :3].T, r, atol=1e-9)

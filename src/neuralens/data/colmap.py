@@ -71,6 +71,23 @@ class ColmapImage:
         return c2w @ np.diag([1.0, -1.0, -1.0, 1.0])  # OpenCV camera axes -> OpenGL's
 
 
+def quaternion_from_matrix(r: np.ndarray) -> np.ndarray:
+    """(w, x, y, z) of a rotation matrix (Shepperd's method: divide by the largest of the four candidates)."""
+    tr = np.trace(r)
+    cands = [tr, r[0, 0], r[1, 1], r[2, 2]]
+    k = int(np.argmax(cands))
+    if k == 0:
+        w = np.sqrt(1 + tr) / 2
+        q = [w, (r[2, 1] - r[1, 2]) / (4 * w), (r[0, 2] - r[2, 0]) / (4 * w), (r[1, 0] - r[0, 1]) / (4 * w)]
+    else:
+        i, j, m = (k - 1, k % 3, (k + 1) % 3)
+        v = np.sqrt(1 + 2 * r[i, i] - tr) / 2
+        q = [0.0, 0.0, 0.0, 0.0]
+        q[0] = (r[m, j] - r[j, m]) / (4 * v)
+        q[1 + i], q[1 + j], q[1 + m] = v, (r[j, i] + r[i, j]) / (4 * v), (r[m, i] + r[i, m]) / (4 * v)
+    return np.array(q)
+
+
 @dataclass
 class ColmapModel:
     cameras: dict[int, ColmapCamera]
