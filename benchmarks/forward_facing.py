@@ -22,20 +22,9 @@ from PIL import Image
 
 from neuralens.data.cameras import Camera
 from neuralens.data.colmap import depth_bounds, quaternion_from_matrix
-from neuralens.data.procedural_scene import forward_facing_poses, room_points, trace
+from neuralens.data.procedural_scene import render_room, room_points
 from neuralens.data.scenes import load_scene
 from neuralens.nerf.metrics import blank_psnr
-
-
-def render(size: int, views: int) -> tuple[np.ndarray, np.ndarray, Camera]:
-    height = max(8, round(size * 3 / 4))
-    camera = Camera.pinhole(height, size, 0.8 * size)
-    poses = forward_facing_poses(views)
-    images = []
-    for pose in poses:
-        o, d = camera.rays(pose.double(), pixel_offset=0.5)
-        images.append(trace(o, d / d.norm(dim=-1, keepdim=True), "ff").numpy())
-    return np.stack(images), poses.double().numpy(), camera
 
 
 def save_images(folder: Path, images: np.ndarray) -> list[str]:
@@ -89,7 +78,8 @@ def main() -> None:
     ap.add_argument("--out", default="runs/ff")
     args = ap.parse_args()
     out = Path(args.out)
-    images, c2w, camera = render(args.size, args.views)
+    imgs, poses, camera = render_room(args.size, args.views)
+    images, c2w = imgs.numpy(), poses.double().numpy()
     points = room_points().numpy()
     write_llff(out / "llff", images, c2w, camera, points)
     write_colmap(out / "colmap", images, c2w, camera, points)

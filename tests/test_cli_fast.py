@@ -5,35 +5,15 @@ every option and shows each default once."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-#: run inside one fresh interpreter: each argv through main(), then whether torch got imported
-PROBE = r"""
-import contextlib, io, json, sys
-from neuralens.cli import main
-out = []
-for argv in json.loads(sys.argv[1]):
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        try:
-            rc = main(argv)
-        except SystemExit as exc:
-            rc = exc.code
-    out.append({"argv": argv, "rc": rc, "stderr": err.getvalue(), "torch": "torch" in sys.modules})
-print(json.dumps(out))
-"""
+from cli_driver import run_many
 
 
 def _probe(argvs: list[list[str]], cwd: Path, env: dict[str, str] | None = None) -> list[dict]:
-    res = subprocess.run([sys.executable, "-c", PROBE, json.dumps(argvs)], capture_output=True, text=True,
-                         timeout=120, cwd=cwd, env={**os.environ, **(env or {})})
-    assert res.returncode == 0, res.stderr[-2000:]
-    return json.loads(res.stdout)
+    return run_many([({}, argv) for argv in argvs], cwd, env, timeout=120)
 
 
 def _user_files(tmp_path: Path) -> dict[str, str]:

@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 import torch
 
+from cli_driver import run_many
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 RUNNABLE = re.compile(r"^((?:[A-Z_]+=\S+\s+)*)(neuralens|torchrun)\s")
@@ -219,26 +221,6 @@ def small(argv: list[str]) -> list[str]:
     return argv
 
 
-DRIVER = r"""
-import contextlib, io, json, os, sys
-from neuralens.cli import main
-out = []
-for env, argv in json.loads(sys.argv[1]):
-    old = dict(os.environ)
-    os.environ.update(env)
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        try:
-            rc = main(argv)
-        except SystemExit as exc:
-            rc = exc.code
-    os.environ.clear()
-    os.environ.update(old)
-    out.append({"argv": argv, "rc": rc, "stderr": err.getvalue()[-1500:]})
-print("RESULTS " + json.dumps(out))
-"""
-
-
 @pytest.mark.slow
 def test_every_documented_command_runs(tmp_path: Path) -> None:
     swaps = _world(tmp_path)
@@ -257,11 +239,7 @@ def test_every_documented_command_runs(tmp_path: Path) -> None:
             torchrun.append((doc, env, words))
             continue
         jobs.append((doc, env, small(words[1:])))
-    res = subprocess.run([sys.executable, "-c", DRIVER, json.dumps([(e, a) for _, e, a in jobs])], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=900, env={**os.environ, **base_env})
-    assert res.returncode == 0, res.stderr[-3000:]
-    results = json.loads(res.stdout.split("RESULTS ", 1)[1])
-    assert len(results) == len(jobs)
+    results = run_many([(e, a) for _, e, a in jobs], tmp_path, base_env)
     for (doc, _env, argv), r in zip(jobs, results):
         assert r["rc"] == 0, f"{doc}: neuralens {' '.join(argv)} -> exit {r['rc']}: {r['stderr']}"
     for doc, env, words in torchrun:

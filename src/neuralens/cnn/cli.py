@@ -30,7 +30,7 @@ from neuralens.core.io import check_out
 from neuralens.data.args import add_data_args, check_data_args
 from neuralens.models.cards import SHIPPED, available, card_width, read_card
 from neuralens.models.recipe import TrainConfig
-from neuralens.models.spec import check_models, check_weights, parse_model_spec, parse_normalize
+from neuralens.models.spec import ModelSpec, check_models, parse_normalize
 from neuralens.models.zoo import check_model_name
 
 
@@ -94,10 +94,7 @@ def _cmd_gradflow(args: argparse.Namespace) -> int:
 def _cmd_landscape(args: argparse.Namespace) -> int:
     if args.trajectory:
         return _cmd_trajectory(args)
-    spec = parse_model_spec(args.model)
-    check_weights(spec, args.weights, args.width, args.normalize)
-    if args.normalize:
-        parse_normalize(args.normalize)
+    spec = _check_one_model(args)
     landscape_settings(args)
     check_out(args.out)
     check_data_args(args)
@@ -123,14 +120,14 @@ def _cmd_trajectory(args: argparse.Namespace) -> int:
     return trajectory_command(args, run)
 
 
+def _check_one_model(args: argparse.Namespace) -> ModelSpec:
+    """``--model`` with its ``--weights``, ``--width`` and ``--normalize``, checked without torch."""
+    return check_models([args.model], [args.weights] if args.weights else [], args.width, args.normalize)[0][0]
+
+
 def _cmd_hessian(args: argparse.Namespace) -> int:
-    spec = parse_model_spec(args.model)
-    check_weights(spec, args.weights, args.width, args.normalize)
-    if args.normalize:
-        parse_normalize(args.normalize)
-    settings = HessianSettings(eval_size=args.eval_size, seed=args.seed, probe_seeds=args.probe_seeds, top_k=args.top_k,
-                               lanczos_steps=args.lanczos_steps, trace_probes=args.trace_probes,
-                               density_runs=args.density_runs, layer_iters=args.layer_iters, device=args.device)
+    spec = _check_one_model(args)
+    settings = HessianSettings(**options_from(HessianSettings, args), seed=args.seed, device=args.device)
     settings.check()
     check_out(args.out)
     check_data_args(args)
@@ -287,17 +284,7 @@ def _add_hessian(sub: argparse._SubParsersAction) -> None:
                        epilog="examples:\n  neuralens hessian --model resnet18 --weights neuralens --out runs/hess\n"
                               "  neuralens hessian --model plain18 --weights neuralens --probe-seeds 3 --layer-iters 0")
     _add_model_args(p, many=False, default="resnet18")
-    p.add_argument("--eval-size", type=positive_int, default=256, help="test images the loss is measured on")
-    p.add_argument("--top-k", type=positive_int, default=3, help="largest eigenvalues to report (Lanczos)")
-    p.add_argument("--lanczos-steps", type=positive_int, default=20,
-                   help="Hessian-vector products per Lanczos run (top-k and each density run)")
-    p.add_argument("--trace-probes", type=nonneg_int, default=20, help="Hutchinson probes per seed (0: no trace)")
-    p.add_argument("--probe-seeds", type=positive_int, default=2,
-                   help="repeats of the random probes (seeds SEED, SEED+1, ...); their spread is reported")
-    p.add_argument("--density-runs", type=positive_int, default=1,
-                   help="random start vectors of the spectral density (stochastic Lanczos quadrature)")
-    p.add_argument("--layer-iters", type=nonneg_int, default=10,
-                   help="power iterations for each layer's top eigenvalue (0: skip)")
+    add_options(p, HessianSettings)
     _add_study_args(p, "runs/hessian")
     p.set_defaults(func=_cmd_hessian)
 

@@ -20,6 +20,7 @@ import copy
 import math
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,35 +58,31 @@ class LossAccuracy(Metric):
         return loss_sum / len(self.y), correct / len(self.y)
 
 
-def filter_normalized_direction(model: nn.Module, generator: torch.Generator) -> list[Tensor]:
-    """A random direction, one tensor per parameter (``parameters()`` order), filter-normalised.
-
-    For every weight with ndim > 1, each slice d[i] along dim 0 (an output filter) is rescaled to the norm
-    of w[i]; 1-D parameters get a zero direction.
-    """
+def _random_direction(model: nn.Module, generator: torch.Generator, scale: Callable[[Tensor, Tensor], Tensor]
+                      ) -> list[Tensor]:
+    """One Gaussian tensor per parameter (``parameters()`` order) rescaled by ``scale(d, w)``; zero for the
+    parameters the landscape does not perturb (biases, BN)."""
     out = []
     for name, p in model.named_parameters():
         if not perturbed(name, p):
             out.append(torch.zeros_like(p))
             continue
         d = torch.randn(p.shape, generator=generator, dtype=p.dtype).to(p.device)
-        d_norm = d.flatten(1).norm(dim=1).clamp_min(1e-12)
-        w_norm = p.detach().flatten(1).norm(dim=1)
-        out.append(d * (w_norm / d_norm).view(-1, *([1] * (p.ndim - 1))))
+        out.append(d * scale(d, p.detach()))
     return out
+
+
+def filter_normalized_direction(model: nn.Module, generator: torch.Generator) -> list[Tensor]:
+    """A random direction, filter-normalised (Li et al. 2018): for every weight with ndim > 1, each slice d[i]
+    along dim 0 (an output filter) is rescaled to the norm of w[i]; 1-D parameters get a zero direction."""
+    return _random_direction(model, generator, lambda d, w: (w.flatten(1).norm(dim=1) / d.flatten(1).norm(dim=1)
+                                                             .clamp_min(1e-12)).view(-1, *([1] * (w.ndim - 1))))
 
 
 def layer_normalized_direction(model: nn.Module, generator: torch.Generator) -> list[Tensor]:
     """A random direction scaled per weight tensor (not per filter) to that tensor's norm; 1-D parameters get a
     zero direction. Coarser than filter normalisation: a layer with a few large filters moves them all alike."""
-    out = []
-    for name, p in model.named_parameters():
-        if not perturbed(name, p):
-            out.append(torch.zeros_like(p))
-            continue
-        d = torch.randn(p.shape, generator=generator, dtype=p.dtype).to(p.device)
-        out.append(d * (p.detach().norm() / d.norm().clamp_min(1e-12)))
-    return out
+    return _random_direction(model, generator, lambda d, w: w.norm() / d.norm().clamp_min(1e-12))
 
 
 def direction_pair(model: nn.Module, method: str, seed: int) -> tuple[list[Tensor], list[Tensor]]:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from neuralens.core.cliargs import nonneg_int, option, positive_int
 from neuralens.core.errors import NeuralensError
 from neuralens.core.registry import Registry
 
@@ -66,16 +67,19 @@ def landscape_settings(args: Any) -> LandscapeSettings:
 @dataclass
 class HessianSettings:
     """What ``neuralens hessian`` measures: top-k eigenvalues, trace, spectral density and per-layer tops, each
-    repeated over probe seeds where the method is random."""
+    repeated over probe seeds where the method is random. Fields with help text are the command's options."""
 
-    eval_size: int = 256  # test images the loss is measured on
-    seed: int = 0  # first probe seed
-    probe_seeds: int = 2  # repeats of the random probes (top-k, trace); their spread is reported
-    top_k: int = 3  # eigenvalues reported, largest first
-    lanczos_steps: int = 20  # Hessian-vector products per Lanczos run (top-k and each density run)
-    trace_probes: int = 20  # Hutchinson probes per seed
-    density_runs: int = 1  # stochastic Lanczos quadrature start vectors
-    layer_iters: int = 10  # power iterations for each layer's top eigenvalue (0: skip)
+    eval_size: int = option(256, "test images the loss is measured on", type=positive_int)
+    seed: int = 0  # first probe seed (the command's --seed)
+    probe_seeds: int = option(2, "repeats of the random probes (seeds SEED, SEED+1, ...); their spread is reported",
+                              type=positive_int)
+    top_k: int = option(3, "largest eigenvalues to report (Lanczos)", type=positive_int)
+    lanczos_steps: int = option(20, "Hessian-vector products per Lanczos run (top-k and each density run)",
+                                type=positive_int)
+    trace_probes: int = option(20, "Hutchinson probes per seed (0: no trace)", type=nonneg_int)
+    density_runs: int = option(1, "random start vectors of the spectral density (stochastic Lanczos quadrature)",
+                               type=positive_int)
+    layer_iters: int = option(10, "power iterations for each layer's top eigenvalue (0: skip)", type=nonneg_int)
     batch_size: int = 128
     device: str = "auto"  # where the model runs (auto: CUDA when present)
 

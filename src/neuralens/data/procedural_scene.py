@@ -12,7 +12,7 @@ import math
 import torch
 from torch import Tensor
 
-from neuralens.data.cameras import get_rays, look_at, slab_intervals
+from neuralens.data.cameras import Camera, get_rays, look_at, slab_intervals
 
 #: a second still life ("builtin-b"): other objects, places and colours, the same cameras
 SPHERES_B = [
@@ -152,3 +152,16 @@ def room_points(n: int = 4000, seed: int = 0) -> Tensor:
         d = torch.randn(n // 4, 3, generator=g, dtype=torch.float64)
         spheres.append(torch.tensor(center, dtype=torch.float64) + radius * d / d.norm(dim=-1, keepdim=True))
     return torch.cat([wall[: n // 2], floor[: n // 2], *spheres])
+
+
+def render_room(size: int, n_views: int) -> tuple[Tensor, Tensor, Camera]:
+    """The forward-facing room seen by ``n_views`` cameras: images (N, H, W, 3) of ``size`` pixels wide (4:3),
+    their poses and the camera."""
+    height = max(8, round(size * 3 / 4))
+    camera = Camera.pinhole(height, size, 0.8 * size)
+    poses = forward_facing_poses(n_views)
+    images = []
+    for pose in poses:
+        o, d = camera.rays(pose.double(), pixel_offset=0.5)
+        images.append(trace(o, d / d.norm(dim=-1, keepdim=True), "ff"))
+    return torch.stack(images), poses, camera

@@ -15,12 +15,11 @@ import torch
 
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import log, read_npz, save_npz
-from neuralens.data.cameras import Camera
 from neuralens.data.capture import forward_facing_scene, load_colmap, load_llff, load_transforms
 from neuralens.data.colmap import depth_bounds, model_dir
 from neuralens.data.download import file_digest
 from neuralens.data.home import TINY_NERF_SHA256, TINY_NERF_SIZE, data_home, nerf_scene
-from neuralens.data.procedural_scene import camera_poses, forward_facing_poses, render_views, room_points, trace
+from neuralens.data.procedural_scene import camera_poses, render_room, render_views, room_points
 from neuralens.data.scene_base import (
     Scene,
     check_bounds,
@@ -196,17 +195,10 @@ def builtin_ff_scene(size: int = 64, n_views: int = 40) -> Scene:
     """The forward-facing procedural room (``builtin-ff``): ``n_views`` cameras on a small patch, ``size`` pixels
     wide (4:3), prepared as an LLFF capture would be (NDC rays, depth bounds from the room's surface points,
     every 8th view held out)."""
-    height = max(8, round(size * 3 / 4))
-    camera = Camera.pinhole(height, size, 0.8 * size)
-    poses = forward_facing_poses(n_views)
-    images = []
-    for pose in poses:
-        o, d = camera.rays(pose.double(), pixel_offset=0.5)
-        images.append(trace(o, d / d.norm(dim=-1, keepdim=True), "ff"))
+    images, poses, camera = render_room(size, n_views)
     c2w = poses.double().numpy()
-    bounds = depth_bounds(c2w, room_points().numpy(), (size / 2 / camera.fx, height / 2 / camera.fy))
-    return forward_facing_scene(c2w, bounds, torch.stack(images).numpy(), camera, f"builtin-ff{size}",
-                                f"builtin-ff:{size}")
+    bounds = depth_bounds(c2w, room_points().numpy(), (camera.width / 2 / camera.fx, camera.height / 2 / camera.fy))
+    return forward_facing_scene(c2w, bounds, images.numpy(), camera, f"builtin-ff{size}", f"builtin-ff:{size}")
 
 
 def load_scene(spec: str, split: str | None = None, test_views: str | None = None, white_background: bool = False,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,12 @@ def _scene_argv(args: argparse.Namespace) -> list[str]:
     return argv
 
 
+def _write_renders(out: Path, images: Any, scene: Scene, indices: list[int], figure: str, title: str) -> None:
+    """``renders.npz`` (float32 images in the scene's view order) and the figure beside the ground truth."""
+    save_npz(out / "renders.npz", images=images.numpy().astype(np.float32), indices=np.array(indices))
+    plot_renders(images, scene.images[indices], out / figure, title)
+
+
 def train_command(args: argparse.Namespace) -> int:
     variant = args.model or DEFAULT_VARIANT
     out = Path(args.out)
@@ -53,10 +60,7 @@ def train_command(args: argparse.Namespace) -> int:
         f"{'random' if cfg.random_bg else format(scene.background, 'g')}; model {variant}")
     with run_folder(out, vars(args)):
         res = train_nerf(cfg, scene, out, resume=args.resume, log=log)
-        save_npz(out / "renders.npz", images=res["renders"].numpy().astype(np.float32),
-                 indices=np.array(scene.test_idx))
-        plot_renders(res["renders"], scene.images[scene.test_idx], out / "test_renders.png",
-                     f"{variant}: held-out views")
+        _write_renders(out, res["renders"], scene, scene.test_idx, "test_renders.png", f"{variant}: held-out views")
         plot_psnr_curve(read_json(out / "psnr_log.json")["history"], out / "psnr_curve.png",
                         f"{variant} on {scene.name}")
     print(f"test PSNR {res['psnr']['mean']:.2f} dB  SSIM {res['ssim']['mean']:.3f}  "
@@ -82,11 +86,9 @@ def eval_command(args: argparse.Namespace) -> int:
                "iterations": ts.get("iteration"), "views": res["indices"], "scene": scene.name,
                "checkpoint": str(args.checkpoint), "trained_on": info.get("name")}
     with run_folder(out, vars(args)):
-        save_npz(out / "renders.npz", images=res["images"].numpy().astype(np.float32),
-                 indices=np.array(res["indices"]))
         write_json(out / "metrics.json", metrics)
-        plot_renders(res["images"], scene.images[res["indices"]], out / "renders.png",
-                     f"{cfg.variant} (trained on {info.get('name')}) on {scene.name}")
+        _write_renders(out, res["images"], scene, res["indices"], "renders.png",
+                       f"{cfg.variant} (trained on {info.get('name')}) on {scene.name}")
     print(f"PSNR {res['psnr']['mean']:.2f} dB  SSIM {res['ssim']['mean']:.3f} over {len(res['indices'])} views "
           f"-> {out}")
     return 0

@@ -1,0 +1,40 @@
+"""Run many command lines through ``neuralens.cli.main`` in one fresh interpreter (torch imported at most once),
+each with its own environment overrides; report exit codes, stderr and whether torch was imported."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+DRIVER = r"""
+import contextlib, io, json, os, sys
+from neuralens.cli import main
+out = []
+for env, argv in json.loads(sys.argv[1]):
+    old = dict(os.environ)
+    os.environ.update(env)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            rc = main(argv)
+        except SystemExit as exc:
+            rc = exc.code
+    os.environ.clear()
+    os.environ.update(old)
+    out.append({"argv": argv, "rc": rc, "stderr": err.getvalue()[-3000:], "torch": "torch" in sys.modules})
+print("RESULTS " + json.dumps(out))
+"""
+
+
+def run_many(jobs: list[tuple[dict[str, str], list[str]]], cwd: Path, env: dict[str, str] | None = None,
+             timeout: int = 900) -> list[dict]:
+    """``jobs`` of (environment overrides, argv), in order, in one process started in ``cwd``."""
+    res = subprocess.run([sys.executable, "-c", DRIVER, json.dumps(jobs)], cwd=cwd, capture_output=True, text=True,
+                         timeout=timeout, env={**os.environ, **(env or {})})
+    assert res.returncode == 0, res.stderr[-3000:]
+    results = json.loads(res.stdout.split("RESULTS ", 1)[1])
+    assert len(results) == len(jobs)
+    return results
