@@ -137,3 +137,36 @@ def test_the_browser_probe_sees_broken_pages(tmp_path: Path) -> None:
     seen = probe(page, exe, tmp_path)
     assert seen["bad_images"] == ["bad"] and seen["plots"] == 1 and seen["drawn_plots"] == 0
     assert any("undefinedFunction" in e for e in seen["errors"])
+
+
+@pytest.mark.slow
+def test_the_demo_studies_the_shipped_nets_and_says_inconclusive_on_thin_evidence(tmp_path: Path) -> None:
+    """A data home whose "CIFAR-10" is random pixels: the demo takes the shipped nets (no training), scores them at
+    chance, and every verdict that rests on them says so instead of naming a winner."""
+    import numpy as np
+
+    from neuralens.data.constants import CIFAR10_CLASSES
+    from neuralens.report.findings import findings
+
+    home = tmp_path / "home" / "cifar10"
+    home.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 1100), ("test", 600)):
+        np.savez(home / f"cifar10_{split}.npz", x=rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8),
+                 y=np.arange(n) % 10, classes=np.array(CIFAR10_CLASSES))
+    out = tmp_path / "demo"
+    res = subprocess.run([sys.executable, "-m", "neuralens.cli", "demo", "--quick", "--offline", "--only",
+                          "cnn,gradflow,landscape", "--data-root", str(tmp_path / "home"), "--out", str(out)],
+                         capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stderr[-3000:]
+    summary = json.loads((out / "cnn" / "summary.json").read_text())
+    assert summary["mode"] == "shipped" and [m["model"] for m in summary["models"]] == ["vgg16_bn", "resnet18",
+                                                                                        "plain18"]
+    assert not list((out / "cnn").rglob("*.pt"))  # nothing was trained
+    gf = json.loads((out / "gradflow" / "gradflow.json").read_text())
+    assert {"vgg16@init", "vgg16_bn@init", "resnet18@init", "plain18@init", "vgg16_bn", "resnet18", "plain18"} <= \
+        set(gf["models"]) and len(gf["models"]["plain18@init"]["seeds"]) == 3
+    rows = {f.question: f.verdict for f in findings(out)}
+    assert rows["How accurate are the models studied?"].startswith("at chance level")
+    assert rows["Which landscape is flatter, and by which measure?"].startswith("inconclusive")
+    assert (out / "landscape" / "trajectory" / "trajectory.png").is_file()
