@@ -21,8 +21,9 @@ DEFAULT_COMPARE = ("tiny", "tiny_hier", "tiny_viewdirs", "vm_dense", "fast")
 def _scene_args(p: argparse.ArgumentParser, default: str | None = "auto") -> None:
     g = p.add_argument_group("scene")
     g.add_argument("--scene", default=default,
-                   help="auto (the data home's tiny_nerf/lego scene, else builtin) | builtin | builtin:SIZE | "
-                        "tiny_nerf .npz | Blender folder")
+                   help="auto (the data home's tiny_nerf/lego scene, else builtin) | builtin[:SIZE] | builtin-b | "
+                        "builtin-ff (forward-facing) | tiny_nerf .npz | transforms.json | a Blender, LLFF or COLMAP "
+                        "folder (the layout is found and said)")
     g.add_argument("--split", default=None,
                    help="default (the file's own test views) | all (every view is a test view)")
     g.add_argument("--test-views", default=None, help="comma-separated view indices to hold out, e.g. 0,10,20")
