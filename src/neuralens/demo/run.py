@@ -294,17 +294,18 @@ def _nerf_scene(run: DemoRun) -> tuple[str, int]:
     return f"builtin:{32 if run.quick else 64}", 1
 
 
-QUICK_TEST_VIEWS = "0,40"
+QUICK_TEST_VIEWS, FULL_TEST_VIEWS = "0,40", "0,30,60"
 
 
 def _nerf_step(run: DemoRun, folder: Path) -> None:
     """Sampler figure; baseline vs improved variants for the same time; orbit video; rendering figure; the
     trained field evaluated on a different scene."""
     plot_sampling(folder / "sampling.png", seed=run.cfg.seed)
-    seconds, frames = (10.0, 8) if run.quick else (45.0, 36)
+    seconds, frames = (10.0, 8) if run.quick else (40.0, 24)
     spec, downscale = _nerf_scene(run)
-    # quick: two held-out views (rendering the slow baseline's test views costs more than its training)
-    scene = load_scene(spec, test_views=QUICK_TEST_VIEWS if run.quick and run.scene else None, downscale=downscale)
+    # a few held-out views (rendering the slow baseline's test views costs more than its training)
+    views = (QUICK_TEST_VIEWS if run.quick else FULL_TEST_VIEWS) if run.scene else None
+    scene = load_scene(spec, test_views=views, downscale=downscale)
     size = scene.height
     variants = [BASELINE, "fast"] if run.quick else [BASELINE, "tiny_viewdirs", "fast"]
     summary = run_compare([], scene, seconds, folder / "compare", variants, run.cfg.seed, log=log, in_process=True,

@@ -238,7 +238,7 @@ def check_resume(cfg: NerfConfig, scene: Scene, out: str | Path) -> dict[str, An
 PROBES_PER_BUDGET = 10
 #: the PSNR curve's probe renders at most this many pixels of its view (an even grid over the whole image):
 #: a slow field's full-image probe could cost more than the steps between probes
-PROBE_PIXELS = 2500
+PROBE_PIXELS = 1024
 
 
 def probe_pixels(height: int, width: int, most: int = PROBE_PIXELS) -> tuple[Tensor, Tensor]:
