@@ -3,6 +3,7 @@ scene kind, a missing path or a bad split at once, with the closest names."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from neuralens.core.errors import NeuralensError
@@ -54,3 +55,24 @@ def check_scene_args(spec: str | None, split: str | None = None, test_views: str
     if not path.exists():
         raise NeuralensError(f"--scene {spec!r}: no such file or folder{did_you_mean(spec.split(':')[0], SCENE_KINDS)}"
                              " (use auto, builtin, builtin:SIZE, a .npz, a transforms.json or a scene folder)")
+
+
+@dataclass(frozen=True)
+class SceneChoice:
+    """Which scene a NeRF study runs on, as typed settings (the demo builds one; the CLI builds one from its
+    ``--scene/--split/--test-views/--white-bg/--downscale``); ``argv`` is only for a child ``nerf train``."""
+
+    spec: str = "auto"
+    split: str | None = None
+    test_views: str | None = None
+    white_bg: bool = False
+    downscale: int = 1
+
+    def check(self) -> None:
+        check_scene_args(self.spec, self.split, self.test_views)
+
+    def argv(self) -> list[str]:
+        words = ["--scene", self.spec, "--downscale", str(self.downscale)]
+        words += ["--split", self.split] if self.split else []
+        words += ["--test-views", self.test_views] if self.test_views else []
+        return [*words, "--white-bg"] if self.white_bg else words

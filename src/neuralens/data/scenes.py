@@ -30,7 +30,7 @@ from neuralens.data.scene_base import (
     rgba_scene_parts,
     validate,
 )
-from neuralens.data.scene_spec import check_scene_args, parse_builtin, parse_views
+from neuralens.data.scene_spec import SceneChoice, check_scene_args, parse_builtin, parse_views
 
 
 def _parse_views(text: str | None, n: int) -> list[int] | None:
@@ -199,6 +199,11 @@ def builtin_ff_scene(size: int = 64, n_views: int = 40) -> Scene:
     c2w = poses.double().numpy()
     bounds = depth_bounds(c2w, room_points().numpy(), (camera.width / 2 / camera.fx, camera.height / 2 / camera.fy))
     return forward_facing_scene(c2w, bounds, images.numpy(), camera, f"builtin-ff{size}", f"builtin-ff:{size}")
+
+
+def load_choice(choice: SceneChoice) -> Scene:
+    """The scene a :class:`~neuralens.data.scene_spec.SceneChoice` names."""
+    return load_scene(choice.spec, choice.split, choice.test_views, choice.white_bg, choice.downscale)
 
 
 def load_scene(spec: str, split: str | None = None, test_views: str | None = None, white_background: bool = False,

@@ -28,7 +28,8 @@ from neuralens.core.progress import Progress
 from neuralens.core.runtime import resolve_device
 from neuralens.data.cifar import ImageData, load_image_data
 from neuralens.data.home import FETCHERS, TINY_NERF_FILE, cifar_root, data_home, has_cifar, nerf_scene
-from neuralens.data.scenes import load_scene
+from neuralens.data.scene_spec import SceneChoice
+from neuralens.data.scenes import load_choice, load_scene
 from neuralens.deform.check import check_report
 from neuralens.deform.experiment import run_experiment, warped_data
 from neuralens.deform.speed import time_one_shape
@@ -305,11 +306,12 @@ def _nerf_step(run: DemoRun, folder: Path) -> None:
     spec, downscale = _nerf_scene(run)
     # a few held-out views (rendering the slow baseline's test views costs more than its training)
     views = (QUICK_TEST_VIEWS if run.quick else FULL_TEST_VIEWS) if run.scene else None
-    scene = load_scene(spec, test_views=views, downscale=downscale)
+    choice = SceneChoice(spec, test_views=views, downscale=downscale)
+    scene = load_choice(choice)
     size = scene.height
     variants = [BASELINE, "fast"] if run.quick else [BASELINE, "tiny_viewdirs", "fast"]
-    summary = run_compare([], scene, seconds, folder / "compare", variants, run.cfg.seed, log=log, in_process=True,
-                          device=run.cfg.device)
+    summary = run_compare(choice, scene, seconds, folder / "compare", variants, run.cfg.seed, log=log,
+                          in_process=True, device=run.cfg.device)
     best = summary["best"]
     ckpt, cfg, model = load_nerf(folder / "compare" / best / "checkpoint.pt")
     render_orbit(model, cfg, ckpt["scene"], folder / "orbit", frames, 12)

@@ -11,7 +11,8 @@ import numpy as np
 
 from neuralens.core.cliargs import options_from
 from neuralens.core.io import log, read_json, run_folder, save_npz, write_json
-from neuralens.data.scenes import Scene, load_scene
+from neuralens.data.scene_spec import SceneChoice
+from neuralens.data.scenes import Scene, load_choice
 from neuralens.nerf.compare import run_compare
 from neuralens.nerf.config import NerfConfig, RenderSettings
 from neuralens.nerf.model import load_nerf
@@ -21,20 +22,12 @@ from neuralens.nerf.variants import DEFAULT_VARIANT, make_config
 from neuralens.nerf.viz import plot_psnr_curve, plot_rendering, plot_renders, plot_sampling
 
 
+def scene_choice(args: argparse.Namespace) -> SceneChoice:
+    return SceneChoice(args.scene, args.split, args.test_views, args.white_bg, args.downscale)
+
+
 def _load_scene(args: argparse.Namespace) -> Scene:
-    return load_scene(args.scene, args.split, args.test_views, args.white_bg, args.downscale)
-
-
-def _scene_argv(args: argparse.Namespace) -> list[str]:
-    """The scene options of ``args`` as command-line words, for child ``nerf train`` runs."""
-    argv = ["--scene", args.scene, "--downscale", str(args.downscale)]
-    if args.split:
-        argv += ["--split", args.split]
-    if args.test_views:
-        argv += ["--test-views", args.test_views]
-    if args.white_bg:
-        argv.append("--white-bg")
-    return argv
+    return load_choice(scene_choice(args))
 
 
 def _write_renders(out: Path, images: Any, scene: Scene, indices: list[int], figure: str, title: str) -> None:
@@ -120,7 +113,8 @@ def compare_command(args: argparse.Namespace, variants: list[str]) -> int:
     out = Path(args.out)
     scene = _load_scene(args)  # validates the scene once, before any training starts
     with run_folder(out, vars(args)):
-        summary = run_compare(_scene_argv(args), scene, args.seconds, out, variants, args.seed, log=log)
+        summary = run_compare(scene_choice(args), scene, args.seconds, out, variants, args.seed, log=log,
+                              device=args.device)
     print(f"{'variant':14s} {'PSNR':>7s} {'SSIM':>6s} {'it/s':>6s} {'t->base':>8s} {'peak MB':>8s}")
     for v, r in summary["variants"].items():
         reach = f"{r['time_to_baseline_final_psnr_s']:.1f}" if r["time_to_baseline_final_psnr_s"] else "-"

@@ -18,6 +18,7 @@ from neuralens.core.errors import NeuralensError
 from neuralens.core.io import read_json, save_npz, write_json
 from neuralens.core.plotting import plt, save_figure
 from neuralens.core.runtime import die_with_parent
+from neuralens.data.scene_spec import SceneChoice
 from neuralens.data.scenes import Scene
 from neuralens.nerf.metrics import blank_psnr, psnr
 from neuralens.nerf.trainer import train_nerf
@@ -119,16 +120,15 @@ def train_here(variant: str, scene: Scene, seconds: float, out: Path, seed: int,
     return metrics
 
 
-def run_compare(scene_args: list[str], scene: Any, seconds: float, folder: Path, variants: list[str],
-                seed: int = 0, extra: list[str] | None = None, log: Any = print, in_process: bool = False,
-                device: str = "auto") -> dict[str, Any]:
-    """Train every variant (each in its own process, or ``in_process``), then write compare.json, the PSNR
-    curves and the side-by-side figure."""
+def run_compare(choice: SceneChoice, scene: Scene, seconds: float, folder: Path, variants: list[str],
+                seed: int = 0, log: Any = print, in_process: bool = False, device: str = "auto") -> dict[str, Any]:
+    """Train every variant on ``scene`` (which ``choice`` names) for ``seconds`` each, in its own process or
+    ``in_process``; then write compare.json, the PSNR curves and the side-by-side figure."""
     for v in variants:
         if in_process:
             train_here(v, scene, seconds, folder / v, seed, device, log)
         else:
-            train_variant(v, scene_args, seconds, folder / v, seed, [*(extra or []), "--device", device], log)
+            train_variant(v, choice, seconds, folder / v, seed, device, log)
     summary = summarize(folder, variants)
     plot_curves(summary, folder)
     plot_side_by_side(folder, variants, scene.images[scene.test_idx[0]])
