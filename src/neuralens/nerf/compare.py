@@ -26,11 +26,12 @@ from neuralens.nerf.variants import BASELINE, make_config
 from neuralens.nerf.viz import NOTEBOOK_AXIS, notebook_iterations
 
 
-def train_variant(variant: str, scene_args: list[str], seconds: float, out: Path, seed: int,
-                  extra: list[str] | None = None, log: Any = print) -> dict[str, Any]:
-    """Run ``neuralens nerf train`` for one variant in a child process; return its metrics."""
-    cmd = [sys.executable, "-m", "neuralens.cli", "nerf", "train", "--model", variant, "--seconds", str(seconds),
-           "--seed", str(seed), "--out", str(out), *scene_args, *(extra or [])]
+def train_variant(variant: str, choice: SceneChoice, seconds: float, out: Path, seed: int, device: str = "auto",
+                  log: Any = print) -> dict[str, Any]:
+    """Run ``neuralens nerf train`` for one variant in a child process (its time and memory its own); return its
+    metrics."""
+    cmd = [sys.executable, "-m", "neuralens.cli", "-q", "nerf", "train", "--model", variant, "--seconds",
+           str(seconds), "--seed", str(seed), "--out", str(out), "--device", device, *choice.argv()]
     log(f"  {variant}: training for {seconds:g}s")
     res = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=die_with_parent)
     if res.returncode != 0:
