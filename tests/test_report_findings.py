@@ -51,7 +51,7 @@ def test_shortcut_weighs_init_seeds_and_trained_batches() -> None:
     gf = _gf({"resnet18": [0.6, 0.7, 0.75], "plain18": [0.85, 0.9, 0.88]},
              {"resnet18": [0.35, 0.4, 0.3, 0.38], "plain18": [0.07, 0.08, 0.06, 0.075], "vgg16_bn": [0.001] * 4})
     f = gradient_finding(gf)
-    assert f.verdict.startswith("yes, at initialisation: inconclusive") and "trained: the shortcut keeps" in f.verdict
+    assert f.verdict.startswith("yes, trained: the shortcut keeps") and "at initialisation: inconclusive" in f.verdict
     assert "over 4 real batches" in f.verdict and "trained: resnet18 0.3..0.4" in f.numbers
     # the two conditions pointing opposite ways are not a yes
     gf = _gf({"resnet18": [0.9, 0.95, 0.92], "plain18": [0.01, 0.02, 0.015]},

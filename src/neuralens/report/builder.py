@@ -24,8 +24,9 @@ def _data_summary(run_dir: Path) -> str:
     info = read_json(path)
     cifar, nerf = info.get("cifar10", {}), info.get("nerf", {})
     if cifar.get("source") == "real":
-        images = (f"real CIFAR-10 from {esc(cifar.get('path'))} ({cifar.get('train')} training / "
-                  f"{cifar.get('test')} test images used)")
+        used = (f"{cifar.get('train')} training / {cifar.get('test')} test images used" if cifar.get("train") else
+                f"the shipped nets scored on {cifar.get('test')} test images")
+        images = f"real CIFAR-10 from {esc(cifar.get('path'))} ({used})"
     else:
         images = ("generated stand-in data: procedural shapes in 10 classes, because no CIFAR-10 was in the data "
                   f"home {esc(info.get('home'))} (run <code>neuralens data fetch cifar10</code>)")
