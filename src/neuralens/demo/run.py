@@ -202,7 +202,7 @@ def landscape_settings(run: DemoRun) -> LandscapeSettings:
     if run.quick:
         return LandscapeSettings(steps=5, eval_size=64, seed=run.cfg.seed, direction_seeds=2, ring_points=6,
                                  hessian_steps=0, interp_steps=5, figures=False)
-    return LandscapeSettings(steps=13, eval_size=256, seed=run.cfg.seed, direction_seeds=3, hessian_steps=8,
+    return LandscapeSettings(steps=13, eval_size=128, seed=run.cfg.seed, direction_seeds=3, hessian_steps=8,
                              hessian_seeds=2, interp_steps=11, figures=False)
 
 
@@ -228,8 +228,8 @@ def _landscape_step(run: DemoRun, folder: Path) -> None:
 
 #: the demo's Hessian study: the shortcut pair, small probes (the `hessian` command does more)
 HESSIAN_NETS = ("resnet18", "plain18")
-HESSIAN = HessianSettings(eval_size=128, probe_seeds=2, top_k=3, lanczos_steps=10, trace_probes=6, density_runs=1,
-                          layer_iters=3)
+HESSIAN = HessianSettings(eval_size=128, probe_seeds=2, top_k=3, lanczos_steps=8, trace_probes=4, density_runs=1,
+                          layer_iters=2)
 
 
 def _trajectory(run: DemoRun, folder: Path, settings: LandscapeSettings) -> None:
@@ -302,7 +302,7 @@ def _nerf_step(run: DemoRun, folder: Path) -> None:
     """Sampler figure; baseline vs improved variants for the same time; orbit video; rendering figure; the
     trained field evaluated on a different scene."""
     plot_sampling(folder / "sampling.png", seed=run.cfg.seed)
-    seconds, frames = (10.0, 8) if run.quick else (40.0, 24)
+    seconds, frames = (10.0, 8) if run.quick else (35.0, 24)
     spec, downscale = _nerf_scene(run)
     # a few held-out views (rendering the slow baseline's test views costs more than its training)
     views = (QUICK_TEST_VIEWS if run.quick else FULL_TEST_VIEWS) if run.scene else None
