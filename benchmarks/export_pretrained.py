@@ -9,13 +9,14 @@ Each ``RUNS/ARCH`` (with metrics.json: finished) becomes ``src/neuralens/models/
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from neuralens.data.cifar import load_image_data
 from neuralens.models.cards import PRETRAINED_DIR
 from neuralens.models.shipping import export_shipped
 
-EPOCHS = {"resnet18": 30, "plain18": 30, "vgg16_bn": 40}
+ARCHS = ("resnet18", "plain18", "vgg16_bn")
 
 
 def main() -> None:
@@ -26,11 +27,12 @@ def main() -> None:
     args = ap.parse_args()
     data = load_image_data(args.data)
     files = sorted(Path(args.data).glob("*.npz"))
-    for arch, epochs in EPOCHS.items():
+    for arch in ARCHS:
         run = Path(args.runs) / arch
         if not (run / "metrics.json").is_file():
             print(f"{arch}: not finished ({run})")
             continue
+        epochs = json.loads((run / "config.json").read_text())["args"]["epochs"]  # as the run was made
         command = (f"neuralens train --model {arch} --width 0.25 --epochs {epochs} --seed 0 --data {args.data} "
                    f"--out {run}")
         card = export_shipped(run, data, PRETRAINED_DIR, command, files, args.note)

@@ -20,4 +20,4 @@ train() {  # MODEL EPOCHS
 }
 train resnet18 30
 train plain18 30
-train vgg16_bn 40
+train vgg16_bn 30
