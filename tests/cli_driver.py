@@ -38,3 +38,20 @@ def run_many(jobs: list[tuple[dict[str, str], list[str]]], cwd: Path, env: dict[
     results = json.loads(res.stdout.split("RESULTS ", 1)[1])
     assert len(results) == len(jobs)
     return results
+
+
+def assert_torchrun_matches_one_process(common: list[str], tmp_path: Path, port: int) -> None:
+    """``neuralens COMMON`` in one process and over ``torchrun --nproc-per-node 2`` give the same landscape grid."""
+    import numpy as np
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    one = subprocess.run([sys.executable, "-m", "neuralens.cli", *common, "--out", str(tmp_path / "one")],
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert one.returncode == 0, one.stderr[-2000:]
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port",
+                          str(port), "-m", "neuralens.cli", *common, "--out", str(tmp_path / "two")],
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert two.returncode == 0, two.stderr[-2000:]
+    a, b = np.load(tmp_path / "one" / "landscape.npz"), np.load(tmp_path / "two" / "landscape.npz")
+    for k in ("alphas", "betas", "loss", "accuracy"):
+        np.testing.assert_allclose(a[k], b[k], rtol=1e-6, err_msg=k)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from cli_driver import assert_torchrun_matches_one_process
 from neuralens.cnn.gradflow import gradient_flow
 from neuralens.cnn.landscape import LossAccuracy, compute_landscape, filter_normalized_direction, interpolate, sharpness
 from neuralens.data.cifar import make_synthetic, to_float
@@ -114,14 +112,4 @@ def test_sharpness_of_a_paraboloid() -> None:
 def test_two_process_grid_equals_one_process(tmp_path: Path) -> None:
     common = ["landscape", "--model", "vgg16_bn", "--width", "0.125", "--data", "synthetic", "--train-size", "8",
               "--test-size", "48", "--eval-size", "48", "--steps", "5", "--hessian-steps", "0"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    one = subprocess.run([sys.executable, "-m", "neuralens.cli", *common, "--out", str(tmp_path / "one")],
-                         capture_output=True, text=True, timeout=300, env=env)
-    assert one.returncode == 0, one.stderr
-    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port",
-                          "29517", "-m", "neuralens.cli", *common, "--out", str(tmp_path / "two")],
-                         capture_output=True, text=True, timeout=300, env=env)
-    assert two.returncode == 0, two.stderr[-2000:]
-    a, b = np.load(tmp_path / "one" / "landscape.npz"), np.load(tmp_path / "two" / "landscape.npz")
-    for k in ("alphas", "betas", "loss", "accuracy"):
-        np.testing.assert_allclose(a[k], b[k], rtol=1e-6, err_msg=k)
+    assert_torchrun_matches_one_process(common, tmp_path, 29517)

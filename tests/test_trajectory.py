@@ -11,6 +11,7 @@ import pytest
 import torch
 from safetensors.numpy import load_file
 
+from cli_driver import assert_torchrun_matches_one_process
 from neuralens.cli import main
 from neuralens.cnn.settings import DIRECTIONS
 from neuralens.cnn.trajectory import load_trajectory, pca_plane
@@ -90,19 +91,5 @@ def test_a_direction_method_is_one_function_and_one_registry_line(tmp_path: Path
 
 
 def test_a_trajectory_plane_shards_over_torchrun_with_identical_results(run: Path, tmp_path: Path) -> None:
-    import os
-    import subprocess
-    import sys
-
     common = ["landscape", "--trajectory", str(run), "--steps", "3", "--eval-size", "16", *DATA]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    one = subprocess.run([sys.executable, "-m", "neuralens.cli", *common, "--out", str(tmp_path / "one")],
-                         capture_output=True, text=True, timeout=300, env=env)
-    assert one.returncode == 0, one.stderr[-2000:]
-    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port",
-                          "29519", "-m", "neuralens.cli", *common, "--out", str(tmp_path / "two")],
-                         capture_output=True, text=True, timeout=300, env=env)
-    assert two.returncode == 0, two.stderr[-2000:]
-    a, b = np.load(tmp_path / "one" / "landscape.npz"), np.load(tmp_path / "two" / "landscape.npz")
-    for k in ("alphas", "betas", "loss", "accuracy"):
-        np.testing.assert_allclose(a[k], b[k], rtol=1e-6, err_msg=k)
+    assert_torchrun_matches_one_process(common, tmp_path, 29519)
