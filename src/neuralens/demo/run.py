@@ -99,7 +99,7 @@ def _cnn_sizes(run: DemoRun) -> dict[str, Any]:
     if run.quick:
         return {"n_train": 2048, "n_test": 500 if run.mode == "shipped" else 512, "epochs": 2, "width": 0.125}
     # 12k images x 3 epochs keeps a from-scratch demo within minutes where training is float32 (AVX2-only CPUs)
-    return {"n_train": 12000, "n_test": 10000 if run.mode == "shipped" else 2000, "epochs": 3, "width": 0.25}
+    return {"n_train": 12000, "n_test": 5000 if run.mode == "shipped" else 2000, "epochs": 3, "width": 0.25}
 
 
 def _eval_figures(model: torch.nn.Module, data: ImageData, name: str, folder: Path, device: str) -> dict[str, Any]:
@@ -186,7 +186,7 @@ def _gradflow_step(run: DemoRun, folder: Path) -> None:
     user's two models) and of the trained nets on real batches."""
     studied = dict(_studied(run))
     data = run.data(1024, 64)
-    batches, bs = (3, 32) if run.quick else (8, 128)
+    batches, bs = (3, 32) if run.quick else (4, 128)
     if run.mode == "user":
         specs, weights = list(studied), list(studied.values())
     else:
@@ -202,7 +202,7 @@ def landscape_settings(run: DemoRun) -> LandscapeSettings:
     if run.quick:
         return LandscapeSettings(steps=5, eval_size=64, seed=run.cfg.seed, direction_seeds=2, ring_points=6,
                                  hessian_steps=0, interp_steps=5, figures=False)
-    return LandscapeSettings(steps=13, eval_size=128, seed=run.cfg.seed, direction_seeds=3, hessian_steps=8,
+    return LandscapeSettings(steps=11, eval_size=128, seed=run.cfg.seed, direction_seeds=2, hessian_steps=8,
                              hessian_seeds=2, interp_steps=11, figures=False)
 
 
@@ -228,25 +228,25 @@ def _landscape_step(run: DemoRun, folder: Path) -> None:
 
 #: the demo's Hessian study: the shortcut pair, small probes (the `hessian` command does more)
 HESSIAN_NETS = ("resnet18", "plain18")
-HESSIAN = HessianSettings(eval_size=128, probe_seeds=2, top_k=3, lanczos_steps=8, trace_probes=4, density_runs=1,
+HESSIAN = HessianSettings(eval_size=64, probe_seeds=2, top_k=3, lanczos_steps=8, trace_probes=4, density_runs=1,
                           layer_iters=2)
 
 
 def _trajectory(run: DemoRun, folder: Path, settings: LandscapeSettings) -> None:
     """A short training of its own with per-epoch snapshots, and the loss on the plane of its path."""
-    epochs, n_train = (2, 512) if run.quick else (5, 2048)
+    epochs, n_train = (2, 512) if run.quick else (4, 2048)
     data = run.data(n_train, settings.eval_size)
     cfg = TrainConfig(model="resnet18", width=0.125, epochs=epochs, batch_size=64, lr=0.05, seed=run.cfg.seed,
                       device=run.cfg.device, snapshots=True)
     log(f"  trajectory: resnet18 x0.125 trained {epochs} epochs on {n_train} images with snapshots")
     train(cfg, data, folder / "run", log=log)
-    run_trajectory(folder / "run", data, replace(settings, steps=5 if run.quick else 13), folder)
+    run_trajectory(folder / "run", data, replace(settings, steps=5 if run.quick else 11), folder)
 
 
 def _deform_step(run: DemoRun, folder: Path) -> None:
     """Op check against torchvision, interleaved timings, the DCN-vs-CNN experiment and the sampling figures."""
     quick, seed = run.quick, run.cfg.seed
-    write_json(folder / "check.json", check_report(4 if quick else 12, seed))
+    write_json(folder / "check.json", check_report(4 if quick else 8, seed))
     shape = (2, 32, 16) if quick else (8, 64, 32)
     write_json(folder / "speed.json", time_one_shape(*shape, repeats=5 if quick else 7))
     n_train, n_test, epochs = (512, 256, 1) if quick else (3000, 1000, 3)
@@ -295,14 +295,14 @@ def _nerf_scene(run: DemoRun) -> tuple[str, int]:
     return f"builtin:{32 if run.quick else 64}", 1
 
 
-QUICK_TEST_VIEWS, FULL_TEST_VIEWS = "0,40", "0,30,60"
+QUICK_TEST_VIEWS, FULL_TEST_VIEWS = "0,40", "0,50"
 
 
 def _nerf_step(run: DemoRun, folder: Path) -> None:
     """Sampler figure; baseline vs improved variants for the same time; orbit video; rendering figure; the
     trained field evaluated on a different scene."""
     plot_sampling(folder / "sampling.png", seed=run.cfg.seed)
-    seconds, frames = (10.0, 8) if run.quick else (35.0, 24)
+    seconds, frames = (10.0, 8) if run.quick else (25.0, 16)
     spec, downscale = _nerf_scene(run)
     # a few held-out views (rendering the slow baseline's test views costs more than its training)
     views = (QUICK_TEST_VIEWS if run.quick else FULL_TEST_VIEWS) if run.scene else None
