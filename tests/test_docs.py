@@ -44,8 +44,7 @@ SMALL = {
 #: substitutions of the Python blocks' sizes (each must be used, so the table cannot rot either)
 PY_SMALL = [("[:512]", "[:64]"), ("[:128]", "[:32]"), ("steps=21", "steps=5"),
             ("hessian_steps=10", "hessian_steps=2"), ('land["loss"][10, 10]', 'land["loss"][2, 2]'),
-            ("seconds=60", "seconds=2"),
-            ('"builtin:64"', '"builtin:16"')]
+            ("seconds=60", "seconds=2"), ('"builtin:64"', '"builtin:16"')]
 
 
 def code_blocks(text: str) -> list[tuple[str, str]]:

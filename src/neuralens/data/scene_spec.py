@@ -68,9 +68,6 @@ class SceneChoice:
     white_bg: bool = False
     downscale: int = 1
 
-    def check(self) -> None:
-        check_scene_args(self.spec, self.split, self.test_views)
-
     def argv(self) -> list[str]:
         words = ["--scene", self.spec, "--downscale", str(self.downscale)]
         words += ["--split", self.split] if self.split else []

@@ -22,12 +22,12 @@ from neuralens.nerf.variants import DEFAULT_VARIANT, make_config
 from neuralens.nerf.viz import plot_psnr_curve, plot_rendering, plot_renders, plot_sampling
 
 
-def scene_choice(args: argparse.Namespace) -> SceneChoice:
+def _scene_choice(args: argparse.Namespace) -> SceneChoice:
     return SceneChoice(args.scene, args.split, args.test_views, args.white_bg, args.downscale)
 
 
 def _load_scene(args: argparse.Namespace) -> Scene:
-    return load_choice(scene_choice(args))
+    return load_choice(_scene_choice(args))
 
 
 def _write_renders(out: Path, images: Any, scene: Scene, indices: list[int], figure: str, title: str) -> None:
@@ -111,9 +111,10 @@ def viz_command(args: argparse.Namespace) -> int:
 
 def compare_command(args: argparse.Namespace, variants: list[str]) -> int:
     out = Path(args.out)
-    scene = _load_scene(args)  # validates the scene once, before any training starts
+    choice = _scene_choice(args)
+    scene = load_choice(choice)  # validates the scene once, before any training starts
     with run_folder(out, vars(args)):
-        summary = run_compare(scene_choice(args), scene, args.seconds, out, variants, args.seed, log=log,
+        summary = run_compare(choice, scene, args.seconds, out, variants, args.seed, log=log,
                               device=args.device)
     print(f"{'variant':14s} {'PSNR':>7s} {'SSIM':>6s} {'it/s':>6s} {'t->base':>8s} {'peak MB':>8s}")
     for v, r in summary["variants"].items():

@@ -114,8 +114,8 @@ def gradient_finding(gf: dict[str, Any]) -> Finding | None:
         parts.append(_shortcut_condition(_batch_values(models["resnet18"]), _batch_values(models["plain18"]),
                                          "trained:", "real batches", MIN_INIT_SEEDS))
     states = {state for state, _ in parts}
-    decisive = [w for st, w in parts if st in ("yes", "no")]
-    words = "; ".join(decisive + [w for st, w in parts if st not in ("yes", "no")])  # the deciding condition first
+    # the deciding condition first (a stable sort keeps the order within each group)
+    words = "; ".join(w for _, w in sorted(parts, key=lambda part: part[0] not in ("yes", "no")))
     rule = f"rule: every Plain18 ratio further from 1 than every ResNet18 ratio by more than {MARGIN}x"
     if "yes" in states and "no" in states:
         verdict = f"inconclusive: the conditions disagree ({words}; {rule})"
