@@ -125,11 +125,13 @@ def test_every_variant_renders_a_batch(name: str) -> None:
 
 def test_nerf_compare_cli(tmp_path: Path) -> None:
     res = subprocess.run([sys.executable, "-m", "neuralens.cli", "nerf", "compare", "--scene", "builtin:16",
-                          "--seconds", "1.5", "--variants", "tiny,fast", "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=600)
+                          "--seconds", "1.5", "--variants", "tiny,fast", "--batch-rays", "256", "--out",
+                          str(tmp_path)], capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     cmp = json.loads((tmp_path / "compare.json").read_text())
     assert set(cmp["variants"]) == {"tiny", "fast"} and cmp["best"] in cmp["variants"]
+    assert cmp["batch_rays"] == 256  # every variant trained with the budget's rays per step
+    assert all(json.loads((tmp_path / v / "metrics.json").read_text())["rays_per_step"] == 256 for v in cmp["variants"])
     for v in cmp["variants"].values():
         assert v["seconds"] >= 1.5 and v["iterations"] >= 1 and v["peak_rss_mb"] > 0
     for f in ("psnr_vs_time.png", "psnr_vs_iter.png", "side_by_side.png"):
@@ -181,3 +183,29 @@ def test_a_sampler_is_one_function_and_one_registry_line(tmp_path: Path) -> None
         SAMPLERS.unregister("midpoint")
     assert main(["nerf", "train", "--scene", "builtin:16", "--sampler", "stratifed", "--out", str(tmp_path / "x")]) == 2
     assert not (tmp_path / "x").exists()
+
+
+def test_variants_are_compared_with_the_baseline_at_equal_iterations() -> None:
+    """Read off the probe curves at the furthest point both runs reached, linearly between probes."""
+    from neuralens.nerf.compare import at_equal_iterations, psnr_at
+
+    base = [{"iteration": 10, "images": 1.0, "psnr": 10.0}, {"iteration": 30, "images": 3.0, "psnr": 14.0}]
+    slow = [{"iteration": 5, "images": 0.5, "psnr": 9.0}, {"iteration": 20, "images": 2.0, "psnr": 16.0}]
+    assert psnr_at(base, 2.0) == pytest.approx(12.0)
+    assert psnr_at(base, 0.5) is None and psnr_at(base, 3.5) is None  # no extrapolation
+    eq = at_equal_iterations(slow, base)
+    assert eq == pytest.approx({"images": 2.0, "psnr": 16.0, "baseline_psnr": 12.0, "gain_db": 4.0})
+    assert at_equal_iterations([], base) is None
+    late = [{"iteration": 40, "images": 4.0, "psnr": 20.0}]  # its first probe comes after the baseline's last
+    assert at_equal_iterations(late, base) is None
+
+
+def test_forward_facing_scenes_get_the_recipes_own_settings_and_options_still_win() -> None:
+    from neuralens.nerf.variants import FORWARD_FACING
+
+    obj, ff = make_config("fast"), make_config("fast", True)
+    assert obj.render.occupancy and obj.batch_rays == 4096  # object scenes: the occupancy grid
+    assert not ff.render.occupancy and ff.render.n_samples == FORWARD_FACING["n_samples"]
+    assert ff.batch_rays == FORWARD_FACING["batch_rays"] and ff.forward_facing == FORWARD_FACING
+    assert make_config("fast", True, n_samples=48).render.n_samples == 48  # the user's option wins
+    assert make_config("tiny", True) == make_config("tiny")  # recipes without such settings are unchanged

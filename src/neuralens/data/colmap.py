@@ -103,12 +103,17 @@ def model_dir(folder: Path) -> Path | None:
     return None
 
 
-def _text_rows(path: Path) -> list[list[str]]:
+def _text_rows(path: Path, keep_empty: bool = False) -> list[list[str]]:
+    """The rows of a COLMAP text file without comments; ``keep_empty`` keeps empty lines (images.txt writes an
+    empty 2-D points line for an image without observations), trailing ones aside."""
     try:
         lines = path.read_text().splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise NeuralensError(f"{path}: unreadable ({exc})") from None
-    return [ln.split() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    rows = [ln.split() for ln in lines if (keep_empty or ln.strip()) and not ln.lstrip().startswith("#")]
+    while rows and not rows[-1]:
+        rows.pop()
+    return rows
 
 
 def _read_text(d: Path) -> ColmapModel:
@@ -118,7 +123,7 @@ def _read_text(d: Path) -> ColmapModel:
             cameras[int(row[0])] = ColmapCamera(row[1], int(row[2]), int(row[3]), tuple(float(v) for v in row[4:]))
         except (ValueError, IndexError):
             raise NeuralensError(f"{d / 'cameras.txt'}: bad line {' '.join(row)!r}") from None
-    rows = _text_rows(d / "images.txt")
+    rows = _text_rows(d / "images.txt", keep_empty=True)
     images = []
     for row in rows[::2]:  # each image is a pose line followed by its 2-D points line (skipped)
         try:

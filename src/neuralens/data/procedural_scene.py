@@ -34,6 +34,8 @@ BOXES_FF = [
     ((-6.0, -1.0, -1.5), (6.0, 6.3, -1.2), (0.6, 0.5, 0.35), (0.3, 0.25, 0.2), 2.5),
     ((0.0, 2.0, -1.2), (0.6, 2.6, -0.5), (0.2, 0.7, 0.3), (0.9, 0.9, 0.8), 8.0),
 ]
+#: how far inside a box its checker texture is read (world units)
+FACE_INSET = 1e-4
 LIGHT = torch.tensor([1.0, 0.5, 1.5]) / math.sqrt(1.0 + 0.25 + 2.25)
 SPHERES = [  # center, radius, albedo, specular strength, stripes
     ((0.45, -0.3, 0.1), 0.45, (0.9, 0.35, 0.15), 0.15, True),
@@ -91,7 +93,9 @@ def trace(origins: Tensor, dirs: Tensor, variant: str = "a") -> Tensor:
         color = torch.where(closer[:, None], shade, color)
     for lo, hi, c1, c2, freq in boxes:
         t, n = _box_hit(o, d, torch.tensor(lo, dtype=o.dtype), torch.tensor(hi, dtype=o.dtype))
-        p = o + d * t.clamp(max=1e3)[:, None]
+        # the checker is read just inside the face: on the face itself a coordinate such as 6.0 * 1.5 = 9 sits on
+        # a cell border, and rounding would pick a cell per ray (noise no view can predict)
+        p = o + d * t.clamp(max=1e3)[:, None] - FACE_INSET * n
         check = (torch.floor(p * freq).sum(-1) % 2 == 0)[:, None]
         base = torch.where(check, torch.tensor(c1, dtype=o.dtype), torch.tensor(c2, dtype=o.dtype))
         shade = base * (0.3 + 0.7 * (n @ light).clamp_min(0))[:, None]

@@ -138,6 +138,8 @@ def _add_compare(nsub: argparse._SubParsersAction) -> None:
                                "  neuralens nerf compare --scene ../shared/data/nerf/lego_100.npz --seconds 180")
     p.add_argument("--seconds", type=positive_float, default=60.0, help="training-time budget per variant")
     p.add_argument("--variants", default=",".join(DEFAULT_COMPARE), help="comma-separated variants")
+    p.add_argument("--batch-rays", type=positive_int, default=None,
+                   help="rays per step for every variant (default: each recipe's own)")
     p.add_argument("--out", default="runs/nerf_compare", help="run folder: one subfolder per variant, compare.json")
     add_common(p)
     _scene_args(p)

@@ -13,7 +13,7 @@ from neuralens.core.cliargs import options_from
 from neuralens.core.io import log, read_json, run_folder, save_npz, write_json
 from neuralens.data.scene_spec import SceneChoice
 from neuralens.data.scenes import Scene, load_choice
-from neuralens.nerf.compare import run_compare
+from neuralens.nerf.compare import Budget, run_compare
 from neuralens.nerf.config import NerfConfig, RenderSettings
 from neuralens.nerf.model import load_nerf
 from neuralens.nerf.orbit import render_orbit
@@ -40,8 +40,8 @@ def train_command(args: argparse.Namespace) -> int:
     variant = args.model or DEFAULT_VARIANT
     out = Path(args.out)
     scene = _load_scene(args)
-    cfg = fit_to_scene(make_config(variant, **options_from(NerfConfig, args), **options_from(RenderSettings, args)),
-                       scene)
+    cfg = fit_to_scene(make_config(variant, scene.ndc_near is not None, **options_from(NerfConfig, args),
+                                   **options_from(RenderSettings, args)), scene)
     check_config(cfg, scene)
     if args.resume:
         check_resume(cfg, scene, out)
@@ -50,7 +50,9 @@ def train_command(args: argparse.Namespace) -> int:
         f"{scene.height}x{scene.width}, fx {cam.fx:.1f} fy {cam.fy:.1f} cx {cam.cx:.1f} cy {cam.cy:.1f}; canonical "
         f"frame: centre {[round(c, 3) for c in scene.center]}, scale {scene.scale:.4g}, near {scene.near:.3g}, "
         f"far {scene.far:.3g}, box [-{cfg.render.bound}, {cfg.render.bound}]^3, background "
-        f"{'random' if cfg.random_bg else format(scene.background, 'g')}; model {variant}")
+        f"{'random' if cfg.random_bg else format(scene.background, 'g')}; model {variant}"
+        + (f" with its forward-facing settings {cfg.forward_facing}" if scene.ndc_near is not None
+           and cfg.forward_facing else ""))
     with run_folder(out, vars(args)):
         res = train_nerf(cfg, scene, out, resume=args.resume, log=log)
         _write_renders(out, res["renders"], scene, scene.test_idx, "test_renders.png", f"{variant}: held-out views")
@@ -114,12 +116,15 @@ def compare_command(args: argparse.Namespace, variants: list[str]) -> int:
     choice = _scene_choice(args)
     scene = load_choice(choice)  # validates the scene once, before any training starts
     with run_folder(out, vars(args)):
-        summary = run_compare(choice, scene, args.seconds, out, variants, args.seed, log=log,
-                              device=args.device)
-    print(f"{'variant':14s} {'PSNR':>7s} {'SSIM':>6s} {'it/s':>6s} {'t->base':>8s} {'peak MB':>8s}")
+        budget = Budget(args.seconds, args.seed, args.device, args.batch_rays)
+        summary = run_compare(choice, scene, budget, out, variants, log=log)
+    print(f"{'variant':14s} {'PSNR':>7s} {'SSIM':>6s} {'it/s':>6s} {'t->base':>8s} {'peak MB':>8s}  vs baseline at "
+          "equal iterations (probe view)")
     for v, r in summary["variants"].items():
         reach = f"{r['time_to_baseline_final_psnr_s']:.1f}" if r["time_to_baseline_final_psnr_s"] else "-"
+        eq = r.get("at_equal_iterations")
+        same = f"{eq['gain_db']:+.2f} dB after {eq['images']:.1f} images of rays" if eq else "-"
         print(f"{v:14s} {r['psnr']:7.2f} {r['ssim']:6.3f} {r['iterations_per_s']:6.2f} {reach:>8s} "
-              f"{r['peak_rss_mb'] or 0:8.0f}")
+              f"{r['peak_rss_mb'] or 0:8.0f}  {same}")
     print(f"best: {summary['best']} -> {out / 'compare.json'}")
     return 0

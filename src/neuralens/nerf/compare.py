@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +27,32 @@ from neuralens.nerf.variants import BASELINE, make_config
 from neuralens.nerf.viz import NOTEBOOK_AXIS, notebook_iterations
 
 
-def train_variant(variant: str, choice: SceneChoice, seconds: float, out: Path, seed: int, device: str = "auto",
-                  log: Any = print) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Budget:
+    """What every variant of a comparison shares: training seconds, seed, device and, when given, rays per step
+    (else each recipe's own)."""
+
+    seconds: float
+    seed: int = 0
+    device: str = "auto"
+    batch_rays: int | None = None
+
+    def overrides(self) -> dict[str, Any]:
+        """As :func:`~neuralens.nerf.variants.make_config` takes them."""
+        return {"seconds": self.seconds, "seed": self.seed, "device": self.device, "batch_rays": self.batch_rays}
+
+    def argv(self) -> list[str]:
+        """As ``neuralens nerf train`` takes them."""
+        rays = ["--batch-rays", str(self.batch_rays)] if self.batch_rays is not None else []
+        return ["--seconds", str(self.seconds), "--seed", str(self.seed), "--device", self.device, *rays]
+
+
+def train_variant(variant: str, choice: SceneChoice, budget: Budget, out: Path, log: Any = print) -> dict[str, Any]:
     """Run ``neuralens nerf train`` for one variant in a child process (its time and memory its own); return its
     metrics."""
-    cmd = [sys.executable, "-m", "neuralens.cli", "-q", "nerf", "train", "--model", variant, "--seconds",
-           str(seconds), "--seed", str(seed), "--out", str(out), "--device", device, *choice.argv()]
-    log(f"  {variant}: training for {seconds:g}s")
+    cmd = [sys.executable, "-m", "neuralens.cli", "-q", "nerf", "train", "--model", variant, *budget.argv(),
+           "--out", str(out), *choice.argv()]
+    log(f"  {variant}: training for {budget.seconds:g}s")
     res = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=die_with_parent)
     if res.returncode != 0:
         last = (res.stderr.strip().splitlines() or ["(no output)"])[-1]
@@ -48,6 +68,26 @@ def time_to_reach(history: list[dict[str, float]], target: float) -> float | Non
     return None
 
 
+def psnr_at(history: list[dict[str, float]], images: float) -> float | None:
+    """The probe-view PSNR curve read at ``images`` of rays trained (linear between probes; None outside)."""
+    xs = [notebook_iterations(h) for h in history]
+    if not xs or images < xs[0] or images > xs[-1]:
+        return None
+    return float(np.interp(images, xs, [h["psnr"] for h in history]))
+
+
+def at_equal_iterations(history: list[dict[str, float]], baseline: list[dict[str, float]]) -> dict[str, float] | None:
+    """A variant against the baseline after the same training (the furthest both reached, in images of rays):
+    the claim NeRF's improvements make, apart from their cost per step."""
+    if not history or not baseline:
+        return None
+    common = min(notebook_iterations(history[-1]), notebook_iterations(baseline[-1]))
+    mine, base = psnr_at(history, common), psnr_at(baseline, common)
+    if mine is None or base is None:
+        return None
+    return {"images": common, "psnr": mine, "baseline_psnr": base, "gain_db": mine - base}
+
+
 def summarize(folder: Path, variants: list[str]) -> dict[str, Any]:
     """The comparison table from the variants' run folders."""
     rows = {}
@@ -60,7 +100,9 @@ def summarize(folder: Path, variants: list[str]) -> dict[str, Any]:
                    "iterations": m["iterations"], "iterations_per_s": m["iterations_per_s"],
                    "images_of_rays": notebook_iterations(logs[v][-1]) if logs[v] else 0.0,
                    "peak_rss_mb": m.get("peak_rss_mb"), "time_to_baseline_final_psnr_s": reach,
-                   "speedup_to_baseline_psnr": (logs[BASELINE][-1]["seconds"] / reach) if reach else None}
+                   "speedup_to_baseline_psnr": (logs[BASELINE][-1]["seconds"] / reach) if reach else None,
+                   "at_equal_iterations": (at_equal_iterations(logs[v], logs[BASELINE])
+                                           if BASELINE in logs and v != BASELINE else None)}
     best = max(rows, key=lambda v: rows[v]["psnr"])
     return {"variants": rows, "baseline": BASELINE if BASELINE in rows else None, "best": best,
             "baseline_final_probe_psnr": base_final, "logs": logs}
@@ -108,12 +150,11 @@ def plot_side_by_side(folder: Path, variants: list[str], target: torch.Tensor, v
     return save_figure(fig, folder / "side_by_side.png")
 
 
-def train_here(variant: str, scene: Scene, seconds: float, out: Path, seed: int, device: str = "auto",
-               log: Any = print) -> dict[str, Any]:
+def train_here(variant: str, scene: Scene, budget: Budget, out: Path, log: Any = print) -> dict[str, Any]:
     """Train one variant in this process (typed settings, no child process): quicker to start, but its peak
     memory is this process's, not its own."""
-    log(f"  {variant}: training for {seconds:g}s")
-    res = train_nerf(make_config(variant, seconds=seconds, seed=seed, device=device), scene, out, log=log)
+    log(f"  {variant}: training for {budget.seconds:g}s")
+    res = train_nerf(make_config(variant, scene.ndc_near is not None, **budget.overrides()), scene, out, log=log)
     save_npz(out / "renders.npz", images=res["renders"].numpy().astype(np.float32), indices=np.array(scene.test_idx))
     metrics = read_json(out / "metrics.json")
     metrics["peak_rss_mb"] = None  # the process's peak, shared with every variant trained before: not this one's
@@ -121,20 +162,21 @@ def train_here(variant: str, scene: Scene, seconds: float, out: Path, seed: int,
     return metrics
 
 
-def run_compare(choice: SceneChoice, scene: Scene, seconds: float, folder: Path, variants: list[str],
-                seed: int = 0, log: Any = print, in_process: bool = False, device: str = "auto") -> dict[str, Any]:
-    """Train every variant on ``scene`` (which ``choice`` names) for ``seconds`` each, in its own process or
+def run_compare(choice: SceneChoice, scene: Scene, budget: Budget, folder: Path, variants: list[str],
+                log: Any = print, in_process: bool = False) -> dict[str, Any]:
+    """Train every variant on ``scene`` (which ``choice`` names) within ``budget`` each, in its own process or
     ``in_process``; then write compare.json, the PSNR curves and the side-by-side figure."""
     for v in variants:
         if in_process:
-            train_here(v, scene, seconds, folder / v, seed, device, log)
+            train_here(v, scene, budget, folder / v, log)
         else:
-            train_variant(v, choice, seconds, folder / v, seed, device, log)
+            train_variant(v, choice, budget, folder / v, log)
     summary = summarize(folder, variants)
     plot_curves(summary, folder)
     plot_side_by_side(folder, variants, scene.images[scene.test_idx[0]])
     blank = blank_psnr(scene.images[scene.test_idx])
     write_json(folder / "compare.json", {k: v for k, v in summary.items() if k != "logs"}
-               | {"seconds_budget": seconds, "scene": scene.name, "test_views": scene.test_idx,
+               | {"seconds_budget": budget.seconds, "batch_rays": budget.batch_rays, "scene": scene.name,
+                  "test_views": scene.test_idx,
                   "blank_psnr": blank, "probe_points": {v: len(h) for v, h in summary["logs"].items()}})
     return summary

@@ -65,6 +65,9 @@ class NerfConfig:
     occ_update_every: int = 16
     occ_warmup: int = 32  # iterations before the occupancy grid starts skipping
     warmup_march_steps: int = 48  # cheaper marching (and a quarter of the rays) until the grid skips
+    # settings a forward-facing scene (NDC rays, every ray ends on a surface) replaces, as apply_overrides takes
+    # them; recorded so a checkpoint says what its run used
+    forward_facing: dict[str, Any] = dataclasses.field(default_factory=dict)
     mlp_width: int | None = option(None, "MLP width override (tiny fields)", flag="--width", type=positive_int)
     mlp_depth: int | None = option(None, "MLP depth override (tiny fields)", flag="--depth", type=positive_int)
     seed: int = option(0, "seed for every random choice", type=nonneg_int)

@@ -249,6 +249,13 @@ def probe_pixels(height: int, width: int, most: int = PROBE_PIXELS) -> tuple[Ten
     return rows.reshape(-1), cols.reshape(-1)
 
 
+def probe_view(scene: Scene) -> int:
+    """The held-out view the PSNR curve follows: the one a blank render (the background colour) fits worst, so
+    the curve cannot look good while the field renders nothing (lego's view 0 is mostly background: black scores
+    15 dB there, 10.7 dB over the usual nine test views)."""
+    return max(scene.test_idx, key=lambda i: float((scene.images[i] - scene.background).pow(2).mean()))
+
+
 def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = False, log: Any = print,
                progress: bool = True) -> dict[str, Any]:
     """Train on ``scene``'s training views; write ``checkpoint.pt``, ``metrics.json``, ``psnr_log.json``."""
@@ -258,7 +265,7 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
     device = resolve_device(cfg.device)
     seed_everything(cfg.seed)
     rays = TrainingRays.of(scene, cfg.render.pixel_offset)
-    probe = scene.test_idx[0]
+    probe = probe_view(scene)
     probe_rows, probe_cols = probe_pixels(scene.height, scene.width)
     probe_target = scene.images[probe][probe_rows, probe_cols]
     model = build_model(cfg).to(device)

@@ -71,7 +71,14 @@ def _fast() -> NerfConfig:
     cfg = _vm("fast", occupancy=True)
     cfg.field_kwargs["resolution"] = 64
     cfg.upsample = [[0.1, 96], [0.25, 128]]
+    cfg.forward_facing = dict(FORWARD_FACING)
     return cfg
+
+
+#: the grid field on forward-facing captures: every ray ends on a surface, so an occupancy grid skips little
+#: (measured on the builtin-ff room: 38 of 48 marched samples kept) while its early cuts leave holes that the
+#: field fills with fog; dense stratified samples in NDC, fewer of them, and smaller batches (more steps) learn it
+FORWARD_FACING = {"occupancy": False, "weight_threshold": 0.0, "n_samples": 32, "batch_rays": 1024}
 
 
 #: each recipe with what it is (the report prints it beside the measured numbers)
@@ -98,8 +105,14 @@ VARIANTS.register("fast", _fast, doc=(
     "whose rendering weight reaches 1e-4 (TensoRF's appearance mask): samples behind a surface or in near-empty "
     'space cost only the density lookup. The grids start coarse (64 cells per axis) and are resampled to 96 and '
     "128 at 10% and 25% of the budget (TensoRF's coarse-to-fine): the coarse grid settles the shape in cheap, "
-    'well-conditioned steps.'))
+    'well-conditioned steps. On forward-facing captures (NDC rays), where every ray ends on a surface and '
+    'skipping cannot pay, it samples 32 stratified depths per ray densely, 1024 rays per step.'))
 
-def make_config(name: str, **overrides: Any) -> NerfConfig:
-    """The recipe ``name`` with ``overrides`` (fields of NerfConfig or of its RenderSettings) applied."""
-    return apply_overrides(VARIANTS.get(name)(), **overrides)
+
+def make_config(name: str, forward_facing: bool = False, **overrides: Any) -> NerfConfig:
+    """The recipe ``name`` with ``overrides`` (fields of NerfConfig or of its RenderSettings) applied; for a
+    ``forward_facing`` scene (NDC rays) the recipe's own forward-facing settings come first."""
+    cfg = VARIANTS.get(name)()
+    if forward_facing:
+        apply_overrides(cfg, **cfg.forward_facing)
+    return apply_overrides(cfg, **overrides)

@@ -221,12 +221,13 @@ def nerf_section(folder: Path) -> str | None:
     cmp = read_json(cmp_path)
     parts = [paragraph(NERF_RENDERING, "explain"), figure(folder / "sampling.png", "uniform, stratified and "
                                                                                    "hierarchical samples along rays")]
-    parts.append(paragraph(f"Every variant trained for {cmp['seconds_budget']:g} s on {cmp['scene']} "
+    rays = f", {cmp['batch_rays']} rays per step each" if cmp.get("batch_rays") else ""
+    parts.append(paragraph(f"Every variant trained for {cmp['seconds_budget']:g} s{rays} on {cmp['scene']} "
                            f"(test views {cmp['test_views']} held out)."))
     rows = [[v, r["psnr"], r["ssim"], r["iterations"], r["iterations_per_s"], r["time_to_baseline_final_psnr_s"],
-             r["peak_rss_mb"]] for v, r in cmp["variants"].items()]
+             (r.get("at_equal_iterations") or {}).get("gain_db"), r["peak_rss_mb"]] for v, r in cmp["variants"].items()]
     parts.append(table(["variant", "test PSNR dB", "SSIM", "iterations", "it/s", "s to baseline's final PSNR",
-                        "peak RSS MB"], rows))
+                        "dB over the baseline at equal iterations (probe view)", "peak RSS MB"], rows))
     parts.append(figure(folder / "compare" / "psnr_vs_time.png", "PSNR on a held-out view against training time"))
     parts.append(figure(folder / "compare" / "psnr_vs_iter.png", "the same against images of rays trained: the "
                                                                  "x-axis of the tiny_nerf notebook's curve"))
