@@ -211,7 +211,7 @@ def test_the_llff_and_colmap_files_of_one_capture_train_to_the_same_psnr(tmp_pat
     for layout in LAYOUTS:
         scene = load_scene(str(write_room_capture(tmp_path / layout, layout, size=24, n_views=16)))
         assert len(scene.images) == 16  # (COLMAP writes an empty 2-D points line for an image without any)
-        cfg = make_config("fast", scene.ndc_near is not None, iters=60)
+        cfg = make_config("fast", forward_facing=scene.ndc_near is not None, iters=60)
         result[layout] = train_nerf(cfg, scene, tmp_path / f"run_{layout}", log=lambda *a: None,
                                     progress=False)["psnr"]["mean"]
     black = blank_psnr(scene.images[scene.test_idx])["black"]

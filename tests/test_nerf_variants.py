@@ -203,9 +203,9 @@ def test_variants_are_compared_with_the_baseline_at_equal_iterations() -> None:
 def test_forward_facing_scenes_get_the_recipes_own_settings_and_options_still_win() -> None:
     from neuralens.nerf.variants import FORWARD_FACING
 
-    obj, ff = make_config("fast"), make_config("fast", True)
+    obj, ff = make_config("fast"), make_config("fast", forward_facing=True)
     assert obj.render.occupancy and obj.batch_rays == 4096  # object scenes: the occupancy grid
     assert not ff.render.occupancy and ff.render.n_samples == FORWARD_FACING["n_samples"]
     assert ff.batch_rays == FORWARD_FACING["batch_rays"] and ff.forward_facing == FORWARD_FACING
-    assert make_config("fast", True, n_samples=48).render.n_samples == 48  # the user's option wins
-    assert make_config("tiny", True) == make_config("tiny")  # recipes without such settings are unchanged
+    assert make_config("fast", forward_facing=True, n_samples=48).render.n_samples == 48  # the user's option wins
+    assert make_config("tiny", forward_facing=True) == make_config("tiny")  # recipes without such settings

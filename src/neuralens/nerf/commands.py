@@ -40,8 +40,8 @@ def train_command(args: argparse.Namespace) -> int:
     variant = args.model or DEFAULT_VARIANT
     out = Path(args.out)
     scene = _load_scene(args)
-    cfg = fit_to_scene(make_config(variant, scene.ndc_near is not None, **options_from(NerfConfig, args),
-                                   **options_from(RenderSettings, args)), scene)
+    options = options_from(NerfConfig, args) | options_from(RenderSettings, args)
+    cfg = fit_to_scene(make_config(variant, forward_facing=scene.ndc_near is not None, **options), scene)
     check_config(cfg, scene)
     if args.resume:
         check_resume(cfg, scene, out)

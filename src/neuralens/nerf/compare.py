@@ -154,7 +154,8 @@ def train_here(variant: str, scene: Scene, budget: Budget, out: Path, log: Any =
     """Train one variant in this process (typed settings, no child process): quicker to start, but its peak
     memory is this process's, not its own."""
     log(f"  {variant}: training for {budget.seconds:g}s")
-    res = train_nerf(make_config(variant, scene.ndc_near is not None, **budget.overrides()), scene, out, log=log)
+    cfg = make_config(variant, forward_facing=scene.ndc_near is not None, **budget.overrides())
+    res = train_nerf(cfg, scene, out, log=log)
     save_npz(out / "renders.npz", images=res["renders"].numpy().astype(np.float32), indices=np.array(scene.test_idx))
     metrics = read_json(out / "metrics.json")
     metrics["peak_rss_mb"] = None  # the process's peak, shared with every variant trained before: not this one's
