@@ -1,8 +1,9 @@
 """Export the finished runs of ``benchmarks/pretrained.sh`` as the package's shipped weights and model cards.
 
-    python benchmarks/export_pretrained.py [--runs runs/pretrained] [--data ../shared/data/cifar10]
+    python benchmarks/export_pretrained.py [--runs runs/pretrained] [--suffix _ft] [--data ../shared/data/cifar10]
 
-Each ``RUNS/ARCH`` (with metrics.json: finished) becomes ``src/neuralens/models/pretrained/ARCH.safetensors`` and
+Each ``RUNS/ARCH{SUFFIX}`` (with metrics.json: finished) becomes
+``src/neuralens/models/pretrained/ARCH.safetensors`` and
 ``ARCH.json``; the card is measured on the stored weights (see ``neuralens.models.shipping``).
 """
 
@@ -19,23 +20,44 @@ from neuralens.models.shipping import export_shipped
 ARCHS = ("resnet18", "plain18", "vgg16_bn")
 
 
+def stages(run: Path) -> list[Path]:
+    """The run and the runs it continued (``--pretrained EARLIER/model.pt``), first stage first."""
+    chain = [run]
+    while True:
+        start = json.loads((chain[0] / "config.json").read_text())["args"].get("pretrained")
+        if not start or not (Path(start).parent / "config.json").is_file():
+            return chain
+        chain.insert(0, Path(start).parent)
+
+
+def command_of(run: Path, arch: str, data: str) -> str:
+    """The ``neuralens train`` command that made ``run``, from its recorded arguments."""
+    a = json.loads((run / "config.json").read_text())["args"]
+    extra = (f" --lr {a['lr']:g}" if a["lr"] != 0.2 else "") + (f" --pretrained {a['pretrained']}"
+                                                                    if a.get("pretrained") else "")
+    return f"neuralens train --model {arch} --width 0.25 --epochs {a['epochs']} --seed {a['seed']}{extra} " \
+           f"--data {data} --out {run}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", default="runs/pretrained")
+    ap.add_argument("--suffix", default="", help="run folders RUNS/ARCH+SUFFIX (e.g. _ft: a run continued from "
+                    "RUNS/ARCH with --pretrained); the card's command and history cover every stage")
     ap.add_argument("--data", default="../shared/data/cifar10")
     ap.add_argument("--note", default="", help="how the run went (e.g. shared CPU), recorded in the card")
     args = ap.parse_args()
     data = load_image_data(args.data)
     files = sorted(Path(args.data).glob("*.npz"))
     for arch in ARCHS:
-        run = Path(args.runs) / arch
+        run = Path(args.runs) / f"{arch}{args.suffix}"
         if not (run / "metrics.json").is_file():
             print(f"{arch}: not finished ({run})")
             continue
-        epochs = json.loads((run / "config.json").read_text())["args"]["epochs"]  # as the run was made
-        command = (f"neuralens train --model {arch} --width 0.25 --epochs {epochs} --seed 0 --data {args.data} "
-                   f"--out {run}")
-        card = export_shipped(run, data, PRETRAINED_DIR, command, files, args.note)
+        chain = stages(run)
+        command = " && ".join(command_of(r, arch, args.data) for r in chain)  # as the runs were made
+        earlier = [h for r in chain[:-1] for h in json.loads((r / "metrics.json").read_text())["history"]]
+        card = export_shipped(run, data, PRETRAINED_DIR, command, files, args.note, earlier)
         m = card["metrics"]
         print(f"{arch}: accuracy {m['accuracy']:.4f} (float32 {m['accuracy_float32']:.4f}), loss {m['loss']:.4f}, "
               f"{card['bytes'] / 1e6:.2f} MB")

@@ -52,6 +52,20 @@ def test_export_writes_half_precision_weights_and_a_complete_card(shipped: tuple
     assert state["conv1.weight"].dtype == torch.float16 and state["bn1.running_var"].dtype == torch.float32
     assert state["preprocess.mean"].dtype == torch.float32
     assert abs(card["metrics"]["accuracy"] - card["metrics"]["accuracy_float32"]) <= 0.05
+    assert card["training"]["epochs"] == 1 and len(card["training"]["test_accuracy_per_epoch"]) == 1
+
+
+def test_a_continued_run_gets_a_card_over_every_stage(shipped: tuple[Path, Path], tmp_path: Path) -> None:
+    """A run trained on from an earlier run's weights: the card counts the earlier epochs and seconds too."""
+    weights, data_file = shipped
+    run = weights.parent / "run"
+    earlier = [{"epoch": 1, "test_acc": 0.25, "seconds": 10.0}, {"epoch": 2, "test_acc": 0.5, "seconds": 12.0}]
+    own = json.loads((run / "metrics.json").read_text())["history"]
+    card = export_shipped(run, make_synthetic(256, 96, seed=3), tmp_path, "stage 1 && stage 2", [data_file],
+                          earlier=earlier)
+    assert card["training"]["epochs"] == 2 + len(own) and card["training"]["command"] == "stage 1 && stage 2"
+    assert card["training"]["test_accuracy_per_epoch"][:2] == [0.25, 0.5]
+    assert card["training"]["seconds"] == pytest.approx(22.0 + sum(h["seconds"] for h in own), abs=0.1)
 
 
 def test_pretrained_true_loads_the_stored_weights_without_pickle(shipped: tuple[Path, Path],

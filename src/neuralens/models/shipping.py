@@ -34,8 +34,11 @@ def _normalization(model: torch.nn.Module) -> dict[str, Any]:
 
 
 def export_shipped(run_dir: Path, data: ImageData, dest: Path, command: str, data_files: list[Path],
-                   note: str = "") -> dict[str, Any]:
-    """Write ``dest/ARCH.safetensors`` and ``dest/ARCH.json`` from the run in ``run_dir``; return the card."""
+                   note: str = "", earlier: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Write ``dest/ARCH.safetensors`` and ``dest/ARCH.json`` from the run in ``run_dir``; return the card.
+
+    ``earlier``: the epoch history of the runs this one continued (``train --pretrained RUN/model.pt``), so the
+    card's epochs, seconds and per-epoch accuracies cover the whole recipe, not only its last stage."""
     ckpt = load_checkpoint(run_dir / "model.pt", kind="classifier")
     arch, config = ckpt["arch"], ckpt["config"]
     model = model_from_checkpoint(ckpt, run_dir / "model.pt").eval()
@@ -47,7 +50,7 @@ def export_shipped(run_dir: Path, data: ImageData, dest: Path, command: str, dat
     res = evaluate(stored, data.x_test, data.y_test, n)
     tta = evaluate(stored, data.x_test, data.y_test, n, flip_tta=True)["accuracy"]
     metrics = read_json(run_dir / "metrics.json") if (run_dir / "metrics.json").is_file() else {}
-    history = metrics.get("history") or ckpt.get("train_state", {}).get("history", [])
+    history = list(earlier or []) + (metrics.get("history") or ckpt.get("train_state", {}).get("history", []))
     recipe = config.get("train", {})
     card = {
         "arch": arch, "width": float(config["width"]), "num_classes": n, "classes": list(data.classes),
@@ -62,7 +65,8 @@ def export_shipped(run_dir: Path, data: ImageData, dest: Path, command: str, dat
                  "files": {p.name: sha256_of(p) for p in data_files},
                  "note": "a JPEG-decoded copy of CIFAR-10 (no lossless copy on the training machine); "
                          "accuracy on the original test set will differ somewhat"},
-        "training": {"command": command, "recipe": recipe, "epochs": recipe.get("epochs", len(history)),
+        "training": {"command": command, "recipe": recipe,
+                     "epochs": len(history) if earlier else recipe.get("epochs", len(history)),
                      "seconds": round(sum(h.get("seconds", 0.0) for h in history), 1),
                      "test_accuracy_per_epoch": [round(h["test_acc"], 4) for h in history],
                      "cpu": cpu_name(), "threads": torch.get_num_threads(), "note": note},
