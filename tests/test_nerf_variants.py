@@ -119,8 +119,74 @@ def test_every_variant_renders_a_batch(name: str) -> None:
     out = render_rays(fields.coarse, o, d, cfg.render, train=True, fine=fields.fine, occ=fields.occ)
     assert out["rgb"].shape == (6, 3) and out["depth"].shape == (6,) and out["opacity"].shape == (6,)
     assert out["rgb"].requires_grad
-    assert (fields.fine is not None) == (name == "tiny_hier")
+    assert fields.fine is None  # tiny_hier renders its second pass with the same field (below)
     assert (fields.occ is not None) == (name == "fast")
+
+
+class CountingBall(Ball):
+    """The ball, counting the points it is asked about."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.points = 0
+
+    def forward(self, x: torch.Tensor, viewdirs: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        self.points += x[..., 0].numel()
+        return super().forward(x, viewdirs)
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_one_field_for_both_passes_reuses_its_coarse_outputs(train: bool) -> None:
+    # the second pass of a shared field must render exactly what evaluating the field at every sorted depth
+    # renders, while asking the field only about the new samples
+    s = RenderSettings(n_samples=16, n_importance=24, sampler="stratified")
+    o = torch.tensor([[0.0, -4.0, 0.0]]).repeat(5, 1)
+    d = torch.nn.functional.normalize(torch.randn(5, 3, generator=torch.Generator().manual_seed(1)) * 0.05
+                                      + torch.tensor([0.0, 1.0, 0.0]), dim=-1)
+    field = CountingBall()
+    out = render_rays(field, o, d, s, train=train, generator=torch.Generator().manual_seed(0))
+    assert field.points == 5 * (16 + 24)  # not 5 * (16 + 40): the coarse samples are not asked twice
+    t = out["t"]
+    assert t.shape == (5, 40) and bool((t[:, 1:] >= t[:, :-1]).all())
+    from neuralens.nerf.rendering import volume_render
+
+    pts = o[:, None] + d[:, None] * t[..., None]
+    sigma, rgb = Ball()(pts)
+    ref = volume_render(sigma, rgb, t)
+    assert torch.allclose(out["rgb"], ref["rgb"], atol=1e-6) and torch.allclose(out["depth"], ref["depth"], atol=1e-5)
+    assert out["opacity"].min() > 0.99  # every ray hits the ball: the importance samples found it
+    near_surface = ((pts.norm(dim=-1) - 0.6).abs() < 0.3).float().mean()
+    assert near_surface > 0.5  # most samples now sit near the ball's surface, not spread over [2, 6]
+
+
+def test_the_separate_fine_field_of_nerf_still_trains() -> None:
+    cfg = make_config("tiny_hier", iters=1, separate_fine=True)
+    cfg.field_kwargs.update({"width": 16, "depth": 2})
+    cfg.render.n_samples = cfg.render.n_importance = 8
+    fields = build_model(cfg)
+    assert fields.fine is not None
+    o = torch.zeros(6, 3) + torch.tensor([0.0, -4.0, 0.0])
+    d = torch.nn.functional.normalize(torch.randn(6, 3) * 0.1 + torch.tensor([0.0, 1.0, 0.0]), dim=-1)
+    out = render_rays(fields.coarse, o, d, cfg.render, train=True, fine=fields.fine)
+    (out["rgb"].sum() + out["coarse_rgb"].sum()).backward()
+    assert all(p.grad is not None for p in fields.fine.parameters())
+
+
+def test_a_relu_density_that_starts_negative_is_dead_and_the_bias_keeps_it_alive() -> None:
+    # the failure the improvements guard against: every raw density below zero gives sigma = 0 and no gradient
+    from neuralens.nerf.mlp_field import TinyNeRF
+
+    x = torch.rand(2000, 3) * 3 - 1.5
+    for use_viewdirs in (False, True):
+        dead = TinyNeRF(use_viewdirs=use_viewdirs, density_bias=-0.5)
+        alive = TinyNeRF(use_viewdirs=use_viewdirs, density_bias=0.1)
+        v = torch.nn.functional.normalize(torch.randn(2000, 3), dim=-1)
+        for net, want_alive in ((dead, False), (alive, True)):
+            sigma, _ = net(x, v)
+            sigma.sum().backward()
+            grads = sum(float(p.grad.abs().sum()) for p in net.parameters() if p.grad is not None)
+            assert (grads > 0) == want_alive
+            assert bool((sigma > 0).all()) == want_alive
 
 
 def test_nerf_compare_cli(tmp_path: Path) -> None:
@@ -194,7 +260,13 @@ def test_variants_are_compared_with_the_baseline_at_equal_iterations() -> None:
     assert psnr_at(base, 2.0) == pytest.approx(12.0)
     assert psnr_at(base, 0.5) is None and psnr_at(base, 3.5) is None  # no extrapolation
     eq = at_equal_iterations(slow, base)
-    assert eq == pytest.approx({"images": 2.0, "psnr": 16.0, "baseline_psnr": 12.0, "gain_db": 4.0})
+    # probes at 0.5 images (before the baseline's first: not compared) and 2.0 (16 against 12)
+    assert eq == pytest.approx({"images": 2.0, "psnr": 16.0, "baseline_psnr": 12.0, "gain_db": 4.0, "probes": 1,
+                                "ahead": 1, "mean_gain_db": 4.0})
+    wobbly = [{"iteration": 10, "images": 1.0, "psnr": 11.0}, {"iteration": 20, "images": 2.0, "psnr": 11.0},
+              {"iteration": 30, "images": 3.0, "psnr": 15.0}]  # ahead, behind, ahead: 1, -1, 1 dB
+    eq = at_equal_iterations(wobbly, base)
+    assert (eq["probes"], eq["ahead"]) == (3, 2) and eq["mean_gain_db"] == pytest.approx(1 / 3)
     assert at_equal_iterations([], base) is None
     late = [{"iteration": 40, "images": 4.0, "psnr": 20.0}]  # its first probe comes after the baseline's last
     assert at_equal_iterations(late, base) is None

@@ -123,7 +123,8 @@ def compare_command(args: argparse.Namespace, variants: list[str]) -> int:
     for v, r in summary["variants"].items():
         reach = f"{r['time_to_baseline_final_psnr_s']:.1f}" if r["time_to_baseline_final_psnr_s"] else "-"
         eq = r.get("at_equal_iterations")
-        same = f"{eq['gain_db']:+.2f} dB after {eq['images']:.1f} images of rays" if eq else "-"
+        same = (f"{eq['gain_db']:+.2f} dB after {eq['images']:.1f} images of rays; ahead at {eq['ahead']} of "
+                f"{eq['probes']} probes, {eq['mean_gain_db']:+.2f} dB on average") if eq else "-"
         print(f"{v:14s} {r['psnr']:7.2f} {r['ssim']:6.3f} {r['iterations_per_s']:6.2f} {reach:>8s} "
               f"{r['peak_rss_mb'] or 0:8.0f}  {same}")
     print(f"best: {summary['best']} -> {out / 'compare.json'}")

@@ -22,7 +22,7 @@ from neuralens.core.runtime import die_with_parent
 from neuralens.data.scene_spec import SceneChoice
 from neuralens.data.scenes import Scene
 from neuralens.nerf.metrics import blank_psnr, psnr
-from neuralens.nerf.trainer import train_nerf
+from neuralens.nerf.trainer import probe_view, train_nerf
 from neuralens.nerf.variants import BASELINE, make_config
 from neuralens.nerf.viz import NOTEBOOK_AXIS, notebook_iterations
 
@@ -77,15 +77,19 @@ def psnr_at(history: list[dict[str, float]], images: float) -> float | None:
 
 
 def at_equal_iterations(history: list[dict[str, float]], baseline: list[dict[str, float]]) -> dict[str, float] | None:
-    """A variant against the baseline after the same training (the furthest both reached, in images of rays):
-    the claim NeRF's improvements make, apart from their cost per step."""
+    """A variant against the baseline after the same training (in images of rays): the claim NeRF's improvements
+    make, apart from their cost per step. ``gain_db`` at the furthest point both reached; since one probe view
+    moves by a dB between probes, also the whole shared stretch of the curves: at how many of the variant's
+    probes it was ahead (``ahead`` of ``probes``) and by how much on average (``mean_gain_db``)."""
     if not history or not baseline:
         return None
     common = min(notebook_iterations(history[-1]), notebook_iterations(baseline[-1]))
     mine, base = psnr_at(history, common), psnr_at(baseline, common)
     if mine is None or base is None:
         return None
-    return {"images": common, "psnr": mine, "baseline_psnr": base, "gain_db": mine - base}
+    gaps = [h["psnr"] - b for h in history if (b := psnr_at(baseline, notebook_iterations(h))) is not None]
+    return {"images": common, "psnr": mine, "baseline_psnr": base, "gain_db": mine - base,
+            "probes": len(gaps), "ahead": sum(g > 0 for g in gaps), "mean_gain_db": sum(gaps) / len(gaps)}
 
 
 def summarize(folder: Path, variants: list[str]) -> dict[str, Any]:
@@ -130,7 +134,8 @@ def plot_curves(summary: dict[str, Any], folder: Path) -> list[Path]:
 
 
 def plot_side_by_side(folder: Path, variants: list[str], target: torch.Tensor, view_pos: int = 0) -> Path:
-    """Ground truth, then each variant's render of one held-out view with its error map underneath."""
+    """Ground truth, then each variant's render of one held-out view (``view_pos`` in the renders' order) with its
+    error map underneath."""
     n = len(variants) + 1
     fig, axes = plt.subplots(2, n, figsize=(2.6 * n, 5.4), squeeze=False)
     axes[0, 0].imshow(target.numpy())
@@ -174,7 +179,8 @@ def run_compare(choice: SceneChoice, scene: Scene, budget: Budget, folder: Path,
             train_variant(v, choice, budget, folder / v, log)
     summary = summarize(folder, variants)
     plot_curves(summary, folder)
-    plot_side_by_side(folder, variants, scene.images[scene.test_idx[0]])
+    probe = probe_view(scene)  # the view the curves follow: the one a blank render fits worst
+    plot_side_by_side(folder, variants, scene.images[probe], scene.test_idx.index(probe))
     blank = blank_psnr(scene.images[scene.test_idx])
     write_json(folder / "compare.json", {k: v for k, v in summary.items() if k != "logs"}
                | {"seconds_budget": budget.seconds, "batch_rays": budget.batch_rays, "scene": scene.name,

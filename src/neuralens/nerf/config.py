@@ -48,6 +48,9 @@ class NerfConfig:
     variant: str = "tiny"  # the recipe's name (see variants.py), recorded in checkpoints
     field: str = "tiny"  # the field it builds (fields.FIELDS)
     field_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # hierarchical sampling (render.n_importance > 0): True = NeRF's separate fine field; False = one field for
+    # both passes (mip-NeRF), trained by both losses, its coarse outputs reused by the second pass
+    separate_fine: bool = True
     render: RenderSettings = dataclasses.field(default_factory=RenderSettings)
     iters: int | None = option(1000, "training iterations (default 1000 without --seconds)", type=positive_int)
     seconds: float | None = option(None, "training-time budget in seconds", type=positive_float)

@@ -86,7 +86,7 @@ def build_model(cfg: NerfConfig) -> NerfModel:
     """The field, a fine field for hierarchical sampling, and an occupancy grid when skipping is on."""
     kw = field_kwargs(cfg)
     coarse = create_field(cfg.field, **kw)
-    fine = create_field(cfg.field, **kw) if cfg.render.n_importance > 0 else None
+    fine = create_field(cfg.field, **kw) if cfg.render.n_importance > 0 and cfg.separate_fine else None
     occ = None
     if cfg.render.occupancy:
         occ = OccupancyGrid(bound=cfg.render.bound, march_steps=cfg.render.march_steps, warmup=cfg.occ_warmup,

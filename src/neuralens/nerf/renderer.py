@@ -40,14 +40,34 @@ def _background(s: RenderSettings, background: Tensor | None) -> Tensor | float 
     return background if background is not None else (s.background or None)
 
 
-def _query(field: FieldFn, origins: Tensor, dirs: Tensor, t: Tensor, s: RenderSettings,
-           background: Tensor | None = None) -> dict[str, Tensor]:
+def _evaluate(field: FieldFn, origins: Tensor, dirs: Tensor, t: Tensor, s: RenderSettings) -> tuple[Tensor, Tensor]:
+    """(sigma (R, S), rgb (R, S, 3)) of ``field`` at depths ``t`` (R, S) along each ray."""
     pts = origins[:, None, :] + dirs[:, None, :] * t[..., None]
     viewdirs = None
     if s.use_viewdirs:
         viewdirs = (dirs / dirs.norm(dim=-1, keepdim=True))[:, None, :].expand_as(pts)
-    sigma, rgb = field(pts, viewdirs)
-    return volume_render(sigma, rgb, t, background=_background(s, background))
+    return field(pts, viewdirs)
+
+
+def _query(field: FieldFn, origins: Tensor, dirs: Tensor, t: Tensor, s: RenderSettings,
+           background: Tensor | None = None) -> dict[str, Tensor]:
+    sigma, rgb = _evaluate(field, origins, dirs, t, s)
+    out = volume_render(sigma, rgb, t, background=_background(s, background))
+    out["sigma"], out["field_rgb"] = sigma, rgb
+    return out
+
+
+def _second_pass(field: FieldFn, fine: FieldFn | None, origins: Tensor, dirs: Tensor, coarse: dict[str, Tensor],
+                 t_fine: Tensor, s: RenderSettings, background: Tensor | None) -> dict[str, Tensor]:
+    """Render coarse + importance samples together. A separate ``fine`` field (NeRF) evaluates all of them; with
+    one field for both passes (mip-NeRF) its coarse outputs are reused and only the new samples cost a call."""
+    t_all, order = torch.cat([coarse["t"], t_fine], -1).sort(-1)
+    if fine is not None:
+        return {**_query(fine, origins, dirs, t_all, s, background), "t": t_all}
+    sigma_new, rgb_new = _evaluate(field, origins, dirs, t_fine, s)
+    sigma = torch.cat([coarse["sigma"], sigma_new], -1).gather(-1, order)
+    rgb = torch.cat([coarse["field_rgb"], rgb_new], -2).gather(-2, order[..., None].expand(*order.shape, 3))
+    return {**volume_render(sigma, rgb, t_all, background=_background(s, background)), "t": t_all}
 
 
 def _masked_query(field: Any, pts: Tensor, viewdirs: Tensor | None, delta: Tensor, rays: Tensor,
@@ -92,7 +112,8 @@ def render_rays(field: FieldFn, origins: Tensor, dirs: Tensor, s: RenderSettings
     """Render (n_rays, 3) rays. With an occupancy grid ``occ`` samples in empty cells are skipped.
     ``background`` (n_rays, 3) replaces the settings' constant background (random-background training).
     With ``s.n_importance`` > 0 a second pass samples where the first found weight (using ``fine`` if given,
-    else the same field); the result is the fine pass, the coarse one is returned under ``coarse_rgb``.
+    else the same field, whose coarse outputs are then reused); the result is the fine pass, the coarse one is
+    returned under ``coarse_rgb``.
     """
     if occ is not None:
         return _render_packed(field, origins, dirs, s, occ, train, generator, background)
@@ -102,10 +123,8 @@ def render_rays(field: FieldFn, origins: Tensor, dirs: Tensor, s: RenderSettings
     if s.n_importance > 0:
         t_fine = importance_samples(midpoints(t), out["weights"], s.n_importance, deterministic=not train,
                                     generator=generator)
-        t_all = torch.cat([t, t_fine], -1).sort(-1).values
-        fine_out = _query(fine if fine is not None else field, origins, dirs, t_all, s, background)
+        fine_out = _second_pass(field, fine, origins, dirs, out, t_fine, s, background)
         fine_out["coarse_rgb"] = out["rgb"]
-        fine_out["t"] = t_all
         out = fine_out
     return out
 

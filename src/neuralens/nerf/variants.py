@@ -19,11 +19,16 @@ DEFAULT_VARIANT = "fast"
 BASELINE = "tiny"
 
 
+#: rays per step of the MLP recipes: in the few images of rays 2 CPU cores train in minutes, learning is bound by
+#: the number of Adam steps (lego, 3 images of rays: 256-ray steps 12.95 dB on the probe view; BENCHMARKS.md)
+MLP_BATCH_RAYS = 256
+
+
 def _tiny() -> NerfConfig:
     """The tiny_nerf notebook: 8x256 MLP, L=6 without pi, 64 jittered samples in [2, 6], Adam 5e-4, no view
-    directions. The notebook renders one whole image per step; random-ray batches (1024) are the CPU default."""
+    directions. The notebook renders one whole image per step; random-ray batches are the CPU default."""
     return NerfConfig(variant="tiny", field="tiny", render=RenderSettings(n_samples=64, sampler="tiny"), lr=5e-4,
-                      batch_rays=1024)
+                      batch_rays=MLP_BATCH_RAYS)
 
 
 def _tiny_notebook() -> NerfConfig:
@@ -31,14 +36,16 @@ def _tiny_notebook() -> NerfConfig:
     return replace(_tiny(), variant="tiny_notebook", batch_rays=0)
 
 
-#: the improvements' density activation: the ReLU of the faithful baseline dies in these larger networks (their
-#: renders stayed black in every CPU budget); mip-NeRF's shifted softplus keeps a gradient everywhere
-LIVE_DENSITY = {"density": "softplus"}
+#: the improvements' density: the baseline's ReLU dies when its raw output starts negative everywhere (black for
+#: good: the baseline with seed 1, tiny_viewdirs with seed 0); a bias starting at 0.1 keeps every sample alive at
+#: the start. Measured against mip-NeRF's shifted softplus (alive but slower: it cannot reach an exact zero in
+#: empty space) and NeRF's noise on raw density (alive, but black for the first 60-80 steps); BENCHMARKS.md
+LIVE_DENSITY = {"density": "relu", "density_bias": 0.1}
 
 
 def _tiny_hier() -> NerfConfig:
-    """+ improvement 1: NeRF's hierarchical second pass (64 coarse + 64 importance samples, separate fine MLP)."""
-    cfg = replace(_tiny(), variant="tiny_hier", field_kwargs=dict(LIVE_DENSITY))
+    """+ improvement 1: hierarchical sampling (64 coarse + 64 importance samples), one MLP for both passes."""
+    cfg = replace(_tiny(), variant="tiny_hier", field_kwargs=dict(LIVE_DENSITY), separate_fine=False)
     cfg.render.n_importance = 64
     cfg.render.sampler = "stratified"
     return cfg
@@ -85,16 +92,20 @@ FORWARD_FACING = {"occupancy": False, "weight_threshold": 0.0, "n_samples": 32, 
 VARIANTS: Registry[Callable[[], NerfConfig]] = Registry("NeRF variant")
 VARIANTS.register("tiny", _tiny, doc=(
     'The baseline: a faithful port of the tiny_nerf notebook (8x256 ReLU MLP, gamma(x) with L=6 and no pi, 64 '
-    'jittered samples in [2, 6], Adam 5e-4, no view directions), trained on random ray batches.'))
+    f'jittered samples in [2, 6], Adam 5e-4, no view directions), trained on random batches of {MLP_BATCH_RAYS} '
+    'rays.'))
 VARIANTS.register("tiny_notebook", _tiny_notebook, doc=(
     'The baseline exactly as the notebook steps: one whole random training image per iteration.'))
 VARIANTS.register("tiny_hier", _tiny_hier, doc=(
     "Hierarchical sampling (NeRF's second pass): a coarse pass with 64 stratified samples gives weights, 64 more "
-    'samples are drawn from them by inverse-CDF sampling and a second MLP renders all 128. Samples concentrate on'
-    ' surfaces, at twice the network evaluations per ray.'))
+    'samples are drawn from them by inverse-CDF sampling and all 128 are rendered. Samples concentrate on '
+    "surfaces. One MLP serves both passes (mip-NeRF's choice; NeRF trains a second one): both losses train it and"
+    ' the second pass reuses its 64 coarse outputs, so a step costs twice the baseline\'s network evaluations, '
+    'not three times. The density ReLU starts with bias 0.1 so it cannot start dead.'))
 VARIANTS.register("tiny_viewdirs", _tiny_viewdirs, doc=(
     "View directions: the MLP's colour head also takes gamma(d), so specular highlights can move with the viewer;"
-    ' density stays a function of position only.'))
+    ' density stays a function of position only. The density ReLU starts with bias 0.1 so it cannot start '
+    'dead.'))
 VARIANTS.register("vm_dense", _vm_dense, doc=(
     'A factorised grid field (TensoRF VM): density and appearance are sums of plane x line products read with '
     'grid_sample, colour from a 2-layer MLP with view direction; every sample evaluated.'))
@@ -106,7 +117,8 @@ VARIANTS.register("fast", _fast, doc=(
     'space cost only the density lookup. The grids start coarse (64 cells per axis) and are resampled to 96 and '
     "128 at 10% and 25% of the budget (TensoRF's coarse-to-fine): the coarse grid settles the shape in cheap, "
     'well-conditioned steps. On forward-facing captures (NDC rays), where every ray ends on a surface and '
-    'skipping cannot pay, it samples 32 stratified depths per ray densely, 1024 rays per step.'))
+    f"skipping cannot pay, it samples {FORWARD_FACING['n_samples']} stratified depths per ray densely, "
+    f"{FORWARD_FACING['batch_rays']} rays per step."))
 
 
 def make_config(name: str, forward_facing: bool = False, **overrides: Any) -> NerfConfig:

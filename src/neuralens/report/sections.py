@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from neuralens.cnn.compare import gradflow_sentences
 from neuralens.cnn.explain import LANDSCAPE_WHY, SHORTCUT_DERIVATION
@@ -214,6 +215,13 @@ def baseline_budget_sentence(base: dict, seconds: float) -> str:
             "each; the curve against images of rays puts the two on one axis.")
 
 
+def _probes_ahead(eq: dict[str, Any] | None) -> str | None:
+    """"k of n (+x.xx dB)": the variant's probes ahead of the baseline's curve over the stretch both covered."""
+    if not eq or "probes" not in eq:
+        return None
+    return f"{eq['ahead']} of {eq['probes']} ({eq['mean_gain_db']:+.2f} dB)"
+
+
 def nerf_section(folder: Path) -> str | None:
     cmp_path = folder / "compare" / "compare.json"
     if not cmp_path.is_file():
@@ -225,9 +233,11 @@ def nerf_section(folder: Path) -> str | None:
     parts.append(paragraph(f"Every variant trained for {cmp['seconds_budget']:g} s{rays} on {cmp['scene']} "
                            f"(test views {cmp['test_views']} held out)."))
     rows = [[v, r["psnr"], r["ssim"], r["iterations"], r["iterations_per_s"], r["time_to_baseline_final_psnr_s"],
-             (r.get("at_equal_iterations") or {}).get("gain_db"), r["peak_rss_mb"]] for v, r in cmp["variants"].items()]
+             (r.get("at_equal_iterations") or {}).get("gain_db"), _probes_ahead(r.get("at_equal_iterations")),
+             r["peak_rss_mb"]] for v, r in cmp["variants"].items()]
     parts.append(table(["variant", "test PSNR dB", "SSIM", "iterations", "it/s", "s to baseline's final PSNR",
-                        "dB over the baseline at equal iterations (probe view)", "peak RSS MB"], rows))
+                        "dB over the baseline at equal iterations (probe view)",
+                        "probes ahead of the baseline (mean gain)", "peak RSS MB"], rows))
     parts.append(figure(folder / "compare" / "psnr_vs_time.png", "PSNR on a held-out view against training time"))
     parts.append(figure(folder / "compare" / "psnr_vs_iter.png", "the same against images of rays trained: the "
                                                                  "x-axis of the tiny_nerf notebook's curve"))
