@@ -268,6 +268,10 @@ def test_variants_are_compared_with_the_baseline_at_equal_iterations() -> None:
     eq = at_equal_iterations(wobbly, base)
     assert (eq["probes"], eq["ahead"]) == (3, 2) and eq["mean_gain_db"] == pytest.approx(1 / 3)
     assert at_equal_iterations([], base) is None
+    around = [{"iteration": 5, "images": 0.5, "psnr": 9.0}, {"iteration": 40, "images": 4.0, "psnr": 23.0}]
+    eq = at_equal_iterations(around, base)  # no probe of its own inside the baseline's stretch: compared at its end
+    assert eq == pytest.approx({"images": 3.0, "psnr": 19.0, "baseline_psnr": 14.0, "gain_db": 5.0, "probes": 1,
+                                "ahead": 1, "mean_gain_db": 5.0})
     late = [{"iteration": 40, "images": 4.0, "psnr": 20.0}]  # its first probe comes after the baseline's last
     assert at_equal_iterations(late, base) is None
 

@@ -87,7 +87,10 @@ def at_equal_iterations(history: list[dict[str, float]], baseline: list[dict[str
     mine, base = psnr_at(history, common), psnr_at(baseline, common)
     if mine is None or base is None:
         return None
-    gaps = [h["psnr"] - b for h in history if (b := psnr_at(baseline, notebook_iterations(h))) is not None]
+    # the variant's probes inside the stretch both curves cover, and that stretch's end (so never none)
+    start = max(notebook_iterations(history[0]), notebook_iterations(baseline[0]))
+    xs = sorted({x for h in history if start <= (x := notebook_iterations(h)) <= common} | {common})
+    gaps = [psnr_at(history, x) - psnr_at(baseline, x) for x in xs]
     return {"images": common, "psnr": mine, "baseline_psnr": base, "gain_db": mine - base,
             "probes": len(gaps), "ahead": sum(g > 0 for g in gaps), "mean_gain_db": sum(gaps) / len(gaps)}
 
