@@ -17,11 +17,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import torch
-
 from neuralens.core.plotting import plt, save_figure
 from neuralens.data.scenes import load_scene
-from neuralens.nerf.metrics import blank_psnr, psnr
+from neuralens.nerf.metrics import blank_psnr
 
 VARIANTS = ("tiny", "tiny_hier", "tiny_viewdirs")
 
@@ -47,8 +45,7 @@ def main() -> None:
         m = json.loads((run / "metrics.json").read_text())
         log = json.loads((run / "psnr_log.json").read_text())
         curves[v] = log["history"]
-        target = scene.images[log["probe_view"]]
-        probe_black = psnr(torch.zeros_like(target), target)
+        probe_black = blank_psnr(scene.images[log["probe_view"]][None])["black"]
         rays = m["rays_per_step"]
         probe = ", ".join(f"{h['iteration']}: {h['psnr']:.2f}" for h in curves[v])
         print(f"{v}: {m['psnr']['mean']:.2f} dB on {len(m['test_views'])} held-out views after {m['iterations']} "

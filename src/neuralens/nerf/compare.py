@@ -83,15 +83,15 @@ def at_equal_iterations(history: list[dict[str, float]], baseline: list[dict[str
     probes it was ahead (``ahead`` of ``probes``) and by how much on average (``mean_gain_db``)."""
     if not history or not baseline:
         return None
-    common = min(notebook_iterations(history[-1]), notebook_iterations(baseline[-1]))
-    mine, base = psnr_at(history, common), psnr_at(baseline, common)
-    if mine is None or base is None:
-        return None
-    # the variant's probes inside the stretch both curves cover, and that stretch's end (so never none)
     start = max(notebook_iterations(history[0]), notebook_iterations(baseline[0]))
+    common = min(notebook_iterations(history[-1]), notebook_iterations(baseline[-1]))
+    if start > common:  # the two curves share no stretch
+        return None
+    # the variant's probes inside the shared stretch, and that stretch's end (the last point, so never none)
     xs = sorted({x for h in history if start <= (x := notebook_iterations(h)) <= common} | {common})
-    gaps = [psnr_at(history, x) - psnr_at(baseline, x) for x in xs]
-    return {"images": common, "psnr": mine, "baseline_psnr": base, "gain_db": mine - base,
+    pairs = [(psnr_at(history, x), psnr_at(baseline, x)) for x in xs]
+    gaps = [mine - base for mine, base in pairs]
+    return {"images": common, "psnr": pairs[-1][0], "baseline_psnr": pairs[-1][1], "gain_db": gaps[-1],
             "probes": len(gaps), "ahead": sum(g > 0 for g in gaps), "mean_gain_db": sum(gaps) / len(gaps)}
 
 
