@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -113,7 +115,7 @@ def test_resume_after_interrupt_matches_uninterrupted(tmp_path: Path, small_scen
 
     def cfg(iters: int) -> NerfConfig:
         return NerfConfig(iters=iters, batch_rays=64, lr=1e-3, field_kwargs=dict(depth=2, width=16), log_every=5,
-                          render=RenderSettings(n_samples=8), seed=3, device="cpu")
+                          render=RenderSettings(n_samples=8), seed=3, device="cpu", lr_warmup=8)  # resumes mid-warm-up
 
     full = train_nerf(cfg(10), small_scene, tmp_path / "a", log=lambda m: None, progress=False)
     real = tr.render_rays
@@ -133,6 +135,23 @@ def test_resume_after_interrupt_matches_uninterrupted(tmp_path: Path, small_scen
     resumed = train_nerf(cfg(10), small_scene, tmp_path / "b", resume=True, log=lambda m: None, progress=False)
     assert resumed["iterations"] == 10
     assert resumed["psnr"]["mean"] == pytest.approx(full["psnr"]["mean"], abs=1e-4)
+
+
+def test_the_warm_up_raises_the_learning_rate_along_a_quarter_sine(tmp_path: Path, small_scene: Scene) -> None:
+    from neuralens.nerf.trainer import LR_WARMUP_START, lr_factor
+
+    cfg = NerfConfig(iters=5, batch_rays=32, lr=1e-3, field_kwargs=dict(depth=2, width=16),
+                     render=RenderSettings(n_samples=8), device="cpu", lr_warmup=4)
+    assert lr_factor(cfg, 0, 0.0) == pytest.approx(LR_WARMUP_START)
+    assert lr_factor(cfg, 2, 0.4) == pytest.approx(LR_WARMUP_START + (1 - LR_WARMUP_START) * 2 ** -0.5)
+    assert [lr_factor(cfg, i, 0.0) for i in (4, 50)] == [1.0, 1.0]
+    assert lr_factor(replace(cfg, lr_decay=0.1), 1, 0.5) == pytest.approx(
+        (LR_WARMUP_START + (1 - LR_WARMUP_START) * math.sin(math.pi / 8)) * 0.1 ** 0.5)
+    train_nerf(replace(cfg, iters=3), small_scene, tmp_path, log=lambda m: None, progress=False)
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=False)["train_state"]["optimizer"]
+    # the third step (it = 2) ran at the factor the closed form gives
+    third = LR_WARMUP_START + (1 - LR_WARMUP_START) * 0.5 ** 0.5
+    assert state["param_groups"][0]["lr"] == pytest.approx(1e-3 * third)
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

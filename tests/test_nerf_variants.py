@@ -189,6 +189,28 @@ def test_a_relu_density_that_starts_negative_is_dead_and_the_bias_keeps_it_alive
             assert bool((sigma > 0).all()) == want_alive
 
 
+def test_the_widened_sigmoid_reaches_black_at_a_finite_raw_and_climbs_out_of_saturation() -> None:
+    from neuralens.nerf.mlp_field import COLOUR_MIN_SLOPE, TinyNeRF, wide_sigmoid
+
+    raw = torch.tensor([-30.0, -6.9, 0.0, 6.9])
+    assert wide_sigmoid(raw).tolist() == pytest.approx([-1e-3, 0.0, 0.5, 1.0], abs=2e-4)
+    # a colour driven far past black (the opaque black wall of a collapsed field), asked for grey: the plain
+    # sigmoid's gradient there is ~1e-13, below Adam's epsilon, so it barely moves; the widened one climbs back
+    ends = {}
+    for name, act in (("sigmoid", torch.sigmoid), ("wide", wide_sigmoid)):
+        x = torch.full((1,), -30.0, requires_grad=True)
+        opt = torch.optim.Adam([x], lr=0.5)
+        for _ in range(150):
+            opt.zero_grad()
+            ((act(x) - 0.5) ** 2).sum().backward()
+            opt.step()
+        ends[name] = float(act(x))
+    assert ends["sigmoid"] < 1e-6 and ends["wide"] == pytest.approx(0.5, abs=0.05)
+    assert COLOUR_MIN_SLOPE > 0
+    with pytest.raises(ValueError, match="sigmoid, wide_sigmoid"):
+        TinyNeRF(colour="tanh")
+
+
 def test_nerf_compare_cli(tmp_path: Path) -> None:
     res = subprocess.run([sys.executable, "-m", "neuralens.cli", "nerf", "compare", "--scene", "builtin:16",
                           "--seconds", "1.5", "--variants", "tiny,fast", "--batch-rays", "256", "--out",

@@ -61,6 +61,9 @@ class NerfConfig:
     lr: float = option(5e-4, "learning rate of the networks", type=positive_float)
     grid_lr: float = 0.02  # learning rate of explicit grids (fields with grid_parameters())
     lr_decay: float = 1.0  # learning-rate factor reached at the end of the budget (1: constant)
+    # steps over which the learning rate rises from LR_WARMUP_START x to 1x along a quarter sine (mip-NeRF's
+    # lr_delay): Adam's first, same-sized steps otherwise push a ReLU density below zero everywhere at once
+    lr_warmup: int = 0
     tv_weight: float = 0.0  # total-variation weight for fields with tv_loss()
     # coarse-to-fine: [budget fraction, grid resolution] pairs; the field's grids are resampled when the run's
     # progress passes each fraction (fields with upsample())

@@ -14,6 +14,21 @@ DENSITY_ACTIVATIONS = {
     "softplus": lambda raw: nn.functional.softplus(raw - 1.0),
 }
 
+#: how raw network outputs become colours: the notebook's sigmoid (a black target sits at raw = -inf, so a field
+#: fitting a black background drives raw down until the sigmoid saturates and its gradient vanishes: the field
+#: renders black for good), or mip-NeRF's widened sigmoid, which reaches 0 and 1 at a finite raw (-6.9 and 6.9),
+#: here with a slope that never falls below COLOUR_MIN_SLOPE: a raw pushed far past -6.9 renders slightly below 0
+#: and the loss can pull it back
+COLOUR_MIN_SLOPE = 0.01
+
+
+def wide_sigmoid(raw: Tensor) -> Tensor:
+    """mip-NeRF's widened sigmoid (range [-0.001, 1.001]) whose gradient never vanishes (slope >= 0.01 added)."""
+    return torch.sigmoid(raw) * (1 + 2e-3) - 1e-3 + COLOUR_MIN_SLOPE * (raw - raw.detach())
+
+
+COLOUR_ACTIVATIONS = {"sigmoid": torch.sigmoid, "wide_sigmoid": wide_sigmoid}
+
 
 class TinyNeRF(nn.Module):
     """The classic tiny_nerf MLP: gamma(x) with L=6 (no pi), 8 ReLU layers of 256, input re-injected after
@@ -26,11 +41,12 @@ class TinyNeRF(nn.Module):
 
     def __init__(self, depth: int = 8, width: int = 256, n_freqs: int = 6, skip: int = 4, use_pi: bool = False,
                  use_viewdirs: bool = False, dir_freqs: int = 4, density: str = "relu",
-                 density_bias: float | None = None) -> None:
+                 density_bias: float | None = None, colour: str = "sigmoid") -> None:
         super().__init__()
-        if density not in DENSITY_ACTIVATIONS:
-            raise ValueError(f"density activation {density!r}: use {', '.join(DENSITY_ACTIVATIONS)}")
-        self.density_activation = DENSITY_ACTIVATIONS[density]
+        for name, table in ((density, DENSITY_ACTIVATIONS), (colour, COLOUR_ACTIVATIONS)):
+            if name not in table:
+                raise ValueError(f"activation {name!r}: use {', '.join(table)}")
+        self.density_activation, self.colour_activation = DENSITY_ACTIVATIONS[density], COLOUR_ACTIVATIONS[colour]
         self.enc = PositionalEncoding(3, n_freqs, use_pi=use_pi)
         self.skip, self.use_viewdirs = skip, use_viewdirs
         layers, in_dim = [], self.enc.out_dim
@@ -59,9 +75,9 @@ class TinyNeRF(nn.Module):
                 h = torch.cat([h, e], -1)
         if not self.use_viewdirs:
             raw = self.head(h)
-            return self.density_activation(raw[..., 3]), torch.sigmoid(raw[..., :3])
+            return self.density_activation(raw[..., 3]), self.colour_activation(raw[..., :3])
         if viewdirs is None:
             raise ValueError("TinyNeRF(use_viewdirs=True) needs viewdirs")
         sigma = self.density_activation(self.sigma_head(h)[..., 0])
-        rgb = torch.sigmoid(self.color(torch.cat([self.feature(h), self.dir_enc(viewdirs)], -1)))
+        rgb = self.colour_activation(self.color(torch.cat([self.feature(h), self.dir_enc(viewdirs)], -1)))
         return sigma, rgb

@@ -159,6 +159,19 @@ def _loss(model: NerfModel, cfg: NerfConfig, rendered: dict[str, Tensor], target
     return loss
 
 
+#: the learning-rate factor a warm-up (``lr_warmup`` steps) starts from
+LR_WARMUP_START = 0.1
+
+
+def lr_factor(cfg: NerfConfig, it: int, fraction: float) -> float:
+    """The factor on every base learning rate at step ``it`` (0-based) with ``fraction`` of the budget spent:
+    a quarter-sine warm-up from LR_WARMUP_START over ``cfg.lr_warmup`` steps, times ``lr_decay ** fraction``."""
+    warm = 1.0
+    if it < cfg.lr_warmup:
+        warm = LR_WARMUP_START + (1 - LR_WARMUP_START) * math.sin(0.5 * math.pi * it / cfg.lr_warmup)
+    return warm * cfg.lr_decay ** fraction
+
+
 def _step(model: NerfModel, optimizer: torch.optim.Optimizer, cfg: NerfConfig, rays: TrainingRays, gen: torch.Generator,
           pos: _Progress, device: torch.device) -> tuple[float, int]:
     """One optimisation step on a random ray batch; returns the loss and the number of rays."""
@@ -173,9 +186,9 @@ def _step(model: NerfModel, optimizer: torch.optim.Optimizer, cfg: NerfConfig, r
                            fine=model.fine, occ=model.occ,
                            background=None if background is None else background.to(device))
     loss = _loss(model, cfg, rendered, target)
-    if cfg.lr_decay != 1.0:
-        for group in optimizer.param_groups:
-            group["lr"] = group["base_lr"] * cfg.lr_decay ** pos.fraction(cfg)
+    factor = lr_factor(cfg, pos.it, pos.fraction(cfg))
+    for group in optimizer.param_groups:
+        group["lr"] = group["base_lr"] * factor
     optimizer.zero_grad(set_to_none=True)
     if loss.requires_grad:  # (no sample survived skipping: nothing to learn from this batch)
         loss.backward()
