@@ -3,8 +3,8 @@
     python benchmarks/nerf_mlp_variants.py [--scene ../shared/data/nerf/lego_100.npz] [--iters 100]
         [--seeds 0,1,2] [--downscale 1] [--test-views 0,50] [--out runs/mlp]
 
-Trains ``tiny`` (the notebook's ReLU density), ``tiny_hier`` and ``tiny_viewdirs`` (their ReLU density starts with
-bias 0.1 and a learning-rate warm-up) for the same number of iterations with ``neuralens nerf train --iters N``
+Trains ``tiny`` (the notebook's ReLU density), ``tiny_hier`` and ``tiny_viewdirs`` (density bias 0.1, a
+learning-rate warm-up, a widened sigmoid colour) for the same number of iterations with ``nerf train --iters N``
 (iterations, not seconds: the comparison NeRF's paper makes, and one that does not depend on how busy the CPU is),
 once per seed. Prints each run's held-out PSNR, each improvement against the baseline of the same seed at equal
 iterations (probes ahead, mean gain), whether a run ever fell back to black after rising above it, and the black

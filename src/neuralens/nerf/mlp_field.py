@@ -43,9 +43,9 @@ class TinyNeRF(nn.Module):
                  use_viewdirs: bool = False, dir_freqs: int = 4, density: str = "relu",
                  density_bias: float | None = None, colour: str = "sigmoid") -> None:
         super().__init__()
-        for name, table in ((density, DENSITY_ACTIVATIONS), (colour, COLOUR_ACTIVATIONS)):
+        for what, name, table in (("density", density, DENSITY_ACTIVATIONS), ("colour", colour, COLOUR_ACTIVATIONS)):
             if name not in table:
-                raise ValueError(f"activation {name!r}: use {', '.join(table)}")
+                raise ValueError(f"{what} activation {name!r}: use {', '.join(table)}")
         self.density_activation, self.colour_activation = DENSITY_ACTIVATIONS[density], COLOUR_ACTIVATIONS[colour]
         self.enc = PositionalEncoding(3, n_freqs, use_pi=use_pi)
         self.skip, self.use_viewdirs = skip, use_viewdirs

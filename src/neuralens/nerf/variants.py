@@ -116,7 +116,7 @@ VARIANTS.register("tiny_hier", _tiny_hier, doc=(
     'samples are drawn from them by inverse-CDF sampling and all 128 are rendered. Samples concentrate on '
     "surfaces. One MLP serves both passes (mip-NeRF's choice; NeRF trains a second one): both losses train it and"
     ' the second pass reuses its 64 coarse outputs, so a step costs twice the baseline\'s network evaluations, '
-    'not three times. The density ReLU starts with bias 0.1 so it cannot start dead.'))
+    'not three times. ' + _LIVE_DOC))
 VARIANTS.register("tiny_viewdirs", _tiny_viewdirs, doc=(
     "View directions: the MLP's colour head also takes gamma(d), so specular highlights can move with the viewer;"
     ' density stays a function of position only. ' + _LIVE_DOC))
