@@ -14,20 +14,33 @@ import json
 from pathlib import Path
 
 from neuralens.data.cifar import load_image_data
-from neuralens.models.cards import PRETRAINED_DIR
+from neuralens.models.cards import PRETRAINED_DIR, read_card
 from neuralens.models.shipping import export_shipped
 
 ARCHS = ("resnet18", "plain18", "vgg16_bn")
 
 
 def stages(run: Path) -> list[Path]:
-    """The run and the runs it continued (``--pretrained EARLIER/model.pt``), first stage first."""
+    """The run and the runs it continued (``--pretrained EARLIER/model.pt``), first stage first; a chain that
+    starts from the shipped weights (``--pretrained neuralens``) continues in their card (``shipped_start``)."""
     chain = [run]
     while True:
         start = json.loads((chain[0] / "config.json").read_text())["args"].get("pretrained")
         if not start or not (Path(start).parent / "config.json").is_file():
             return chain
         chain.insert(0, Path(start).parent)
+
+
+def shipped_start(arch: str) -> tuple[str, list[dict[str, float]], str]:
+    """What ``--pretrained neuralens`` started from: the card shipped before this export, as its command, its
+    per-epoch history (the card keeps one total of seconds: carried on its first epoch, so sums stay right) and a
+    note naming the weights by sha256 (after this export "neuralens" means the new ones)."""
+    card = read_card(arch)
+    t = card["training"]
+    history = [{"test_acc": a, "seconds": t["seconds"] if i == 0 else 0.0}
+               for i, a in enumerate(t["test_accuracy_per_epoch"])]
+    return t["command"], history, (f"--pretrained neuralens = the weights shipped before (sha256 {card['sha256']}), "
+                                   f"whose card said: {t['note']}")
 
 
 def command_of(run: Path, arch: str, data: str) -> str:
@@ -55,9 +68,13 @@ def main() -> None:
             print(f"{arch}: not finished ({run})")
             continue
         chain = stages(run)
-        command = " && ".join(command_of(r, arch, args.data) for r in chain)  # as the runs were made
+        commands = [command_of(r, arch, args.data) for r in chain]  # as the runs were made
         earlier = [h for r in chain[:-1] for h in json.loads((r / "metrics.json").read_text())["history"]]
-        card = export_shipped(run, data, PRETRAINED_DIR, command, files, args.note, earlier)
+        note = args.note
+        if json.loads((chain[0] / "config.json").read_text())["args"].get("pretrained") == "neuralens":
+            command, history, named = shipped_start(arch)
+            commands, earlier, note = [command, *commands], history + earlier, f"{note}; {named}".lstrip("; ")
+        card = export_shipped(run, data, PRETRAINED_DIR, " && ".join(commands), files, note, earlier)
         m = card["metrics"]
         print(f"{arch}: accuracy {m['accuracy']:.4f} (float32 {m['accuracy_float32']:.4f}), loss {m['loss']:.4f}, "
               f"{card['bytes'] / 1e6:.2f} MB")
