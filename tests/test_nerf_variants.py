@@ -306,3 +306,18 @@ def test_forward_facing_scenes_get_the_recipes_own_settings_and_options_still_wi
     assert ff.batch_rays == FORWARD_FACING["batch_rays"] and ff.forward_facing == FORWARD_FACING
     assert make_config("fast", forward_facing=True, n_samples=48).render.n_samples == 48  # the user's option wins
     assert make_config("tiny", forward_facing=True) == make_config("tiny")  # recipes without such settings
+
+
+def test_the_coarse_pass_loss_is_weighted_as_the_recipe_says() -> None:
+    # tiny_hier weighs the coarse render's MSE by mip-NeRF's 0.1 beside the fine render's 1; NeRF's own recipe
+    # (separate fine field) keeps 1: check the loss against the closed form for both
+    from neuralens.nerf.trainer import _loss
+
+    g = torch.Generator().manual_seed(0)
+    target, fine, coarse = (torch.rand(7, 3, generator=g) for _ in range(3))
+    mse = torch.nn.functional.mse_loss
+    for cfg, weight in ((make_config("tiny_hier"), 0.1), (make_config("tiny_hier", coarse_weight=1.0), 1.0)):
+        model = build_model(cfg)
+        got = _loss(model, cfg, {"rgb": fine, "coarse_rgb": coarse}, target)
+        assert torch.allclose(got, mse(fine, target) + weight * mse(coarse, target))
+    assert make_config("tiny").coarse_weight == 1.0 and make_config("tiny").lr_warmup == 0  # the baseline: faithful

@@ -51,6 +51,9 @@ class NerfConfig:
     # hierarchical sampling (render.n_importance > 0): True = NeRF's separate fine field; False = one field for
     # both passes (mip-NeRF), trained by both losses, its coarse outputs reused by the second pass
     separate_fine: bool = True
+    # the coarse pass's loss weight beside the fine pass's 1 (NeRF: 1; mip-NeRF: 0.1, so one shared field fits
+    # the render it is judged by and the coarse pass only has to place the second pass's samples)
+    coarse_weight: float = 1.0
     render: RenderSettings = dataclasses.field(default_factory=RenderSettings)
     iters: int | None = option(1000, "training iterations (default 1000 without --seconds)", type=positive_int)
     seconds: float | None = option(None, "training-time budget in seconds", type=positive_float)

@@ -150,10 +150,11 @@ class _Progress:
 
 
 def _loss(model: NerfModel, cfg: NerfConfig, rendered: dict[str, Tensor], target: Tensor) -> Tensor:
-    """MSE of the (fine) render, plus the coarse pass's MSE and the field's TV term when the recipe has them."""
+    """MSE of the (fine) render, plus the coarse pass's MSE (weighted) and the field's TV term when the recipe
+    has them."""
     loss = nn.functional.mse_loss(rendered["rgb"], target)
     if "coarse_rgb" in rendered:
-        loss = loss + nn.functional.mse_loss(rendered["coarse_rgb"], target)
+        loss = loss + cfg.coarse_weight * nn.functional.mse_loss(rendered["coarse_rgb"], target)
     if cfg.tv_weight > 0 and hasattr(model.coarse, "tv_loss"):
         loss = loss + cfg.tv_weight * model.coarse.tv_loss()
     return loss
