@@ -17,6 +17,7 @@ from neuralens.nerf.grid_field import VMField
 from neuralens.nerf.model import build_model
 from neuralens.nerf.occupancy import OccupancyGrid, march
 from neuralens.nerf.renderer import RenderSettings, render_image, render_rays
+from neuralens.nerf.trainer import _loss
 from neuralens.nerf.variants import VARIANTS, make_config
 
 
@@ -309,10 +310,8 @@ def test_forward_facing_scenes_get_the_recipes_own_settings_and_options_still_wi
 
 
 def test_the_coarse_pass_loss_is_weighted_as_the_recipe_says() -> None:
-    # tiny_hier weighs the coarse render's MSE by mip-NeRF's 0.1 beside the fine render's 1; NeRF's own recipe
-    # (separate fine field) keeps 1: check the loss against the closed form for both
-    from neuralens.nerf.trainer import _loss
-
+    # tiny_hier weighs the coarse render's MSE by mip-NeRF's 0.1 beside the fine render's 1; an override of 1
+    # (NeRF's weight) is honoured: check the loss against the closed form for both
     g = torch.Generator().manual_seed(0)
     target, fine, coarse = (torch.rand(7, 3, generator=g) for _ in range(3))
     mse = torch.nn.functional.mse_loss

@@ -46,7 +46,7 @@ LIVE_FIELD = {"density": "relu", "density_bias": 0.1, "colour": "wide_sigmoid"}
 #: ... and its first steps: while clearing the initial fog, Adam's equal-sized first steps pushed every raw density
 #: below zero within 15 steps (tiny_viewdirs, seed 0, half size); a warm-up from 0.1x keeps it alive (mip-NeRF's
 #: lr_delay). 10 steps cost less than 20 (half size, 120 steps, seeds 0-2: tiny_viewdirs 16.91 against 16.71 dB
-#: mean) and still kept all of them alive. A ReLU passing gradients below zero also stays alive but learns slower
+#: mean) and kept every run alive. A ReLU passing gradients below zero also stays alive but learns slower
 LIVE_WARMUP = 10
 #: tiny_hier's coarse-pass loss weight: mip-NeRF's 0.1, so the one shared field fits the render it is judged by
 HIER_COARSE_WEIGHT = 0.1
