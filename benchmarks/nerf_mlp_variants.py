@@ -28,8 +28,9 @@ from neuralens.data.scene_spec import SceneChoice
 from neuralens.data.scenes import load_choice
 from neuralens.nerf.compare import at_equal_iterations
 from neuralens.nerf.metrics import blank_psnr
+from neuralens.nerf.variants import BASELINE
 
-VARIANTS = ("tiny", "tiny_hier", "tiny_viewdirs")
+VARIANTS = (BASELINE, "tiny_hier", "tiny_viewdirs")
 #: a probe counts as "above black" by this margin (the report's learned-line is 1.5 dB over the better blank)
 ALIVE_DB = 0.5
 
@@ -91,10 +92,10 @@ def main() -> None:
         psnrs = [runs[v][s]["psnr"] for s in seeds]
         row: dict[str, Any] = {"psnr": psnrs, "psnr_mean": statistics.fmean(psnrs),
                                "fell_back_to_black": [fell_back(runs[v][s]["history"], probe_black) for s in seeds]}
-        if v != VARIANTS[0] and VARIANTS[0] in runs:
-            row["at_equal_iterations"] = [at_equal_iterations(runs[v][s]["history"], runs[VARIANTS[0]][s]["history"])
+        if v != BASELINE and BASELINE in runs:
+            row["at_equal_iterations"] = [at_equal_iterations(runs[v][s]["history"], runs[BASELINE][s]["history"])
                                           for s in seeds]
-            row["gain_over_baseline_db"] = [runs[v][s]["psnr"] - runs[VARIANTS[0]][s]["psnr"] for s in seeds]
+            row["gain_over_baseline_db"] = [runs[v][s]["psnr"] - runs[BASELINE][s]["psnr"] for s in seeds]
         summary["variants"][v] = row
         line = f"{v}: " + ", ".join(f"seed {s} {p:.2f}" for s, p in zip(seeds, psnrs))
         line += (f" dB (mean {row['psnr_mean']:.2f}) on {len(scene.test_idx)} held-out views after {args.iters} "

@@ -20,7 +20,7 @@ from neuralens.data.scenes import Scene, builtin_scene, load_scene, save_tiny_np
 from neuralens.nerf.config import NerfConfig
 from neuralens.nerf.metrics import psnr, ssim
 from neuralens.nerf.renderer import RenderSettings
-from neuralens.nerf.trainer import train_nerf
+from neuralens.nerf.trainer import LR_WARMUP_START, lr_factor, train_nerf
 
 
 @pytest.fixture(scope="module")
@@ -138,8 +138,6 @@ def test_resume_after_interrupt_matches_uninterrupted(tmp_path: Path, small_scen
 
 
 def test_the_warm_up_raises_the_learning_rate_along_a_quarter_sine(tmp_path: Path, small_scene: Scene) -> None:
-    from neuralens.nerf.trainer import LR_WARMUP_START, lr_factor
-
     cfg = NerfConfig(iters=5, batch_rays=32, lr=1e-3, field_kwargs=dict(depth=2, width=16),
                      render=RenderSettings(n_samples=8), device="cpu", lr_warmup=4)
     assert lr_factor(cfg, 0, 0.0) == pytest.approx(LR_WARMUP_START)
