@@ -18,6 +18,8 @@ from neuralens.core.cliargs import (
 from neuralens.core.errors import NeuralensError
 from neuralens.models.zoo import list_models
 
+SCHEDULES = ("one-cycle", "constant")
+
 
 @dataclass
 class TrainConfig:
@@ -27,7 +29,14 @@ class TrainConfig:
     width: float = option(0.25, "channel width multiplier (<= 8)", type=width_multiplier)
     epochs: int = option(5, "passes over the training set", type=positive_int)
     batch_size: int = option(128, "images per step (128 beat 256 at 10 epochs: more steps)", type=positive_int)
-    lr: float = option(0.2, "peak LR of the one-cycle schedule", type=positive_float)
+    lr: float = option(0.2, "peak LR of the one-cycle schedule (the constant LR of --schedule constant)",
+                       type=positive_float)
+    schedule: str = option("one-cycle", "one-cycle: warm up over 20%% of the steps, then decay linearly to 0; "
+                                        "constant: --lr throughout (the usual companion of --swa-epochs)",
+                           choices=SCHEDULES)
+    swa_epochs: int = option(0, "average the weights at the end of each of the last N epochs (stochastic weight "
+                                "averaging) and recompute BatchNorm statistics on the training images; 0 = off",
+                             type=nonneg_int)
     momentum: float = 0.9
     weight_decay: float = option(5e-4, "L2 on conv/linear weights", type=nonneg_float)
     label_smoothing: float = option(0.2, "cross-entropy label smoothing in [0, 1)", type=nonneg_float)
@@ -46,12 +55,16 @@ class TrainConfig:
                                           "hub:REPO:ENTRY (default: random initialisation)")
     data: str = "auto"
     #: configuration keys a resumed run must share with its checkpoint
-    resume_keys: tuple[str, ...] = field(default=("model", "width", "batch_size", "epochs", "seed"), repr=False)
+    resume_keys: tuple[str, ...] = field(default=("model", "width", "batch_size", "epochs", "seed", "schedule",
+                                                  "swa_epochs"), repr=False)
 
     def __post_init__(self) -> None:
         """Reject impossible recipes before anything is written."""
         if self.crop_pad < 0 or self.weight_decay < 0 or not 0 <= self.label_smoothing < 1:
             raise NeuralensError(f"need crop_pad >= 0, weight_decay >= 0 and 0 <= label_smoothing < 1; got "
                                  f"{self.crop_pad}, {self.weight_decay}, {self.label_smoothing}")
+        if self.swa_epochs > self.epochs:
+            raise NeuralensError(f"--swa-epochs {self.swa_epochs} exceeds --epochs {self.epochs}; average at most "
+                                 "every epoch of the run")
 
 

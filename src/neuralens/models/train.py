@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel
 
 from neuralens.core.checkpoint import save_checkpoint
 from neuralens.core.errors import NeuralensError
@@ -31,6 +32,7 @@ from neuralens.core.progress import Progress
 from neuralens.core.resume import interruptible, resume_checkpoint
 from neuralens.core.runtime import autocast_dtype, resolve_device, seed_everything
 from neuralens.data.cifar import ImageData, augment_batch, to_float
+from neuralens.models.averaging import adopt_average, averaged_copy, training_batches
 from neuralens.models.recipe import TrainConfig
 from neuralens.models.registry import create_model
 from neuralens.models.weights import save_half
@@ -50,6 +52,11 @@ def one_cycle(total: int, warmup_frac: float = 0.2) -> Callable[[int], float]:
         return max(0.0, (total - step) / max(1, total - warm))
 
     return factor
+
+
+def lr_schedule(cfg: TrainConfig, total: int) -> Callable[[int], float]:
+    """The LR factor per step of ``cfg.schedule`` over ``total`` steps."""
+    return one_cycle(total) if cfg.schedule == "one-cycle" else (lambda step: 1.0)
 
 
 def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
@@ -125,16 +132,24 @@ class _Run:
     history: list[dict[str, float]] = field(default_factory=list)
     #: running (images seen, correct, summed loss) of the current epoch, so a resumed epoch reports exactly
     tally: list[float] = field(default_factory=lambda: [0, 0, 0.0])
+    #: the running mean of the weights at the ends of the averaged epochs (``--swa-epochs``), else None
+    average: AveragedModel | None = None
+    #: the model holds the averaged weights with recomputed BatchNorm statistics (the run is complete)
+    averaged: bool = False
 
     def train_state(self) -> dict[str, Any]:
         return {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-                "epoch": self.epoch, "step": self.step, "history": self.history, "tally": list(self.tally)}
+                "epoch": self.epoch, "step": self.step, "history": self.history, "tally": list(self.tally),
+                "average": None if self.average is None else self.average.state_dict(), "averaged": self.averaged}
 
     def load_train_state(self, state: dict[str, Any]) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.epoch, self.step, self.history = state["epoch"], state["step"], state.get("history", [])
         self.tally = list(state.get("tally", [0, 0, 0.0]))
+        if self.average is not None:
+            self.average.load_state_dict(state["average"])
+        self.averaged = bool(state.get("averaged", False))
 
 
 def _setup(cfg: TrainConfig, data: ImageData, device: torch.device, memory_format: torch.memory_format) -> _Run:
@@ -145,8 +160,8 @@ def _setup(cfg: TrainConfig, data: ImageData, device: torch.device, memory_forma
     steps = n // cfg.batch_size if cfg.steps_per_epoch is None else min(cfg.steps_per_epoch, n // cfg.batch_size)
     optimizer = torch.optim.SGD(_param_groups(model, cfg.weight_decay), lr=cfg.lr, momentum=cfg.momentum,
                                 nesterov=True)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, one_cycle(cfg.epochs * steps))
-    return _Run(model, optimizer, scheduler, steps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_schedule(cfg, cfg.epochs * steps))
+    return _Run(model, optimizer, scheduler, steps, average=averaged_copy(model) if cfg.swa_epochs else None)
 
 
 def _data_identity(data: ImageData) -> dict[str, Any]:
@@ -245,13 +260,25 @@ def train(cfg: TrainConfig, data: ImageData, out: str | Path, resume: bool = Fal
                 guard.check()
             bar.close()
             scores = _end_epoch(run, cfg, data, device, time.perf_counter() - t0, log)
+            if run.average is not None and run.epoch > cfg.epochs - cfg.swa_epochs:
+                run.average.update_parameters(run.model)
             if cfg.snapshots:  # before the checkpoint: a resumed run redoes (and rewrites) an unrecorded epoch
                 save_half(run.model, out / "snapshots" / f"epoch_{run.epoch:03d}.safetensors")
             checkpoint(scores)
             _write_history(out / "history.csv", run.history)
             guard.check()
 
+    averaging = run.average is not None and not run.averaged
+    if averaging:  # outside the guard: Ctrl-C here keeps the last epoch's checkpoint, and --resume averages again
+        log(f"averaging the weights of the last {cfg.swa_epochs} epochs; recomputing BatchNorm statistics")
+        adopt_average(run.model, run.average, training_batches(data.x_train, cfg.seed, cfg.crop_pad, 500, device,
+                                                               memory_format))
+        run.averaged = True
     final = evaluate(run.model, data.x_test, data.y_test, data.num_classes, device=device)
+    if averaging:
+        log(f"averaged weights: test loss {final['loss']:.3f} acc {final['accuracy']:.4f} (last epoch's weights: "
+            f"{run.history[-1]['test_acc']:.4f})")
+        checkpoint(classifier_metrics(final, data.classes))
     metrics = classifier_metrics(final, data.classes)
     metrics["accuracy_flip_tta"] = evaluate(run.model, data.x_test, data.y_test, data.num_classes, device=device,
                                             flip_tta=True)["accuracy"]
