@@ -1,6 +1,7 @@
 """Export the finished runs of ``benchmarks/pretrained.sh`` as the package's shipped weights and model cards.
 
-    python benchmarks/export_pretrained.py [--runs runs/pretrained] [--suffix _ft] [--data ../shared/data/cifar10]
+    python benchmarks/export_pretrained.py [--runs runs/pretrained] [--suffix _ft] [--archs A,B]
+        [--data ../shared/data/cifar10]
 
 Each ``RUNS/ARCH{SUFFIX}`` (with metrics.json: finished) becomes
 ``src/neuralens/models/pretrained/ARCH.safetensors`` and
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from neuralens.data.cifar import load_image_data
 from neuralens.models.cards import PRETRAINED_DIR, read_card
+from neuralens.models.recipe import TrainConfig
 from neuralens.models.shipping import export_shipped
 
 ARCHS = ("resnet18", "plain18", "vgg16_bn")
@@ -44,10 +46,12 @@ def shipped_start(arch: str) -> tuple[str, list[dict[str, float]], str]:
 
 
 def command_of(run: Path, arch: str, data: str) -> str:
-    """The ``neuralens train`` command that made ``run``, from its recorded arguments."""
+    """The ``neuralens train`` command that made ``run``, from its recorded arguments (options left at their
+    defaults are not spelled out)."""
     a = json.loads((run / "config.json").read_text())["args"]
-    extra = (f" --lr {a['lr']:g}" if a["lr"] != 0.2 else "") + (f" --pretrained {a['pretrained']}"
-                                                                    if a.get("pretrained") else "")
+    extra = "".join(f" --{k.replace('_', '-')} {a[k]:g}" if isinstance(a[k], float) else
+                    f" --{k.replace('_', '-')} {a[k]}" for k in ("lr", "schedule", "swa_epochs", "pretrained")
+                    if a.get(k) is not None and a[k] != getattr(TrainConfig, k))
     return f"neuralens train --model {arch} --width 0.25 --epochs {a['epochs']} --seed {a['seed']}{extra} " \
            f"--data {data} --out {run}"
 
@@ -58,11 +62,12 @@ def main() -> None:
     ap.add_argument("--suffix", default="", help="run folders RUNS/ARCH+SUFFIX (e.g. _ft: a run continued from "
                     "RUNS/ARCH with --pretrained); the card's command and history cover every stage")
     ap.add_argument("--data", default="../shared/data/cifar10")
+    ap.add_argument("--archs", default=",".join(ARCHS), help="which nets to export (comma-separated)")
     ap.add_argument("--note", default="", help="how the run went (e.g. shared CPU), recorded in the card")
     args = ap.parse_args()
     data = load_image_data(args.data)
     files = sorted(Path(args.data).glob("*.npz"))
-    for arch in ARCHS:
+    for arch in args.archs.split(","):
         run = Path(args.runs) / f"{arch}{args.suffix}"
         if not (run / "metrics.json").is_file():
             print(f"{arch}: not finished ({run})")

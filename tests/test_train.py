@@ -75,10 +75,8 @@ def test_flip_tta_averages_the_mirror_view() -> None:
     assert not torch.equal(expected, x[:, 0, 0, :10].argmax(1))  # the mirror view changed some predictions
 
 
-def test_resume_continues_exactly(tmp_path: Path) -> None:
-    data = make_synthetic(96, 32, seed=0)
-    full = train(_cfg(), data, tmp_path / "full", log=lambda m: None)
-    # same run, interrupted by Ctrl-C inside the second epoch's first step, then resumed
+def _cut_and_resume(cfg: TrainConfig, data: object, out: Path) -> dict[str, object]:
+    """Train ``cfg`` interrupted by Ctrl-C inside the second epoch's first step, then resumed."""
     calls = {"n": 0}
     real = train_mod.augment_batch
 
@@ -91,18 +89,70 @@ def test_resume_continues_exactly(tmp_path: Path) -> None:
     train_mod.augment_batch = interrupting  # type: ignore[assignment]
     try:
         with pytest.raises(KeyboardInterrupt):
-            train(_cfg(), data, tmp_path / "cut", log=lambda m: None)
+            train(cfg, data, out, log=lambda m: None)  # type: ignore[arg-type]
     finally:
         train_mod.augment_batch = real
-    state = load_checkpoint(tmp_path / "cut" / "model.pt")["train_state"]
+    state = load_checkpoint(out / "model.pt")["train_state"]
     assert (state["epoch"], state["step"]) == (1, 0)
-    resumed = train(_cfg(), data, tmp_path / "cut", resume=True, log=lambda m: None)
-    a = load_checkpoint(tmp_path / "full" / "model.pt")["state_dict"]
-    b = load_checkpoint(tmp_path / "cut" / "model.pt")["state_dict"]
-    for k in a:
-        assert torch.allclose(a[k].float(), b[k].float(), atol=1e-6), k
+    return train(cfg, data, out, resume=True, log=lambda m: None)  # type: ignore[arg-type]
+
+
+def _same_weights(a: Path, b: Path, atol: float = 1e-6) -> None:
+    sa, sb = load_checkpoint(a / "model.pt")["state_dict"], load_checkpoint(b / "model.pt")["state_dict"]
+    for k in sa:
+        assert torch.allclose(sa[k].float(), sb[k].float(), atol=atol), k
+
+
+@pytest.mark.parametrize("swa_epochs", [0, 2])
+def test_resume_continues_exactly(tmp_path: Path, swa_epochs: int) -> None:
+    data = make_synthetic(96, 32, seed=0)
+    cfg = _cfg(swa_epochs=swa_epochs, schedule="constant" if swa_epochs else "one-cycle")
+    full = train(cfg, data, tmp_path / "full", log=lambda m: None)
+    resumed = _cut_and_resume(cfg, data, tmp_path / "cut")
+    _same_weights(tmp_path / "full", tmp_path / "cut")
     assert resumed["accuracy"] == pytest.approx(full["accuracy"])
     assert (tmp_path / "cut" / "history.csv").read_text() .count("\n") == 3  # header + 2 epochs
+
+
+def test_swa_is_the_mean_of_the_epoch_weights_with_fresh_batchnorm(tmp_path: Path) -> None:
+    from neuralens.models.averaging import training_batches
+
+    data = make_synthetic(96, 32, seed=0)
+    # with a constant LR the first epochs do not depend on the run's length: runs of 2 and 3 epochs give the
+    # weights at the ends of epochs 2 and 3, whose mean is what --swa-epochs 2 of a 3-epoch run must hold
+    runs = {}
+    for name, kw in {"w2": dict(epochs=2), "w3": dict(epochs=3), "swa": dict(epochs=3, swa_epochs=2)}.items():
+        train(_cfg(schedule="constant", **kw), data, tmp_path / name, log=lambda m: None)
+        runs[name] = load_checkpoint(tmp_path / name / "model.pt")
+    params = {n for n, _ in model_from_checkpoint(runs["swa"]).named_parameters()}
+    for k in params:
+        mean = (runs["w2"]["state_dict"][k] + runs["w3"]["state_dict"][k]) / 2
+        assert torch.allclose(runs["swa"]["state_dict"][k], mean, atol=1e-6), k
+    # BatchNorm statistics: the first BN's running mean/var are those of its input over the augmented set
+    model = model_from_checkpoint(runs["swa"])
+    bn = next(m for m in model.modules() if isinstance(m, nn.BatchNorm2d))
+    stored_mean, stored_var = bn.running_mean.clone(), bn.running_var.clone()
+    seen: list[torch.Tensor] = []
+    bn.register_forward_hook(lambda mod, inp, out: seen.append(inp[0].detach()))
+    model.eval()
+    with torch.no_grad():
+        for xb in training_batches(data.x_train, 1, 2, 500, torch.device("cpu"), torch.contiguous_format):
+            model(xb)
+    (acts,) = seen  # 96 images: one batch of the pass
+    assert torch.allclose(stored_mean, acts.mean((0, 2, 3)), atol=1e-5)
+    assert torch.allclose(stored_var, acts.transpose(0, 1).flatten(1).var(1), rtol=1e-4, atol=1e-6)
+    assert not torch.allclose(stored_mean, runs["w3"]["state_dict"][next(
+        k for k in runs["w3"]["state_dict"] if k.endswith("running_mean"))])
+    assert runs["swa"]["train_state"]["averaged"] is True
+
+
+def test_swa_epochs_cannot_exceed_epochs() -> None:
+    from neuralens.core.errors import NeuralensError
+
+    with pytest.raises(NeuralensError, match="--swa-epochs 3 exceeds --epochs 2"):
+        _cfg(epochs=2, swa_epochs=3)
+    assert train_mod.lr_schedule(_cfg(schedule="constant"), 100)(57) == 1.0
+    assert train_mod.lr_schedule(_cfg(), 100)(100) == 0.0
 
 
 def test_resume_refuses_other_settings(tmp_path: Path) -> None:
