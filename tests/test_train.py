@@ -125,6 +125,7 @@ def test_swa_is_the_mean_of_the_epoch_weights_with_fresh_batchnorm(tmp_path: Pat
         train(_cfg(schedule="constant", **kw), data, tmp_path / name, log=lambda m: None)
         runs[name] = load_checkpoint(tmp_path / name / "model.pt")
     params = {n for n, _ in model_from_checkpoint(runs["swa"]).named_parameters()}
+    assert any(not torch.equal(runs["w2"]["state_dict"][k], runs["w3"]["state_dict"][k]) for k in params)  # moved
     for k in params:
         mean = (runs["w2"]["state_dict"][k] + runs["w3"]["state_dict"][k]) / 2
         assert torch.allclose(runs["swa"]["state_dict"][k], mean, atol=1e-6), k
