@@ -18,11 +18,6 @@ from torch.optim.swa_utils import AveragedModel, update_bn
 from neuralens.data.cifar import augment_batch
 
 
-def averaged_copy(model: nn.Module) -> AveragedModel:
-    """An equal-weight running mean of ``model``'s parameters (starts empty: ``n_averaged`` is 0)."""
-    return AveragedModel(model)
-
-
 def training_batches(x: torch.Tensor, seed: int, pad: int, batch_size: int, device: torch.device,
                      memory_format: torch.memory_format) -> Iterator[torch.Tensor]:
     """The training images once, in stored order, with the recipe's augmentation from one seeded generator."""

@@ -32,7 +32,7 @@ from neuralens.core.progress import Progress
 from neuralens.core.resume import interruptible, resume_checkpoint
 from neuralens.core.runtime import autocast_dtype, resolve_device, seed_everything
 from neuralens.data.cifar import ImageData, augment_batch, to_float
-from neuralens.models.averaging import adopt_average, averaged_copy, training_batches
+from neuralens.models.averaging import adopt_average, training_batches
 from neuralens.models.recipe import TrainConfig
 from neuralens.models.registry import create_model
 from neuralens.models.weights import save_half
@@ -161,7 +161,7 @@ def _setup(cfg: TrainConfig, data: ImageData, device: torch.device, memory_forma
     optimizer = torch.optim.SGD(_param_groups(model, cfg.weight_decay), lr=cfg.lr, momentum=cfg.momentum,
                                 nesterov=True)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_schedule(cfg, cfg.epochs * steps))
-    return _Run(model, optimizer, scheduler, steps, average=averaged_copy(model) if cfg.swa_epochs else None)
+    return _Run(model, optimizer, scheduler, steps, average=AveragedModel(model) if cfg.swa_epochs else None)
 
 
 def _data_identity(data: ImageData) -> dict[str, Any]:
