@@ -320,3 +320,20 @@ def test_the_coarse_pass_loss_is_weighted_as_the_recipe_says() -> None:
         got = _loss(model, cfg, {"rgb": fine, "coarse_rgb": coarse}, target)
         assert torch.allclose(got, mse(fine, target) + weight * mse(coarse, target))
     assert make_config("tiny").coarse_weight == 1.0 and make_config("tiny").lr_warmup == 0  # the baseline: faithful
+
+
+def test_sampling_headroom_renders_the_baseline_again_with_twice_its_samples(tmp_path: Path) -> None:
+    """Measured only when a second-pass variant is compared; at its own samples it reproduces the trainer's score."""
+    from neuralens.data.scenes import builtin_scene
+    from neuralens.nerf.compare import sampling_headroom
+    from neuralens.nerf.trainer import train_nerf
+
+    scene = builtin_scene(16, n_train=8, n_test=2)
+    train_nerf(make_config("tiny", iters=3, batch_rays=64), scene, tmp_path / "tiny", log=lambda s: None,
+               progress=False)
+    assert sampling_headroom(tmp_path, scene, ["tiny", "fast"]) is None  # no second pass compared: no cost
+    room = sampling_headroom(tmp_path, scene, ["tiny", "tiny_hier"])
+    trained = json.loads((tmp_path / "tiny" / "metrics.json").read_text())["psnr"]["mean"]
+    assert room is not None and (room["samples"], room["more_samples"]) == (64, 128)
+    assert room["psnr"] == pytest.approx(trained, abs=1e-4)
+    assert room["more_psnr"] != room["psnr"] and room["gain_db"] == pytest.approx(room["more_psnr"] - room["psnr"])

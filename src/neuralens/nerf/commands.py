@@ -127,5 +127,9 @@ def compare_command(args: argparse.Namespace, variants: list[str]) -> int:
                 f"{eq['probes']} probes, {eq['mean_gain_db']:+.2f} dB on average") if eq else "-"
         print(f"{v:14s} {r['psnr']:7.2f} {r['ssim']:6.3f} {r['iterations_per_s']:6.2f} {reach:>8s} "
               f"{r['peak_rss_mb'] or 0:8.0f}  {same}")
+    if (room := summary.get("sampling_headroom")) is not None:
+        print(f"{room['variant']} rendered with {room['more_samples']} instead of {room['samples']} samples per ray: "
+              f"{room['more_psnr']:.2f} dB ({room['gain_db']:+.2f} dB): what better-placed samples could add to its "
+              "render")
     print(f"best: {summary['best']} -> {out / 'compare.json'}")
     return 0
