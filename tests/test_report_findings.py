@@ -162,12 +162,15 @@ def test_a_nerf_winner_must_have_learned() -> None:
 def test_the_sampling_headroom_verdict_follows_its_numbers() -> None:
     room = {"variant": "tiny", "samples": 64, "psnr": 22.08, "more_samples": 128, "more_psnr": 22.15, "gain_db": 0.07}
     flat = nerf_findings(None, {**_cmp(tiny=(22.08, 2000)), "sampling_headroom": room})[-1]
-    assert flat.numbers == "tiny rendered with 64 samples per ray 22.08 dB, with 128 22.15 dB"
+    assert flat.numbers == "tiny rendered with 64 samples per ray 22.08 dB, with 128 22.15 dB; blank image 11.00 dB"
     assert flat.verdict.startswith("no: 128 samples move its render by +0.07 dB, inside the 0.5 dB")
     lifted = nerf_findings(None, {**_cmp(tiny=(22.08, 2000)), "sampling_headroom": {**room, "gain_db": 1.2}})[-1]
     assert lifted.verdict == "yes: 128 samples lift its render by 1.2 dB"
     lowered = nerf_findings(None, {**_cmp(tiny=(22.08, 2000)), "sampling_headroom": {**room, "gain_db": -0.8}})[-1]
     assert lowered.verdict.startswith("no: 128 samples lower its render by 0.8 dB")
+    dead = {**room, "psnr": 11.2, "more_psnr": 11.2, "gain_db": 0.0}  # a field at the blank image: no evidence
+    assert nerf_findings(None, {**_cmp(tiny=(11.2, 2000)), "sampling_headroom": dead})[-1].verdict.startswith(
+        "inconclusive: tiny did not learn")
     assert len(nerf_findings(None, _cmp(tiny=(22.08, 2000)))) == 1  # no headroom measured: no finding
 
 

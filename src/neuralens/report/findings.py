@@ -293,17 +293,20 @@ def nerf_findings(cross: dict[str, Any] | None, cmp: dict[str, Any] | None) -> l
     if cmp and cmp.get("variants"):
         out.append(_variant_finding(cmp, learned_rule))
     if cmp and cmp.get("sampling_headroom"):
-        out.append(headroom_finding(cmp["sampling_headroom"]))
+        out.append(headroom_finding(cmp["sampling_headroom"], (cmp.get("blank_psnr") or {}).get("best"),
+                                    learned_rule))
     return out
 
 
-def headroom_finding(room: dict[str, Any]) -> Finding:
+def headroom_finding(room: dict[str, Any], blank: float | None, learned_rule: str) -> Finding:
     """Whether any sampler could lift the baseline by rendering alone: its own field rendered with more samples
-    (``nerf.compare.sampling_headroom``)."""
+    (``nerf.compare.sampling_headroom``). A field that did not learn says nothing about sampling."""
     more, gain = room["more_samples"], room["gain_db"]
     numbers = (f"{room['variant']} rendered with {room['samples']} samples per ray {room['psnr']:.2f} dB, with "
-               f"{more} {room['more_psnr']:.2f} dB")
-    if gain >= PSNR_NOISE_DB:
+               f"{more} {room['more_psnr']:.2f} dB" + (f"; blank image {blank:.2f} dB" if blank is not None else ""))
+    if not _learned(room["psnr"], blank):
+        verdict = f"inconclusive: {room['variant']} did not learn ({learned_rule})"
+    elif gain >= PSNR_NOISE_DB:
         verdict = f"yes: {more} samples lift its render by {gain:.1f} dB"
     elif gain <= -PSNR_NOISE_DB:
         verdict = f"no: {more} samples lower its render by {-gain:.1f} dB (the field fits its own sampling)"
@@ -311,7 +314,8 @@ def headroom_finding(room: dict[str, Any]) -> Finding:
         verdict = (f"no: {more} samples move its render by {gain:+.2f} dB, inside the {PSNR_NOISE_DB} dB a "
                    "comparison resolves; the field, not the sampling, limits it at this budget, so a second "
                    "sampling pass can gain only through training")
-    return Finding("Could better-placed samples lift the baseline's render at this budget?", numbers, verdict, "nerf")
+    return Finding("Could better-placed samples lift the baseline's render at this budget?", numbers, verdict,
+                   "nerf")
 
 
 def _variant_finding(cmp: dict[str, Any], learned_rule: str) -> Finding:
