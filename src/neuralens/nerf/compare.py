@@ -181,7 +181,9 @@ def sampling_headroom(folder: Path, scene: Scene, variants: list[str]) -> dict[s
     many: the most that better-placed samples could add to its render at this budget. Hierarchical sampling's
     claim is a better quadrature; when doubling the samples moves nothing, the field, not the sampling, limits
     the render (lego after 2000 steps: +0.07 dB, BENCHMARKS.md). Measured only when a variant with a second
-    sampling pass is compared (two renders of the test views: it costs time)."""
+    sampling pass is compared (two renders of the test views: it costs time). The render at the trained count
+    repeats the trainer's own on purpose: the gain is then a difference of two renders by one code path and one
+    config, which a drift between the child's and this process's settings cannot fake."""
     if BASELINE not in variants or not any(make_config(v).render.n_importance > 0 for v in variants):
         return None
     _, cfg, model = load_nerf(folder / BASELINE / "checkpoint.pt")
