@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +15,9 @@ import pytest
 import torch
 from torch import nn
 
+from neuralens.core.errors import NeuralensError
 from neuralens.data.cameras import Camera, look_at, ray_box
+from neuralens.nerf.compare import Budget
 from neuralens.nerf.grid_field import VMField
 from neuralens.nerf.model import build_model
 from neuralens.nerf.occupancy import OccupancyGrid, march
@@ -227,6 +232,35 @@ def test_nerf_compare_cli(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "neuralens.cli", "nerf", "compare", "--variants", "nope",
                           "--out", str(tmp_path / "x")], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "unknown NeRF variant" in bad.stderr and not (tmp_path / "x").exists()
+
+
+def test_an_interrupted_compare_at_equal_iterations_resumes_from_each_checkpoint(tmp_path: Path) -> None:
+    """Ctrl-C (to the whole process group, as a terminal sends it) leaves the running variant's checkpoint;
+    ``--resume`` continues it to the iteration budget, which every variant then has exactly."""
+    cmd = [sys.executable, "-m", "neuralens.cli", "nerf", "compare", "--scene", "builtin:16", "--variants",
+           "tiny", "--batch-rays", "64", "--out", str(tmp_path)]
+    proc = subprocess.Popen([*cmd, "--iters", "100000"], stderr=subprocess.PIPE, text=True, start_new_session=True)
+    assert proc.stderr is not None
+    seen = ""
+    while "model tiny" not in seen:  # the child's scene line: it is about to train
+        line = proc.stderr.readline()
+        assert line, seen[-2000:]
+        seen += line
+    time.sleep(5)
+    os.killpg(proc.pid, signal.SIGINT)
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=120) == 130, rest[-2000:]
+    assert "continue the comparison with --resume" in rest
+    done = torch.load(tmp_path / "tiny" / "checkpoint.pt", weights_only=False)["train_state"]["iteration"]
+    assert 0 < done < 100000 and not (tmp_path / "compare.json").exists()
+    res = subprocess.run([*cmd, "--iters", str(done + 2), "--resume"], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert f"resuming at iteration {done}" in res.stderr
+    cmp = json.loads((tmp_path / "compare.json").read_text())
+    assert cmp["iters_budget"] == done + 2 and cmp["seconds_budget"] is None
+    assert cmp["variants"]["tiny"]["iterations"] == done + 2
+    with pytest.raises(NeuralensError, match="either seconds or iterations"):
+        Budget(seconds=10, iters=5)
 
 
 def test_a_trained_nerf_does_not_render_another_scene(tmp_path: Path) -> None:

@@ -159,6 +159,16 @@ def test_a_nerf_winner_must_have_learned() -> None:
     assert few_iters.verdict.startswith("inconclusive: no variant learned with a meaningful curve")
 
 
+def test_a_comparison_at_equal_iterations_is_reported_as_one() -> None:
+    """An iteration budget (``nerf compare --iters``) ranks the variants at equal iterations, not in equal time."""
+    steps = {**_cmp(tiny=(22.0, 2000), tiny_hier=(22.6, 2000)), "seconds_budget": None, "iters_budget": 2000}
+    found = nerf_findings(None, steps)[0]
+    assert found.numbers.startswith("tiny 22.00 dB (2000 it), tiny_hier 22.60 dB (2000 it) after 2000 iterations each")
+    assert found.verdict.startswith("tiny_hier: +0.6 dB over tiny at equal iterations")
+    timed = nerf_findings(None, _cmp(tiny=(22.0, 900), tiny_hier=(22.6, 450)))[0]
+    assert "after 60 s each" in timed.numbers and "over tiny in the same time" in timed.verdict
+
+
 def test_the_sampling_headroom_verdict_follows_its_numbers() -> None:
     room = {"variant": "tiny", "samples": 64, "psnr": 22.08, "more_samples": 128, "more_psnr": 22.15, "gain_db": 0.07}
     flat = nerf_findings(None, {**_cmp(tiny=(22.08, 2000)), "sampling_headroom": room})[-1]
@@ -221,3 +231,5 @@ def test_the_report_says_how_much_training_the_baseline_got() -> None:
     assert "1000 iterations of one whole image" in text
     old = baseline_budget_sentence({"iterations": 5, "iterations_per_s": 1.0}, 5)  # a compare.json from before
     assert "5 iterations in 5.0 s" in old and "images' worth" not in old
+    steps = baseline_budget_sentence({"iterations": 2000, "iterations_per_s": 2.5}, None)  # --iters, no time row
+    assert "got 2000 iterations (2.50 it/s)" in steps

@@ -16,6 +16,8 @@ from neuralens.nerf.variants import DEFAULT_VARIANT, VARIANTS
 
 #: what ``nerf compare`` trains unless told otherwise: the baseline first, then each improvement
 DEFAULT_COMPARE = ("tiny", "tiny_hier", "tiny_viewdirs", "vm_dense", "fast")
+#: nerf compare's time budget per variant when neither --seconds nor --iters is given
+COMPARE_SECONDS = 60.0
 
 
 def _scene_args(p: argparse.ArgumentParser, default: str | None = "auto") -> None:
@@ -83,6 +85,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         raise NeuralensError("--variants: give at least one variant, e.g. tiny,fast")
     for v in variants:
         VARIANTS.check(v)
+    if args.seconds is None and args.iters is None:
+        args.seconds = COMPARE_SECONDS
     check_out(args.out)
     _check_scene(args)
     from neuralens.nerf.commands import compare_command
@@ -131,16 +135,25 @@ def _add_render(nsub: argparse._SubParsersAction) -> None:
 
 
 def _add_compare(nsub: argparse._SubParsersAction) -> None:
-    p = nsub.add_parser("compare", help="train every variant for the same time budget; curves, table, renders",
+    p = nsub.add_parser("compare", help="train every variant for the same time or steps; curves, table, renders",
                         formatter_class=Formatter,
                         epilog="examples:\n"
                                "  neuralens nerf compare --scene builtin --seconds 60 --out runs/nerf_compare\n"
-                               "  neuralens nerf compare --scene ../shared/data/nerf/lego_100.npz --seconds 180")
-    p.add_argument("--seconds", type=positive_float, default=60.0, help="training-time budget per variant")
+                               "  neuralens nerf compare --scene ../shared/data/nerf/lego_100.npz --seconds 180\n"
+                               "  neuralens nerf compare --scene ../shared/data/nerf/lego_100.npz --iters 2000 \\\n"
+                               "      --variants tiny,tiny_hier,tiny_viewdirs   # NeRF's claim: equal iterations")
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--seconds", type=positive_float, default=None,
+                        help=f"training-time budget per variant (default: {COMPARE_SECONDS:g} unless --iters)")
+    length.add_argument("--iters", type=positive_int, default=None,
+                        help="train every variant for this many steps instead: equal iterations, whatever the "
+                             "machine's speed")
     p.add_argument("--variants", default=",".join(DEFAULT_COMPARE), help="comma-separated variants")
     p.add_argument("--batch-rays", type=positive_int, default=None,
                    help="rays per step for every variant (default: each recipe's own)")
     p.add_argument("--out", default="runs/nerf_compare", help="run folder: one subfolder per variant, compare.json")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted comparison in OUT: each variant from its own checkpoint")
     add_common(p)
     _scene_args(p)
     p.set_defaults(func=_cmd_compare)

@@ -1,4 +1,6 @@
-"""``neuralens nerf compare``: every variant trained for the same wall-clock budget on the same views.
+"""``neuralens nerf compare``: every variant trained for the same budget on the same views: the same wall-clock
+time (what a variant buys on this machine), or the same number of steps (NeRF's own claim, "better at equal
+iterations", which does not depend on how fast or how busy the machine is).
 
 Each variant trains in its own process (``neuralens nerf train``), so its time and peak memory are its own.
 The comparison reads only what those runs wrote: metrics.json, psnr_log.json and renders.npz.
@@ -18,6 +20,7 @@ import torch
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import read_json, save_npz, write_json
 from neuralens.core.plotting import plt, save_figure
+from neuralens.core.progress import is_quiet
 from neuralens.core.runtime import die_with_parent
 from neuralens.data.scene_spec import SceneChoice
 from neuralens.data.scenes import Scene
@@ -30,34 +33,58 @@ from neuralens.nerf.viz import NOTEBOOK_AXIS, notebook_iterations
 
 @dataclass(frozen=True)
 class Budget:
-    """What every variant of a comparison shares: training seconds, seed, device and, when given, rays per step
-    (else each recipe's own)."""
+    """What every variant of a comparison shares: training ``seconds`` or steps (``iters``; exactly one), seed,
+    device and, when given, rays per step (else each recipe's own)."""
 
-    seconds: float
+    seconds: float | None = None
     seed: int = 0
     device: str = "auto"
     batch_rays: int | None = None
+    iters: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.seconds is None) == (self.iters is None):
+            raise NeuralensError("a comparison's budget is either seconds or iterations: give exactly one")
+
+    def describe(self) -> str:
+        """``"180 s"`` or ``"2000 iterations"``: the log's and the report's words for it."""
+        return f"{self.iters} iterations" if self.iters is not None else f"{self.seconds:g} s"
 
     def overrides(self) -> dict[str, Any]:
         """As :func:`~neuralens.nerf.variants.make_config` takes them."""
-        return {"seconds": self.seconds, "seed": self.seed, "device": self.device, "batch_rays": self.batch_rays}
+        return {"seconds": self.seconds, "iters": self.iters, "seed": self.seed, "device": self.device,
+                "batch_rays": self.batch_rays}
 
     def argv(self) -> list[str]:
         """As ``neuralens nerf train`` takes them."""
+        length = ["--iters", str(self.iters)] if self.iters is not None else ["--seconds", str(self.seconds)]
         rays = ["--batch-rays", str(self.batch_rays)] if self.batch_rays is not None else []
-        return ["--seconds", str(self.seconds), "--seed", str(self.seed), "--device", self.device, *rays]
+        return [*length, "--seed", str(self.seed), "--device", self.device, *rays]
 
 
-def train_variant(variant: str, choice: SceneChoice, budget: Budget, out: Path, log: Any = print) -> dict[str, Any]:
+def train_variant(variant: str, choice: SceneChoice, budget: Budget, out: Path, log: Any = print,
+                  resume: bool = False) -> dict[str, Any]:
     """Run ``neuralens nerf train`` for one variant in a child process (its time and memory its own); return its
-    metrics."""
-    cmd = [sys.executable, "-m", "neuralens.cli", "-q", "nerf", "train", "--model", variant, *budget.argv(),
-           "--out", str(out), *choice.argv()]
-    log(f"  {variant}: training for {budget.seconds:g}s")
-    res = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=die_with_parent)
-    if res.returncode != 0:
-        last = (res.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise NeuralensError(f"training variant {variant!r} failed: {last}")
+    metrics. With ``resume``, a variant that left a checkpoint continues from it (a finished one is only scored
+    again). The child's progress bar shows unless output is quiet; on Ctrl-C the child saves its checkpoint
+    before this process stops."""
+    resumed = resume and (out / "checkpoint.pt").is_file()
+    quiet = is_quiet()
+    cmd = [sys.executable, "-m", "neuralens.cli", *(["-q"] if quiet else []), "nerf", "train", "--model", variant,
+           *budget.argv(), "--out", str(out), *choice.argv(), *(["--resume"] if resumed else [])]
+    log(f"  {variant}: {'resuming' if resumed else 'training'} for {budget.describe()}")
+    # quiet: keep the child's stderr for its one-line error; else it goes straight to the terminal (progress)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE if quiet else None, text=True,
+                            preexec_fn=die_with_parent)
+    try:
+        _, err = proc.communicate()
+    except KeyboardInterrupt:
+        proc.wait()  # the child got the same Ctrl-C: it finishes its step and writes a resumable checkpoint
+        log(f"interrupted: {variant}'s checkpoint is in {out}; continue the comparison with --resume")
+        raise
+    if proc.returncode != 0:
+        last = (err or "").strip().splitlines()[-1:] or ["see its error above"]
+        raise NeuralensError(f"training variant {variant!r} failed: {last[0]}")
     return read_json(out / "metrics.json")
 
 
@@ -162,7 +189,7 @@ def plot_side_by_side(folder: Path, variants: list[str], target: torch.Tensor, v
 def train_here(variant: str, scene: Scene, budget: Budget, out: Path, log: Any = print) -> dict[str, Any]:
     """Train one variant in this process (typed settings, no child process): quicker to start, but its peak
     memory is this process's, not its own."""
-    log(f"  {variant}: training for {budget.seconds:g}s")
+    log(f"  {variant}: training for {budget.describe()}")
     cfg = make_config(variant, forward_facing=scene.ndc_near is not None, **budget.overrides())
     res = train_nerf(cfg, scene, out, log=log)
     save_npz(out / "renders.npz", images=res["renders"].numpy().astype(np.float32), indices=np.array(scene.test_idx))
@@ -198,15 +225,15 @@ def sampling_headroom(folder: Path, scene: Scene, variants: list[str]) -> dict[s
 
 
 def run_compare(choice: SceneChoice, scene: Scene, budget: Budget, folder: Path, variants: list[str],
-                log: Any = print, in_process: bool = False) -> dict[str, Any]:
+                log: Any = print, in_process: bool = False, resume: bool = False) -> dict[str, Any]:
     """Train every variant on ``scene`` (which ``choice`` names) within ``budget`` each, in its own process or
-    ``in_process``; then write compare.json (with :func:`sampling_headroom` when it applies), the PSNR curves and
-    the side-by-side figure."""
+    ``in_process`` (``resume``: child processes only); then write compare.json (with :func:`sampling_headroom` when
+    it applies), the PSNR curves and the side-by-side figure."""
     for v in variants:
         if in_process:
             train_here(v, scene, budget, folder / v, log)
         else:
-            train_variant(v, choice, budget, folder / v, log)
+            train_variant(v, choice, budget, folder / v, log, resume)
     summary = summarize(folder, variants)
     summary["sampling_headroom"] = sampling_headroom(folder, scene, variants)
     plot_curves(summary, folder)
@@ -214,7 +241,8 @@ def run_compare(choice: SceneChoice, scene: Scene, budget: Budget, folder: Path,
     plot_side_by_side(folder, variants, scene.images[probe], scene.test_idx.index(probe))
     blank = blank_psnr(scene.images[scene.test_idx])
     write_json(folder / "compare.json", {k: v for k, v in summary.items() if k != "logs"}
-               | {"seconds_budget": budget.seconds, "batch_rays": budget.batch_rays, "scene": scene.name,
+               | {"seconds_budget": budget.seconds, "iters_budget": budget.iters, "batch_rays": budget.batch_rays,
+                  "scene": scene.name,
                   "test_views": scene.test_idx,
                   "blank_psnr": blank, "probe_points": {v: len(h) for v, h in summary["logs"].items()}})
     return summary

@@ -228,8 +228,9 @@ def check_config(cfg: NerfConfig, scene: Scene) -> None:
     field_kwargs(cfg)
 
 
-#: what a resumed run must share with its checkpoint: the recipe's shape (the scene is checked separately)
-RESUME_KEYS = ("variant", "field", "field_kwargs", "mlp_width", "mlp_depth")
+#: what a resumed run must share with its checkpoint: the recipe's shape, and the seed and rays per step that make
+#: it the same run (the scene is checked separately)
+RESUME_KEYS = ("variant", "field", "field_kwargs", "mlp_width", "mlp_depth", "seed", "batch_rays")
 
 
 def check_resume(cfg: NerfConfig, scene: Scene, out: str | Path) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from neuralens.core.io import read_json
 from neuralens.deform.explain import OFFSET_CHANNELS, OFFSET_IS_CONV
 from neuralens.nerf.explain import NERF_OTHER_SCENE, NERF_RENDERING
 from neuralens.nerf.variants import BASELINE, VARIANTS
-from neuralens.report.findings import experiment_finding, speed_words
+from neuralens.report.findings import compare_budget, experiment_finding, speed_words
 from neuralens.report.html import esc, figure, paragraph, table
 from neuralens.report.interactive import plot_div, surface_figure, video
 
@@ -204,13 +204,14 @@ def deform_section(folder: Path) -> str | None:
     return "".join(parts)
 
 
-def baseline_budget_sentence(base: dict, seconds: float) -> str:
+def baseline_budget_sentence(base: dict, seconds: float | None) -> str:
     """How much training the faithful baseline got, in its own and in the notebook's iterations (its measured
     training time; the budget ``seconds`` for rows that lack it)."""
     images = base.get("images_of_rays")
     seen = f", {images:.1f} images' worth of rays" if images is not None else ""
     trained = base.get("seconds", seconds)
-    return (f"The faithful tiny_nerf baseline got {base['iterations']} iterations in {trained:.1f} s "
+    took = f" in {trained:.1f} s" if trained is not None else ""
+    return (f"The faithful tiny_nerf baseline got {base['iterations']} iterations{took} "
             f"({base['iterations_per_s']:.2f} it/s){seen}. The notebook trains 1000 iterations of one whole image "
             "each; the curve against images of rays puts the two on one axis.")
 
@@ -230,7 +231,8 @@ def nerf_section(folder: Path) -> str | None:
     parts = [paragraph(NERF_RENDERING, "explain"), figure(folder / "sampling.png", "uniform, stratified and "
                                                                                    "hierarchical samples along rays")]
     rays = f", {cmp['batch_rays']} rays per step each" if cmp.get("batch_rays") else ""
-    parts.append(paragraph(f"Every variant trained for {cmp['seconds_budget']:g} s{rays} on {cmp['scene']} "
+    length, same = compare_budget(cmp)
+    parts.append(paragraph(f"Every variant trained for {length}{rays} on {cmp['scene']} "
                            f"(test views {cmp['test_views']} held out)."))
     rows = [[v, r["psnr"], r["ssim"], r["iterations"], r["iterations_per_s"], r["time_to_baseline_final_psnr_s"],
              (r.get("at_equal_iterations") or {}).get("gain_db"), _probes_ahead(r.get("at_equal_iterations")),
@@ -244,12 +246,12 @@ def nerf_section(folder: Path) -> str | None:
     parts.append(figure(folder / "compare" / "side_by_side.png", "a held-out view: each variant and its error"))
     base = cmp["variants"].get(BASELINE)
     if base:
-        parts.append(paragraph(baseline_budget_sentence(base, cmp["seconds_budget"])))
+        parts.append(paragraph(baseline_budget_sentence(base, cmp.get("seconds_budget"))))
     items = []
     for v, r in cmp["variants"].items():
         gain = f" Measured: {r['psnr']:.2f} dB"
         if base and v != BASELINE:
-            gain += f" ({r['psnr'] - base['psnr']:+.2f} dB vs the baseline in the same time)"
+            gain += f" ({r['psnr'] - base['psnr']:+.2f} dB vs the baseline {same})"
         doc = VARIANTS.info(v).get("doc", "") if v in VARIANTS else ""
         items.append(f"<li><b>{esc(v)}</b>: {esc(doc)}{esc(gain)}.</li>")
     parts.append("<ul>" + "".join(items) + "</ul>")
