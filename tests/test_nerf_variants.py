@@ -259,6 +259,8 @@ def test_an_interrupted_compare_at_equal_iterations_resumes_from_each_checkpoint
     cmp = json.loads((tmp_path / "compare.json").read_text())
     assert cmp["iters_budget"] == done + 2 and cmp["seconds_budget"] is None
     assert cmp["variants"]["tiny"]["iterations"] == done + 2
+    fewer = subprocess.run([*cmd, "--iters", str(done), "--resume"], capture_output=True, text=True, timeout=600)
+    assert fewer.returncode == 2 and f"has trained {done + 2} iterations, more than --iters {done}" in fewer.stderr
     with pytest.raises(NeuralensError, match="either seconds or iterations"):
         Budget(seconds=10, iters=5)
 

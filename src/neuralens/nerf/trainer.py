@@ -240,6 +240,10 @@ def check_resume(cfg: NerfConfig, scene: Scene, out: str | Path) -> dict[str, An
     """
     path = Path(out) / "checkpoint.pt"
     ckpt = resume_checkpoint(path, "nerf", {k: getattr(cfg, k) for k in RESUME_KEYS})
+    done = ckpt["train_state"].get("iteration", 0)
+    if cfg.iters is not None and done > cfg.iters:  # it would be scored as if it had trained --iters steps
+        raise NeuralensError(f"--resume: {path} has trained {done} iterations, more than --iters {cfg.iters}; give "
+                             f"--iters {done} or more, or a new --out")
     have, want = ckpt.get("scene", {}), scene_info(scene)
     for key in ("name", "height", "width", "train_views"):
         if have.get(key) != want[key]:
