@@ -167,6 +167,10 @@ def test_a_comparison_at_equal_iterations_is_reported_as_one() -> None:
     assert found.verdict.startswith("tiny_hier: +0.6 dB over tiny at equal iterations")
     timed = nerf_findings(None, _cmp(tiny=(22.0, 900), tiny_hier=(22.6, 450)))[0]
     assert "after 60 s each" in timed.numbers and "over tiny in the same time" in timed.verdict
+    steps["variants"]["tiny_hier"]["speedup_to_baseline_psnr"] = 0.77  # better per step, slower per second
+    assert "but taking 1.3x the baseline's time to reach its final PSNR" in nerf_findings(None, steps)[0].verdict
+    steps["variants"]["tiny_hier"]["speedup_to_baseline_psnr"] = 2.0
+    assert "reaching the baseline's final PSNR 2.0x sooner" in nerf_findings(None, steps)[0].verdict
 
 
 def test_the_sampling_headroom_verdict_follows_its_numbers() -> None:

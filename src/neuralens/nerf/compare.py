@@ -143,7 +143,10 @@ def summarize(folder: Path, variants: list[str]) -> dict[str, Any]:
             "baseline_final_probe_psnr": base_final, "logs": logs}
 
 
-def plot_curves(summary: dict[str, Any], folder: Path) -> list[Path]:
+def plot_curves(summary: dict[str, Any], folder: Path, log_iterations: bool = True) -> list[Path]:
+    """PSNR on the probe view against time and against images of rays. A time budget gives variants iteration
+    counts ten times apart (``log_iterations``: a log axis); an iteration budget gives all the same stretch, and
+    NeRF's improvements separate late in it, which a linear axis shows."""
     paths = []
     for x_of, xlabel, name in ((lambda h: h["seconds"], "training time (s)", "psnr_vs_time.png"),
                                (notebook_iterations, NOTEBOOK_AXIS, "psnr_vs_iter.png")):
@@ -154,7 +157,7 @@ def plot_curves(summary: dict[str, Any], folder: Path) -> list[Path]:
         if summary["baseline_final_probe_psnr"] is not None:
             ax.axhline(summary["baseline_final_probe_psnr"], color="0.5", ls=":", lw=1,
                        label="baseline's final PSNR")
-        if name == "psnr_vs_iter.png":
+        if name == "psnr_vs_iter.png" and log_iterations:
             ax.set_xscale("log")
             ax.xaxis.set_minor_formatter(plt.NullFormatter())  # decade labels only: minor ones overlap
         ax.set_xlabel(xlabel)
@@ -236,7 +239,7 @@ def run_compare(choice: SceneChoice, scene: Scene, budget: Budget, folder: Path,
             train_variant(v, choice, budget, folder / v, log, resume)
     summary = summarize(folder, variants)
     summary["sampling_headroom"] = sampling_headroom(folder, scene, variants)
-    plot_curves(summary, folder)
+    plot_curves(summary, folder, log_iterations=budget.iters is None)
     probe = probe_view(scene)  # the view the curves follow: the one a blank render fits worst
     plot_side_by_side(folder, variants, scene.images[probe], scene.test_idx.index(probe))
     blank = blank_psnr(scene.images[scene.test_idx])

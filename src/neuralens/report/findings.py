@@ -355,8 +355,9 @@ def _variant_finding(cmp: dict[str, Any], learned_rule: str) -> Finding:
     verdict = f"{best}: +{gain:.1f} dB over {base_name} {same}"
     if not (_learned(base["psnr"], blank) and meaningful(base_name)):
         verdict += f" ({base_name} did not learn in this budget: {base['psnr']:.2f} dB, {base.get('iterations')} it)"
-    elif rows[best].get("speedup_to_baseline_psnr"):
-        verdict += f", reaching the baseline's final PSNR {rows[best]['speedup_to_baseline_psnr']:.1f}x sooner"
+    elif speedup := rows[best].get("speedup_to_baseline_psnr"):
+        verdict += (f", reaching the baseline's final PSNR {speedup:.1f}x sooner" if speedup >= 1 else
+                    f", but taking {1 / speedup:.1f}x the baseline's time to reach its final PSNR")
     return Finding(question, numbers, verdict + f" ({learned_rule})", "nerf")
 
 
