@@ -99,7 +99,11 @@ def test_findings_come_first_and_no_paragraph_is_repeated(
     out, _ = quick_demo
     html = (out / "report.html").read_text()
     rows = findings(out)
-    assert len(rows) == 8 and all(r.verdict for r in rows)
+    nerf = json.loads((out / "nerf" / "compare" / "compare.json").read_text())["variants"]
+    judged = [v for v, r in nerf.items() if r.get("at_equal_iterations")]  # one "after the same training" row each
+    assert [r.question for r in rows if r.question.startswith("Does ")] == \
+        [f"Does {v} beat tiny after the same training?" for v in judged]
+    assert len(rows) == 8 + len(judged) and all(r.verdict for r in rows)
     assert html.index("Findings") < html.index("<section") < html.index("Appendix: run settings")
     for r in rows:  # every verdict is on the page, computed from the run's numbers
         assert escape(r.verdict) in html

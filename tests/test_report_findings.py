@@ -173,6 +173,33 @@ def test_a_comparison_at_equal_iterations_is_reported_as_one() -> None:
     assert "reaching the baseline's final PSNR 2.0x sooner" in nerf_findings(None, steps)[0].verdict
 
 
+def test_each_improvement_is_judged_against_the_baseline_after_the_same_training() -> None:
+    """After an iteration budget the test views decide; after a time budget only a probe curve that separates."""
+    steps = {**_cmp(tiny=(22.51, 2000), tiny_hier=(22.75, 2000)), "seconds_budget": None, "iters_budget": 2000}
+    probes = {"images": 51.2, "probes": 80, "ahead": 53, "mean_gain_db": 0.2}
+    steps["variants"]["tiny_hier"]["at_equal_iterations"] = probes
+    close = nerf_findings(None, steps)[1]
+    assert close.question == "Does tiny_hier beat tiny after the same training?"
+    assert close.numbers.startswith("test views after 2000 iterations each: tiny_hier 22.75 dB, tiny 22.51 dB "
+                                    "(+0.24 dB); probe view ahead at 53 of 80 probes (+0.20 dB on average)")
+    assert close.verdict == "inconclusive: +0.24 dB is inside the 0.5 dB a comparison resolves"
+    steps["variants"]["tiny_hier"]["psnr"] = 23.11
+    assert nerf_findings(None, steps)[1].verdict == "yes: +0.60 dB"
+    steps["variants"]["tiny_hier"]["psnr"] = 21.9
+    assert nerf_findings(None, steps)[1].verdict == "no: -0.61 dB"
+    timed = _cmp(tiny=(20.25, 462), tiny_viewdirs=(20.35, 436))  # scored after different training: the probe
+    timed["variants"]["tiny_viewdirs"]["at_equal_iterations"] = {"images": 11.2, "probes": 18, "ahead": 15,
+                                                                 "mean_gain_db": 0.35}
+    assert nerf_findings(None, timed)[1].verdict.startswith("inconclusive: +0.35 dB is inside the 0.5 dB")
+    timed["variants"]["tiny_viewdirs"]["at_equal_iterations"]["mean_gain_db"] = 0.6
+    assert nerf_findings(None, timed)[1].verdict == "yes: +0.60 dB"
+    timed["variants"]["tiny_viewdirs"]["at_equal_iterations"]["ahead"] = 9  # a mean carried by a few probes
+    assert "but ahead at only 9 of 18 probes" in nerf_findings(None, timed)[1].verdict
+    dead = _cmp(tiny=(11.2, 462), tiny_viewdirs=(20.35, 436))
+    dead["variants"]["tiny_viewdirs"]["at_equal_iterations"] = {**probes, "mean_gain_db": 8.0}
+    assert nerf_findings(None, dead)[1].verdict.startswith("inconclusive: both must have learned")
+
+
 def test_the_sampling_headroom_verdict_follows_its_numbers() -> None:
     room = {"variant": "tiny", "samples": 64, "psnr": 22.08, "more_samples": 128, "more_psnr": 22.15, "gain_db": 0.07}
     flat = nerf_findings(None, {**_cmp(tiny=(22.08, 2000)), "sampling_headroom": room})[-1]

@@ -292,6 +292,7 @@ def nerf_findings(cross: dict[str, Any] | None, cmp: dict[str, Any] | None) -> l
         out.append(Finding("Can a trained NeRF render another scene?", numbers, verdict, "nerf"))
     if cmp and cmp.get("variants"):
         out.append(_variant_finding(cmp, learned_rule))
+        out += [f for v in cmp["variants"] if (f := equal_training_finding(v, cmp, learned_rule))]
     if cmp and cmp.get("sampling_headroom"):
         out.append(headroom_finding(cmp["sampling_headroom"], (cmp.get("blank_psnr") or {}).get("best"),
                                     learned_rule))
@@ -316,6 +317,50 @@ def headroom_finding(room: dict[str, Any], blank: float | None, learned_rule: st
                    "sampling pass can gain only through training")
     return Finding("Could better-placed samples lift the baseline's render at this budget?", numbers, verdict,
                    "nerf")
+
+
+#: a verdict from the probe curve alone also needs the variant ahead (or behind) at this share of its probes
+PROBE_MAJORITY = 0.75
+
+
+def equal_training_finding(variant: str, cmp: dict[str, Any], learned_rule: str) -> Finding | None:
+    """Does an improvement beat the baseline after the same training, the claim NeRF makes for it? After an
+    iteration budget the test views answer (both trained the same steps); after a time budget only the probe
+    view's curves share a stretch, and one view moves by about a dB between probes, so the verdict also needs
+    the variant ahead (or behind) at PROBE_MAJORITY of its probes."""
+    rows, base_name = cmp["variants"], cmp.get("baseline")
+    eq = rows[variant].get("at_equal_iterations")
+    if not eq or "probes" not in eq or base_name not in rows or variant == base_name:
+        return None
+    mine, base = rows[variant], rows[base_name]
+    blank = (cmp.get("blank_psnr") or {}).get("best")
+    probe = f"probe view ahead at {eq['ahead']} of {eq['probes']} probes ({eq['mean_gain_db']:+.2f} dB on average)"
+    share = eq["ahead"] / eq["probes"] if eq["probes"] else 0.0
+    if cmp.get("iters_budget") is not None and mine.get("iterations") == base.get("iterations"):
+        gain = mine["psnr"] - base["psnr"]
+        numbers = (f"test views after {mine['iterations']} iterations each: {variant} {mine['psnr']:.2f} dB, "
+                   f"{base_name} {base['psnr']:.2f} dB ({gain:+.2f} dB); {probe}")
+        yes, no = gain >= PSNR_NOISE_DB, gain <= -PSNR_NOISE_DB
+    else:
+        gain = eq["mean_gain_db"]
+        numbers = (f"{probe} over the {eq['images']:.1f} images of rays both trained (the test views were scored "
+                   "after different amounts of training)")
+        yes = gain >= PSNR_NOISE_DB and share >= PROBE_MAJORITY
+        no = gain <= -PSNR_NOISE_DB and share <= 1 - PROBE_MAJORITY
+    question = f"Does {variant} beat {base_name} after the same training?"
+    if not (_learned(mine["psnr"], blank) and _learned(base["psnr"], blank)) or eq["probes"] < MIN_CURVE_POINTS:
+        verdict = (f"inconclusive: both must have learned and share >= {MIN_CURVE_POINTS} probes ({learned_rule}; "
+                   f"{variant} {mine['psnr']:.2f} dB, {base_name} {base['psnr']:.2f} dB, {eq['probes']} probes)")
+    elif yes:
+        verdict = f"yes: {gain:+.2f} dB"
+    elif no:
+        verdict = f"no: {gain:+.2f} dB"
+    else:
+        verdict = (f"inconclusive: {gain:+.2f} dB is inside the {PSNR_NOISE_DB} dB a comparison resolves"
+                   if abs(gain) < PSNR_NOISE_DB else
+                   f"inconclusive: {gain:+.2f} dB on average, but ahead at only {eq['ahead']} of {eq['probes']} "
+                   f"probes (needs {PROBE_MAJORITY:.0%} of them either way)")
+    return Finding(question, numbers, verdict, "nerf")
 
 
 def compare_budget(cmp: dict[str, Any]) -> tuple[str, str]:
