@@ -80,7 +80,9 @@ def train_variant(variant: str, choice: SceneChoice, budget: Budget, out: Path, 
         _, err = proc.communicate()
     except KeyboardInterrupt:
         proc.wait()  # the child got the same Ctrl-C: it finishes its step and writes a resumable checkpoint
-        log(f"interrupted: {variant}'s checkpoint is in {out}; continue the comparison with --resume")
+        saved = (out / "checkpoint.pt").is_file()  # not when stopped before its first step
+        log(f"interrupted: {variant}'s checkpoint is in {out}; continue the comparison with --resume" if saved else
+            f"interrupted before {variant} saved a checkpoint; --resume trains it from the start")
         raise
     if proc.returncode != 0:
         last = (err or "").strip().splitlines()[-1:] or ["see its error above"]
