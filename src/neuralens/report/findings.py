@@ -290,12 +290,12 @@ def nerf_findings(cross: dict[str, Any] | None, cmp: dict[str, Any] | None) -> l
         else:
             verdict = "inconclusive: the two scenes score alike"
         out.append(Finding("Can a trained NeRF render another scene?", numbers, verdict, "nerf"))
+    compare_blank = ((cmp or {}).get("blank_psnr") or {}).get("best")
     if cmp and cmp.get("variants"):
-        out.append(_variant_finding(cmp, learned_rule))
-        out += [f for v in cmp["variants"] if (f := equal_training_finding(v, cmp, learned_rule))]
+        out.append(_variant_finding(cmp, compare_blank, learned_rule))
+        out += [f for v in cmp["variants"] if (f := equal_training_finding(v, cmp, compare_blank, learned_rule))]
     if cmp and cmp.get("sampling_headroom"):
-        out.append(headroom_finding(cmp["sampling_headroom"], (cmp.get("blank_psnr") or {}).get("best"),
-                                    learned_rule))
+        out.append(headroom_finding(cmp["sampling_headroom"], compare_blank, learned_rule))
     return out
 
 
@@ -323,7 +323,8 @@ def headroom_finding(room: dict[str, Any], blank: float | None, learned_rule: st
 PROBE_MAJORITY = 0.75
 
 
-def equal_training_finding(variant: str, cmp: dict[str, Any], learned_rule: str) -> Finding | None:
+def equal_training_finding(variant: str, cmp: dict[str, Any], blank: float | None,
+                           learned_rule: str) -> Finding | None:
     """Does an improvement beat the baseline after the same training, the claim NeRF makes for it? After an
     iteration budget the test views answer (both trained the same steps); after a time budget only the probe
     view's curves share a stretch, and one view moves by about a dB between probes, so the verdict also needs
@@ -333,7 +334,6 @@ def equal_training_finding(variant: str, cmp: dict[str, Any], learned_rule: str)
     if not eq or "probes" not in eq or base_name not in rows or variant == base_name:
         return None
     mine, base = rows[variant], rows[base_name]
-    blank = (cmp.get("blank_psnr") or {}).get("best")
     probe = f"probe view ahead at {eq['ahead']} of {eq['probes']} probes ({eq['mean_gain_db']:+.2f} dB on average)"
     share = eq["ahead"] / eq["probes"] if eq["probes"] else 0.0
     if cmp.get("iters_budget") is not None and mine.get("iterations") == base.get("iterations"):
@@ -371,10 +371,9 @@ def compare_budget(cmp: dict[str, Any]) -> tuple[str, str]:
     return f"{cmp['seconds_budget']:g} s", "in the same time"
 
 
-def _variant_finding(cmp: dict[str, Any], learned_rule: str) -> Finding:
+def _variant_finding(cmp: dict[str, Any], blank: float | None, learned_rule: str) -> Finding:
     """Which variant wins: only one that learned (see ``learned_rule``) with a curve that means something."""
     rows, base_name = cmp["variants"], cmp.get("baseline")
-    blank = (cmp.get("blank_psnr") or {}).get("best")
     points = cmp.get("probe_points", {})
     length, same = compare_budget(cmp)
     numbers = ", ".join(f"{v} {r['psnr']:.2f} dB ({r.get('iterations', '?')} it)" for v, r in rows.items()) + \
