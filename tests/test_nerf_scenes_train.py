@@ -115,9 +115,16 @@ def test_resume_after_interrupt_matches_uninterrupted(tmp_path: Path, small_scen
 
     def cfg(iters: int) -> NerfConfig:
         return NerfConfig(iters=iters, batch_rays=64, lr=1e-3, field_kwargs=dict(depth=2, width=16), log_every=5,
-                          render=RenderSettings(n_samples=8), seed=3, device="cpu", lr_warmup=8)  # resumes mid-warm-up
+                          render=RenderSettings(n_samples=8), seed=3, device="cpu", lr_warmup=8,  # resumes mid-warm-up
+                          score_at=(4, 10, 12))
 
     full = train_nerf(cfg(10), small_scene, tmp_path / "a", log=lambda m: None, progress=False)
+    # scored after step 4 on the way, the run matches one that stopped there (scoring leaves training untouched)
+    early = train_nerf(cfg(4), small_scene, tmp_path / "c", log=lambda m: None, progress=False)
+    assert set(full["scored_at"]) == {"4", "10"}  # 12 was never reached
+    assert full["scored_at"]["4"]["psnr"] == pytest.approx(early["psnr"]["mean"], abs=1e-4)
+    assert full["scored_at"]["4"]["ssim"] == pytest.approx(early["ssim"]["mean"], abs=1e-4)
+    assert full["scored_at"]["10"]["psnr"] == pytest.approx(full["psnr"]["mean"])
     real = tr.render_rays
     calls = {"n": 0}
 
@@ -135,6 +142,7 @@ def test_resume_after_interrupt_matches_uninterrupted(tmp_path: Path, small_scen
     resumed = train_nerf(cfg(10), small_scene, tmp_path / "b", resume=True, log=lambda m: None, progress=False)
     assert resumed["iterations"] == 10
     assert resumed["psnr"]["mean"] == pytest.approx(full["psnr"]["mean"], abs=1e-4)
+    assert resumed["scored_at"]["4"]["psnr"] == pytest.approx(full["scored_at"]["4"]["psnr"], abs=1e-4)  # kept
 
 
 def test_the_warm_up_raises_the_learning_rate_along_a_quarter_sine(tmp_path: Path, small_scene: Scene) -> None:

@@ -227,6 +227,19 @@ def test_nerf_compare_cli(tmp_path: Path) -> None:
     assert all(json.loads((tmp_path / v / "metrics.json").read_text())["rays_per_step"] == 256 for v in cmp["variants"])
     for v in cmp["variants"].values():
         assert v["seconds"] >= 1.5 and v["iterations"] >= 1 and v["peak_rss_mb"] > 0
+    # the baseline trained last, asked to score its test views at the other variant's final step count too
+    fast_steps = cmp["variants"]["fast"]["iterations"]
+    tiny = torch.load(tmp_path / "tiny" / "checkpoint.pt", weights_only=False)
+    assert list(tiny["config"]["score_at"]) == [fast_steps]
+    tiny_metrics = json.loads((tmp_path / "tiny" / "metrics.json").read_text())
+    views = cmp["variants"]["fast"]["test_views_at_equal_iterations"]
+    if tiny_metrics["iterations"] >= fast_steps:
+        base = (tiny_metrics["scored_at"][str(fast_steps)]["psnr"] if tiny_metrics["iterations"] > fast_steps else
+                tiny_metrics["psnr"]["mean"])
+        assert views["iterations"] == fast_steps and views["baseline_psnr"] == pytest.approx(base)
+        assert views["gain_db"] == pytest.approx(cmp["variants"]["fast"]["psnr"] - base)
+    else:
+        assert views is None  # the baseline never trained that far
     for f in ("psnr_vs_time.png", "psnr_vs_iter.png", "side_by_side.png"):
         assert (tmp_path / f).stat().st_size > 0
     bad = subprocess.run([sys.executable, "-m", "neuralens.cli", "nerf", "compare", "--variants", "nope",
@@ -332,6 +345,20 @@ def test_variants_are_compared_with_the_baseline_at_equal_iterations() -> None:
                                 "ahead": 1, "mean_gain_db": 5.0})
     late = [{"iteration": 40, "images": 4.0, "psnr": 20.0}]  # its first probe comes after the baseline's last
     assert at_equal_iterations(late, base) is None
+
+
+def test_the_test_views_compare_a_variant_with_the_baseline_scored_after_as_many_steps() -> None:
+    from neuralens.nerf.compare import test_views_at_equal_iterations
+
+    def run(steps: int, p: float, s: float, scored: dict | None = None) -> dict:
+        return {"iterations": steps, "psnr": {"mean": p}, "ssim": {"mean": s}, "scored_at": scored or {}}
+
+    base = run(470, 20.3, 0.69, {"247": {"psnr": 18.9, "ssim": 0.60}})
+    assert test_views_at_equal_iterations(run(247, 18.5, 0.59), base) == pytest.approx(
+        {"iterations": 247, "psnr": 18.5, "ssim": 0.59, "baseline_psnr": 18.9, "baseline_ssim": 0.60, "gain_db": -0.4})
+    same = test_views_at_equal_iterations(run(470, 20.8, 0.7), base)  # as many steps as the baseline: its final
+    assert same is not None and same["baseline_psnr"] == 20.3 and same["gain_db"] == pytest.approx(0.5)
+    assert test_views_at_equal_iterations(run(391, 20.2, 0.67), base) is None  # never scored there
 
 
 def test_forward_facing_scenes_get_the_recipes_own_settings_and_options_still_win() -> None:

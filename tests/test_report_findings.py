@@ -140,7 +140,7 @@ def test_speed_is_worded_as_faster_or_slower() -> None:
 def _cmp(**variants: tuple[float, int]) -> dict:
     return {"baseline": "tiny", "best": max(variants, key=lambda v: variants[v][0]), "seconds_budget": 60,
             "blank_psnr": {"best": 11.0}, "probe_points": {v: 5 for v in variants},
-            "variants": {v: {"psnr": p, "iterations": it, "speedup_to_baseline_psnr": None}
+            "variants": {v: {"psnr": p, "ssim": 0.75, "iterations": it, "speedup_to_baseline_psnr": None}
                          for v, (p, it) in variants.items()}}
 
 
@@ -178,10 +178,12 @@ def test_each_improvement_is_judged_against_the_baseline_after_the_same_training
     steps = {**_cmp(tiny=(22.51, 2000), tiny_hier=(22.75, 2000)), "seconds_budget": None, "iters_budget": 2000}
     probes = {"images": 51.2, "probes": 80, "ahead": 53, "mean_gain_db": 0.2}
     steps["variants"]["tiny_hier"]["at_equal_iterations"] = probes
+    steps["variants"]["tiny_hier"]["ssim"] = 0.814
     close = nerf_findings(None, steps)[1]
     assert close.question == "Does tiny_hier beat tiny after the same training?"
-    assert close.numbers.startswith("test views after 2000 iterations each: tiny_hier 22.75 dB, tiny 22.51 dB "
-                                    "(+0.24 dB); probe view ahead at 53 of 80 probes (+0.20 dB on average)")
+    assert close.numbers.startswith("test views after 2000 iterations each: tiny_hier 22.75 dB (SSIM 0.814), tiny "
+                                    "22.51 dB (SSIM 0.750) (+0.24 dB); probe view ahead at 53 of 80 probes (+0.20 dB "
+                                    "on average)")
     assert close.verdict == "inconclusive: +0.24 dB is inside the 0.5 dB a comparison resolves"
     steps["variants"]["tiny_hier"]["psnr"] = 23.11
     assert nerf_findings(None, steps)[1].verdict == "yes: +0.60 dB"
@@ -195,6 +197,19 @@ def test_each_improvement_is_judged_against_the_baseline_after_the_same_training
     assert nerf_findings(None, timed)[1].verdict == "yes: +0.60 dB"
     timed["variants"]["tiny_viewdirs"]["at_equal_iterations"]["ahead"] = 9  # a mean carried by a few probes
     assert "but ahead at only 9 of 18 probes" in nerf_findings(None, timed)[1].verdict
+    # a time budget whose baseline was also scored at the variant's step count: the test views decide, whatever
+    # the probe curve says
+    timed["variants"]["tiny_viewdirs"]["test_views_at_equal_iterations"] = {
+        "iterations": 436, "psnr": 20.35, "ssim": 0.67, "baseline_psnr": 20.05, "baseline_ssim": 0.66, "gain_db": 0.3}
+    scored = nerf_findings(None, timed)[1]
+    assert scored.numbers.startswith("test views after 436 iterations each: tiny_viewdirs 20.35 dB (SSIM 0.670), "
+                                     "tiny 20.05 dB (SSIM 0.660) (+0.30 dB); probe view ahead at 9 of 18")
+    assert scored.verdict == "inconclusive: +0.30 dB is inside the 0.5 dB a comparison resolves"
+    timed["variants"]["tiny_viewdirs"]["test_views_at_equal_iterations"].update(baseline_psnr=19.55, gain_db=0.8)
+    assert nerf_findings(None, timed)[1].verdict == "yes: +0.80 dB"
+    timed["variants"]["tiny_viewdirs"]["test_views_at_equal_iterations"].update(baseline_psnr=11.0, gain_db=9.35)
+    assert nerf_findings(None, timed)[1].verdict.startswith(  # a baseline still blank at that step: no evidence
+        "inconclusive: both must have learned (learned")
     dead = _cmp(tiny=(11.2, 462), tiny_viewdirs=(20.35, 436))
     dead["variants"]["tiny_viewdirs"]["at_equal_iterations"] = {**probes, "mean_gain_db": 8.0}
     assert nerf_findings(None, dead)[1].verdict.startswith("inconclusive: both must have learned")

@@ -88,6 +88,17 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", type=device_name, default="auto", help="auto | cpu | cuda[:N]")
 
 
+def iteration_list(text: str) -> tuple[int, ...]:
+    """An argparse ``type`` for comma-separated positive iteration counts ("247,391"), sorted, each once."""
+    try:
+        values = {int(t) for t in split_list(text)}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated iteration counts, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"iteration counts must be positive integers, got {text!r}")
+    return tuple(sorted(values))
+
+
 def split_list(text: str | None, keep_empty: bool = False) -> list[str]:
     """Comma-separated words; ``keep_empty`` keeps positions ("a,,b" -> ["a", "", "b"])."""
     if not text:

@@ -119,12 +119,15 @@ def compare_command(args: argparse.Namespace, variants: list[str]) -> int:
         budget = Budget(args.seconds, args.seed, args.device, args.batch_rays, iters=args.iters)
         summary = run_compare(choice, scene, budget, out, variants, log=log, resume=args.resume)
     print(f"{'variant':14s} {'PSNR':>7s} {'SSIM':>6s} {'it/s':>6s} {'t->base':>8s} {'peak MB':>8s}  vs baseline at "
-          "equal iterations (probe view)")
+          "equal iterations (test views; probe view)")
     for v, r in summary["variants"].items():
         reach = f"{r['time_to_baseline_final_psnr_s']:.1f}" if r["time_to_baseline_final_psnr_s"] else "-"
-        eq = r.get("at_equal_iterations")
-        same = (f"{eq['gain_db']:+.2f} dB after {eq['images']:.1f} images of rays; ahead at {eq['ahead']} of "
-                f"{eq['probes']} probes, {eq['mean_gain_db']:+.2f} dB on average") if eq else "-"
+        eq, views = r.get("at_equal_iterations"), r.get("test_views_at_equal_iterations")
+        same = "; ".join(
+            ([f"{views['gain_db']:+.2f} dB on the test views after {views['iterations']} iterations each"]
+             if views else [])
+            + ([f"ahead at {eq['ahead']} of {eq['probes']} probes, {eq['mean_gain_db']:+.2f} dB on average"]
+               if eq else [])) or "-"
         print(f"{v:14s} {r['psnr']:7.2f} {r['ssim']:6.3f} {r['iterations_per_s']:6.2f} {reach:>8s} "
               f"{r['peak_rss_mb'] or 0:8.0f}  {same}")
     if (room := summary.get("sampling_headroom")) is not None:

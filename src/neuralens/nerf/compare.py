@@ -50,28 +50,29 @@ class Budget:
         """``"180 s"`` or ``"2000 iterations"``: the log's and the report's words for it."""
         return f"{self.iters} iterations" if self.iters is not None else f"{self.seconds:g} s"
 
-    def overrides(self) -> dict[str, Any]:
-        """As :func:`~neuralens.nerf.variants.make_config` takes them."""
+    def overrides(self, score_at: tuple[int, ...] = ()) -> dict[str, Any]:
+        """As :func:`~neuralens.nerf.variants.make_config` takes them (``score_at``: see NerfConfig)."""
         return {"seconds": self.seconds, "iters": self.iters, "seed": self.seed, "device": self.device,
-                "batch_rays": self.batch_rays}
+                "batch_rays": self.batch_rays, "score_at": score_at or None}
 
-    def argv(self) -> list[str]:
+    def argv(self, score_at: tuple[int, ...] = ()) -> list[str]:
         """As ``neuralens nerf train`` takes them."""
         length = ["--iters", str(self.iters)] if self.iters is not None else ["--seconds", str(self.seconds)]
         rays = ["--batch-rays", str(self.batch_rays)] if self.batch_rays is not None else []
-        return [*length, "--seed", str(self.seed), "--device", self.device, *rays]
+        scored = ["--score-at", ",".join(map(str, score_at))] if score_at else []
+        return [*length, "--seed", str(self.seed), "--device", self.device, *rays, *scored]
 
 
 def train_variant(variant: str, choice: SceneChoice, budget: Budget, out: Path, log: Any = print,
-                  resume: bool = False) -> dict[str, Any]:
+                  resume: bool = False, score_at: tuple[int, ...] = ()) -> dict[str, Any]:
     """Run ``neuralens nerf train`` for one variant in a child process (its time and memory its own); return its
     metrics. With ``resume``, a variant that left a checkpoint continues from it (a finished one is only scored
-    again). The child's progress bar shows unless output is quiet; on Ctrl-C the child saves its checkpoint
-    before this process stops."""
+    again). ``score_at``: iterations after which the test views are scored too. The child's progress bar shows
+    unless output is quiet; on Ctrl-C the child saves its checkpoint before this process stops."""
     resumed = resume and (out / "checkpoint.pt").is_file()
     quiet = is_quiet()
     cmd = [sys.executable, "-m", "neuralens.cli", *(["-q"] if quiet else []), "nerf", "train", "--model", variant,
-           *budget.argv(), "--out", str(out), *choice.argv(), *(["--resume"] if resumed else [])]
+           *budget.argv(score_at), "--out", str(out), *choice.argv(), *(["--resume"] if resumed else [])]
     log(f"  {variant}: {'resuming' if resumed else 'training'} for {budget.describe()}")
     # quiet: keep the child's stderr for its one-line error; else it goes straight to the terminal (progress)
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE if quiet else None, text=True,
@@ -125,21 +126,38 @@ def at_equal_iterations(history: list[dict[str, float]], baseline: list[dict[str
             "probes": len(gaps), "ahead": sum(g > 0 for g in gaps), "mean_gain_db": sum(gaps) / len(gaps)}
 
 
+def test_views_at_equal_iterations(mine: dict[str, Any], base: dict[str, Any]) -> dict[str, Any] | None:
+    """A variant's test-view scores against the baseline's after as many steps (two runs' metrics.json): the
+    baseline's final scores when both trained as long, else its ``scored_at`` entry for the variant's count (see
+    run_compare); None when the baseline was not scored there."""
+    n = mine["iterations"]
+    theirs = ({"psnr": base["psnr"]["mean"], "ssim": base["ssim"]["mean"]} if base["iterations"] == n
+              else base.get("scored_at", {}).get(str(n)))
+    if theirs is None:
+        return None
+    return {"iterations": n, "psnr": mine["psnr"]["mean"], "ssim": mine["ssim"]["mean"],
+            "baseline_psnr": theirs["psnr"], "baseline_ssim": theirs["ssim"],
+            "gain_db": mine["psnr"]["mean"] - theirs["psnr"]}
+
+
 def summarize(folder: Path, variants: list[str]) -> dict[str, Any]:
     """The comparison table from the variants' run folders."""
     rows = {}
     logs = {v: read_json(folder / v / "psnr_log.json")["history"] for v in variants}
     base_final = logs[BASELINE][-1]["psnr"] if logs.get(BASELINE) else None
+    base_metrics = read_json(folder / BASELINE / "metrics.json") if BASELINE in variants else None
     for v in variants:
         m = read_json(folder / v / "metrics.json")
+        compared = base_metrics is not None and v != BASELINE
         reach = time_to_reach(logs[v], base_final) if base_final is not None else None
         rows[v] = {"psnr": m["psnr"]["mean"], "ssim": m["ssim"]["mean"], "seconds": m["seconds"],
                    "iterations": m["iterations"], "iterations_per_s": m["iterations_per_s"],
                    "images_of_rays": notebook_iterations(logs[v][-1]) if logs[v] else 0.0,
                    "peak_rss_mb": m.get("peak_rss_mb"), "time_to_baseline_final_psnr_s": reach,
                    "speedup_to_baseline_psnr": (logs[BASELINE][-1]["seconds"] / reach) if reach else None,
-                   "at_equal_iterations": (at_equal_iterations(logs[v], logs[BASELINE])
-                                           if BASELINE in logs and v != BASELINE else None)}
+                   "at_equal_iterations": at_equal_iterations(logs[v], logs[BASELINE]) if compared else None,
+                   "test_views_at_equal_iterations": (test_views_at_equal_iterations(m, base_metrics)
+                                                      if compared else None)}
     best = max(rows, key=lambda v: rows[v]["psnr"])
     return {"variants": rows, "baseline": BASELINE if BASELINE in rows else None, "best": best,
             "baseline_final_probe_psnr": base_final, "logs": logs}
@@ -191,11 +209,12 @@ def plot_side_by_side(folder: Path, variants: list[str], target: torch.Tensor, v
     return save_figure(fig, folder / "side_by_side.png")
 
 
-def train_here(variant: str, scene: Scene, budget: Budget, out: Path, log: Any = print) -> dict[str, Any]:
+def train_here(variant: str, scene: Scene, budget: Budget, out: Path, log: Any = print,
+               score_at: tuple[int, ...] = ()) -> dict[str, Any]:
     """Train one variant in this process (typed settings, no child process): quicker to start, but its peak
     memory is this process's, not its own."""
     log(f"  {variant}: training for {budget.describe()}")
-    cfg = make_config(variant, forward_facing=scene.ndc_near is not None, **budget.overrides())
+    cfg = make_config(variant, forward_facing=scene.ndc_near is not None, **budget.overrides(score_at))
     res = train_nerf(cfg, scene, out, log=log)
     save_npz(out / "renders.npz", images=res["renders"].numpy().astype(np.float32), indices=np.array(scene.test_idx))
     metrics = read_json(out / "metrics.json")
@@ -234,11 +253,16 @@ def run_compare(choice: SceneChoice, scene: Scene, budget: Budget, folder: Path,
     """Train every variant on ``scene`` (which ``choice`` names) within ``budget`` each, in its own process or
     ``in_process`` (``resume``: child processes only); then write compare.json (with :func:`sampling_headroom` when
     it applies), the PSNR curves and the side-by-side figure."""
-    for v in variants:
+    # the baseline trains last, scored on the test views at each other variant's final step count as well: in
+    # equal time the variants end at different counts, and NeRF's claim for an improvement is at equal iterations
+    counts: set[int] = set()
+    for v in sorted(variants, key=lambda name: name == BASELINE):
+        score_at = tuple(sorted(counts)) if v == BASELINE and budget.iters is None else ()
         if in_process:
-            train_here(v, scene, budget, folder / v, log)
+            metrics = train_here(v, scene, budget, folder / v, log, score_at)
         else:
-            train_variant(v, choice, budget, folder / v, log, resume)
+            metrics = train_variant(v, choice, budget, folder / v, log, resume, score_at)
+        counts.add(metrics["iterations"])
     summary = summarize(folder, variants)
     summary["sampling_headroom"] = sampling_headroom(folder, scene, variants)
     plot_curves(summary, folder, log_iterations=budget.iters is None)

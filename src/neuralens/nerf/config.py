@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass, fields
 from typing import Any
 
-from neuralens.core.cliargs import device_name, nonneg_int, option, positive_float, positive_int
+from neuralens.core.cliargs import device_name, iteration_list, nonneg_int, option, positive_float, positive_int
 from neuralens.core.errors import NeuralensError
 from neuralens.core.registry import Registry
 
@@ -80,6 +80,10 @@ class NerfConfig:
     mlp_width: int | None = option(None, "MLP width override (tiny fields)", flag="--width", type=positive_int)
     mlp_depth: int | None = option(None, "MLP depth override (tiny fields)", flag="--depth", type=positive_int)
     seed: int = option(0, "seed for every random choice", type=nonneg_int)
+    # another run's iteration counts: scoring this run's test views there compares the two at equal iterations
+    # even when they trained for equal time (nerf compare scores the baseline at each improvement's count)
+    score_at: tuple[int, ...] = option((), "also score the test views after these iterations, e.g. 247,391 "
+                                           "(metrics.json: scored_at)", type=iteration_list)
     device: str = option("auto", "auto | cpu | cuda[:N]", type=device_name)
     log_every: int = 25  # iterations between PSNR probes on one held-out view
     checkpoint_every: float = 60.0  # seconds

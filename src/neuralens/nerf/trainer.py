@@ -3,6 +3,8 @@
 The loop stops after ``iters`` steps or ``seconds`` of training time (evaluation time excluded), whichever
 comes first, logs PSNR on one held-out view against training time (for PSNR-vs-time curves), saves a
 checkpoint every ``checkpoint_every`` seconds and on Ctrl-C (at a step boundary), and resumes exactly from one.
+After each step count in ``score_at`` it also scores the test views (time excluded too), so that a run trained
+for equal time can be set against another at equal iterations.
 """
 
 from __future__ import annotations
@@ -46,6 +48,11 @@ def evaluate_views(model: NerfModel, scene: Scene, cfg: NerfConfig, indices: lis
     model.train(True)
     return {"psnr": {"mean": sum(p) / len(p), "per_view": p}, "ssim": {"mean": sum(s) / len(s), "per_view": s},
             "images": torch.stack(renders), "depths": torch.stack(depths), "indices": list(indices)}
+
+
+def _scores(res: dict[str, Any]) -> dict[str, float]:
+    """The mean test-view PSNR and SSIM of an :func:`evaluate_views` result (what ``score_at`` keeps)."""
+    return {"psnr": res["psnr"]["mean"], "ssim": res["ssim"]["mean"]}
 
 
 def peak_rss_mb() -> float:
@@ -138,6 +145,8 @@ class _Progress:
     elapsed: float = 0.0
     rays: int = 0  # rays trained on so far: / (H*W) it is the tiny_nerf notebook's iteration count (one image each)
     history: list[dict[str, float]] = field(default_factory=list)
+    # test-view scores after the iterations of ``score_at`` (keys are iteration counts, as JSON keeps them)
+    scored: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def fraction(self, cfg: NerfConfig) -> float:
         fracs = [self.it / cfg.iters] if cfg.iters else []
@@ -298,14 +307,15 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
         ts = ckpt["train_state"]
         optimizer.load_state_dict(ts["optimizer"])
         gen.set_state(ts["generator"])
-        pos = _Progress(ts["iteration"], ts["elapsed"], ts.get("rays", 0), ts["history"])
+        pos = _Progress(ts["iteration"], ts["elapsed"], ts.get("rays", 0), ts["history"], ts.get("scored", {}))
         log(f"resuming at iteration {pos.it} ({pos.elapsed:.1f}s trained) from {ckpt_path}")
     step_gen_state = gen.get_state()
 
     def save() -> None:
         save_checkpoint(ckpt_path, "nerf", cfg.variant, asdict(cfg), model.state_dict(), {"history": pos.history},
                         {"optimizer": optimizer.state_dict(), "generator": step_gen_state,
-                         "iteration": pos.it, "elapsed": pos.elapsed, "rays": pos.rays, "history": pos.history},
+                         "iteration": pos.it, "elapsed": pos.elapsed, "rays": pos.rays, "history": pos.history,
+                         "scored": pos.scored},
                         scene=scene_info(scene))
 
     by_time = cfg.seconds is not None and (cfg.iters is None or cfg.seconds < cfg.iters)
@@ -338,6 +348,8 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
                 pos.history.append({"iteration": pos.it, "seconds": pos.elapsed, "images": pos.rays / rays.n_pix,
                                     "psnr": psnr(rgb.clamp(0, 1), probe_target)})
                 bar.set_postfix(it=pos.it, loss=f"{loss:.4f}", psnr=f"{pos.history[-1]['psnr']:.2f}")
+            if pos.it in cfg.score_at and not pos.done(cfg):  # (the last step is scored below anyway)
+                pos.scored[str(pos.it)] = _scores(evaluate_views(model, scene, cfg))
             if time.perf_counter() - last_ckpt > cfg.checkpoint_every:
                 save()
                 last_ckpt = time.perf_counter()
@@ -345,10 +357,13 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
     bar.close()
     save()
     res = evaluate_views(model, scene, cfg)
+    if pos.it in cfg.score_at:
+        pos.scored[str(pos.it)] = _scores(res)
     metrics = {"psnr": res["psnr"], "ssim": res["ssim"], "seconds": pos.elapsed, "iterations": pos.it,
                "rays_per_step": cfg.batch_rays or rays.n_pix, "images_of_rays": pos.rays / rays.n_pix,
                "iterations_per_s": pos.it / max(pos.elapsed, 1e-9), "model": cfg.variant, "scene": scene.name,
-               "train_views": list(scene.train_idx), "test_views": res["indices"], "peak_rss_mb": peak_rss_mb()}
+               "train_views": list(scene.train_idx), "test_views": res["indices"], "peak_rss_mb": peak_rss_mb(),
+               "scored_at": pos.scored}
     write_json(out / "metrics.json", metrics)
     write_json(out / "psnr_log.json", {"history": pos.history, "probe_view": probe})
     log(f"{cfg.variant}: {pos.it} iterations in {pos.elapsed:.1f}s, test PSNR {metrics['psnr']['mean']:.2f} dB, "

@@ -323,34 +323,53 @@ def headroom_finding(room: dict[str, Any], blank: float | None, learned_rule: st
 PROBE_MAJORITY = 0.75
 
 
+def _test_views_at_equal_iterations(cmp: dict[str, Any], variant: str) -> dict[str, Any] | None:
+    """The variant's and the baseline's test-view scores after the same steps (compare.json's own entry; a
+    comparison written before it had one still has them when both ran an iteration budget to the end)."""
+    mine = cmp["variants"][variant]
+    if "test_views_at_equal_iterations" in mine:
+        return mine["test_views_at_equal_iterations"]
+    base = cmp["variants"][cmp["baseline"]]
+    if cmp.get("iters_budget") is None or mine.get("iterations") != base.get("iterations"):
+        return None
+    return {"iterations": mine["iterations"], "psnr": mine["psnr"], "ssim": mine["ssim"],
+            "baseline_psnr": base["psnr"], "baseline_ssim": base["ssim"], "gain_db": mine["psnr"] - base["psnr"]}
+
+
 def equal_training_finding(variant: str, cmp: dict[str, Any], blank: float | None,
                            learned_rule: str) -> Finding | None:
-    """Does an improvement beat the baseline after the same training, the claim NeRF makes for it? After an
-    iteration budget the test views answer (both trained the same steps); after a time budget only the probe
-    view's curves share a stretch, and one view moves by about a dB between probes, so the verdict also needs
-    the variant ahead (or behind) at PROBE_MAJORITY of its probes."""
+    """Does an improvement beat the baseline after the same training, the claim NeRF makes for it? The test views
+    answer when both were scored after the same steps: an iteration budget, or a time budget whose baseline was
+    also scored at the variant's final count (nerf compare does that). Else only the probe view's curves share a
+    stretch, and one view moves by about a dB between probes, so the verdict also needs the variant ahead (or
+    behind) at PROBE_MAJORITY of its probes."""
     rows, base_name = cmp["variants"], cmp.get("baseline")
-    eq = rows[variant].get("at_equal_iterations")
-    if not eq or "probes" not in eq or base_name not in rows or variant == base_name:
+    if base_name not in rows or variant == base_name:
         return None
-    mine, base = rows[variant], rows[base_name]
-    probe = f"probe view ahead at {eq['ahead']} of {eq['probes']} probes ({eq['mean_gain_db']:+.2f} dB on average)"
-    share = eq["ahead"] / eq["probes"] if eq["probes"] else 0.0
-    if cmp.get("iters_budget") is not None and mine.get("iterations") == base.get("iterations"):
-        gain = mine["psnr"] - base["psnr"]
-        numbers = (f"test views after {mine['iterations']} iterations each: {variant} {mine['psnr']:.2f} dB, "
-                   f"{base_name} {base['psnr']:.2f} dB ({gain:+.2f} dB); {probe}")
+    mine, eq = rows[variant], rows[variant].get("at_equal_iterations") or {}
+    views = _test_views_at_equal_iterations(cmp, variant)
+    if "probes" not in eq and views is None:
+        return None
+    probe = (f"probe view ahead at {eq['ahead']} of {eq['probes']} probes ({eq['mean_gain_db']:+.2f} dB on "
+             "average)") if "probes" in eq else ""
+    if views is not None:
+        gain, base_psnr, enough = views["gain_db"], views["baseline_psnr"], True
+        numbers = (f"test views after {views['iterations']} iterations each: {variant} {views['psnr']:.2f} dB "
+                   f"(SSIM {views['ssim']:.3f}), {base_name} {base_psnr:.2f} dB (SSIM {views['baseline_ssim']:.3f})"
+                   f" ({gain:+.2f} dB)" + (f"; {probe}" if probe else ""))
         yes, no = gain >= PSNR_NOISE_DB, gain <= -PSNR_NOISE_DB
     else:
-        gain = eq["mean_gain_db"]
+        gain, base_psnr, enough = eq["mean_gain_db"], rows[base_name]["psnr"], eq["probes"] >= MIN_CURVE_POINTS
         numbers = (f"{probe} over the {eq['images']:.1f} images of rays both trained (the test views were scored "
                    "after different amounts of training)")
+        share = eq["ahead"] / eq["probes"] if eq["probes"] else 0.0
         yes = gain >= PSNR_NOISE_DB and share >= PROBE_MAJORITY
         no = gain <= -PSNR_NOISE_DB and share <= 1 - PROBE_MAJORITY
     question = f"Does {variant} beat {base_name} after the same training?"
-    if not (_learned(mine["psnr"], blank) and _learned(base["psnr"], blank)) or eq["probes"] < MIN_CURVE_POINTS:
-        verdict = (f"inconclusive: both must have learned and share >= {MIN_CURVE_POINTS} probes ({learned_rule}; "
-                   f"{variant} {mine['psnr']:.2f} dB, {base_name} {base['psnr']:.2f} dB, {eq['probes']} probes)")
+    if not (_learned(mine["psnr"], blank) and _learned(base_psnr, blank)) or not enough:
+        shared = "" if views is not None else f" and share >= {MIN_CURVE_POINTS} probes"
+        verdict = (f"inconclusive: both must have learned{shared} ({learned_rule}; {variant} {mine['psnr']:.2f} dB, "
+                   f"{base_name} {base_psnr:.2f} dB" + (f", {eq['probes']} probes)" if views is None else ")"))
     elif yes:
         verdict = f"yes: {gain:+.2f} dB"
     elif no:

@@ -216,6 +216,11 @@ def baseline_budget_sentence(base: dict, seconds: float | None) -> str:
             "each; the curve against images of rays puts the two on one axis.")
 
 
+def _test_views_gain(views: dict[str, Any] | None) -> str | None:
+    """"+x.xx dB after n": the variant's test views against the baseline's after the same steps."""
+    return f"{views['gain_db']:+.2f} dB after {views['iterations']}" if views else None
+
+
 def _probes_ahead(eq: dict[str, Any] | None) -> str | None:
     """"k of n (+x.xx dB)": the variant's probes ahead of the baseline's curve over the stretch both covered."""
     if not eq or "probes" not in eq:
@@ -235,9 +240,11 @@ def nerf_section(folder: Path) -> str | None:
     parts.append(paragraph(f"Every variant trained for {length}{rays} on {cmp['scene']} "
                            f"(test views {cmp['test_views']} held out)."))
     rows = [[v, r["psnr"], r["ssim"], r["iterations"], r["iterations_per_s"], r["time_to_baseline_final_psnr_s"],
+             _test_views_gain(r.get("test_views_at_equal_iterations")),
              (r.get("at_equal_iterations") or {}).get("gain_db"), _probes_ahead(r.get("at_equal_iterations")),
              r["peak_rss_mb"]] for v, r in cmp["variants"].items()]
     parts.append(table(["variant", "test PSNR dB", "SSIM", "iterations", "it/s", "s to baseline's final PSNR",
+                        "over the baseline at equal iterations (test views)",
                         "dB over the baseline at equal iterations (probe view)",
                         "probes ahead of the baseline (mean gain)", "peak RSS MB"], rows))
     parts.append(figure(folder / "compare" / "psnr_vs_time.png", "PSNR on a held-out view against training time"))
