@@ -359,6 +359,11 @@ def test_the_test_views_compare_a_variant_with_the_baseline_scored_after_as_many
     same = test_views_at_equal_iterations(run(470, 20.8, 0.7), base)  # as many steps as the baseline: its final
     assert same is not None and same["baseline_psnr"] == 20.3 and same["gain_db"] == pytest.approx(0.5)
     assert test_views_at_equal_iterations(run(391, 20.2, 0.67), base) is None  # never scored there
+    from neuralens.nerf.compare import test_fall
+
+    # training improves on average: a fall from a score on the way to the final one is one run's noise
+    assert test_fall(run(362, 19.12, 0.67, {"215": {"psnr": 18.36}, "323": {"psnr": 19.74}})) == pytest.approx(0.62)
+    assert test_fall(base) == 0.0 and test_fall(run(10, 12.0, 0.1)) is None and test_fall(None) is None
 
 
 def test_forward_facing_scenes_get_the_recipes_own_settings_and_options_still_win() -> None:

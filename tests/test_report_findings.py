@@ -155,6 +155,9 @@ def test_a_nerf_winner_must_have_learned() -> None:
         baseline_blank.verdict
     close = nerf_findings(None, _cmp(tiny=(20.0, 80), fast=(20.2, 90)))[0]
     assert close.verdict.startswith("inconclusive: fast is within 0.5 dB")
+    swinging = {**_cmp(tiny=(19.12, 362), tiny_viewdirs=(19.84, 323)), "baseline_test_fall_db": 0.8}
+    assert nerf_findings(None, swinging)[0].verdict.startswith(
+        "inconclusive: tiny_viewdirs is within 0.8 dB of tiny (the baseline's own test PSNR fell 0.80 dB")
     few_iters = nerf_findings(None, _cmp(tiny=(11.0, 3), fast=(16.0, 4)))[0]  # above blank, but 4 iterations
     assert few_iters.verdict.startswith("inconclusive: no variant learned with a meaningful curve")
 
@@ -206,6 +209,12 @@ def test_each_improvement_is_judged_against_the_baseline_after_the_same_training
                                      "tiny 20.05 dB (SSIM 0.660) (+0.30 dB); probe view ahead at 9 of 18")
     assert scored.verdict == "inconclusive: +0.30 dB is inside the 0.5 dB a comparison resolves"
     timed["variants"]["tiny_viewdirs"]["test_views_at_equal_iterations"].update(baseline_psnr=19.55, gain_db=0.8)
+    assert nerf_findings(None, timed)[1].verdict == "yes: +0.80 dB"
+    timed["baseline_test_fall_db"] = 0.9  # the baseline itself swung by more than that gain: one run's noise
+    assert nerf_findings(None, timed)[1].verdict == (
+        "inconclusive: +0.80 dB is inside the 0.9 dB a comparison resolves (the baseline's own test PSNR fell "
+        "0.90 dB between two of its scores: one run's noise)")
+    timed["baseline_test_fall_db"] = 0.3  # a smaller fall leaves the usual 0.5 dB
     assert nerf_findings(None, timed)[1].verdict == "yes: +0.80 dB"
     timed["variants"]["tiny_viewdirs"]["test_views_at_equal_iterations"].update(baseline_psnr=11.0, gain_db=9.35)
     assert nerf_findings(None, timed)[1].verdict.startswith(  # a baseline still blank at that step: no evidence

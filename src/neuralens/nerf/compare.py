@@ -160,7 +160,16 @@ def summarize(folder: Path, variants: list[str]) -> dict[str, Any]:
                                                       if compared else None)}
     best = max(rows, key=lambda v: rows[v]["psnr"])
     return {"variants": rows, "baseline": BASELINE if BASELINE in rows else None, "best": best,
-            "baseline_final_probe_psnr": base_final, "logs": logs}
+            "baseline_final_probe_psnr": base_final, "baseline_test_fall_db": test_fall(base_metrics),
+            "logs": logs}
+
+
+def test_fall(metrics: dict[str, Any] | None) -> float | None:
+    """How far a run's test PSNR fell from its best score on the way (``scored_at``) to its final one: training
+    only improves on average, so a fall is noise, and a difference between two runs smaller than it says
+    nothing. None without scores on the way."""
+    scored = [s["psnr"] for s in (metrics or {}).get("scored_at", {}).values()]
+    return max(0.0, max(scored) - metrics["psnr"]["mean"]) if metrics and scored else None
 
 
 def plot_curves(summary: dict[str, Any], folder: Path, log_iterations: bool = True) -> list[Path]:

@@ -323,6 +323,15 @@ def headroom_finding(room: dict[str, Any], blank: float | None, learned_rule: st
 PROBE_MAJORITY = 0.75
 
 
+def comparison_resolution(cmp: dict[str, Any]) -> tuple[float, str]:
+    """The smallest PSNR difference a NeRF comparison resolves, and why: PSNR_NOISE_DB, or more when the
+    baseline's own test PSNR fell by more than that late in its run (``baseline_test_fall_db``)."""
+    fall = cmp.get("baseline_test_fall_db") or 0.0
+    if fall <= PSNR_NOISE_DB:
+        return PSNR_NOISE_DB, ""
+    return fall, f" (the baseline's own test PSNR fell {fall:.2f} dB between two of its scores: one run's noise)"
+
+
 def _test_views_at_equal_iterations(cmp: dict[str, Any], variant: str) -> dict[str, Any] | None:
     """The variant's and the baseline's test-view scores after the same steps (compare.json's own entry; a
     comparison written before it had one still has them when both ran an iteration budget to the end)."""
@@ -352,19 +361,20 @@ def equal_training_finding(variant: str, cmp: dict[str, Any], blank: float | Non
         return None
     probe = (f"probe view ahead at {eq['ahead']} of {eq['probes']} probes ({eq['mean_gain_db']:+.2f} dB on "
              "average)") if "probes" in eq else ""
+    resolves, why = comparison_resolution(cmp)
     if views is not None:
         gain, base_psnr, enough = views["gain_db"], views["baseline_psnr"], True
         numbers = (f"test views after {views['iterations']} iterations each: {variant} {views['psnr']:.2f} dB "
                    f"(SSIM {views['ssim']:.3f}), {base_name} {base_psnr:.2f} dB (SSIM {views['baseline_ssim']:.3f})"
                    f" ({gain:+.2f} dB)" + (f"; {probe}" if probe else ""))
-        yes, no = gain >= PSNR_NOISE_DB, gain <= -PSNR_NOISE_DB
+        yes, no = gain >= resolves, gain <= -resolves
     else:
         gain, base_psnr, enough = eq["mean_gain_db"], rows[base_name]["psnr"], eq["probes"] >= MIN_CURVE_POINTS
         numbers = (f"{probe} over the {eq['images']:.1f} images of rays both trained (the test views were scored "
                    "after different amounts of training)")
         share = eq["ahead"] / eq["probes"] if eq["probes"] else 0.0
-        yes = gain >= PSNR_NOISE_DB and share >= PROBE_MAJORITY
-        no = gain <= -PSNR_NOISE_DB and share <= 1 - PROBE_MAJORITY
+        yes = gain >= resolves and share >= PROBE_MAJORITY
+        no = gain <= -resolves and share <= 1 - PROBE_MAJORITY
     question = f"Does {variant} beat {base_name} after the same training?"
     if not (_learned(mine["psnr"], blank) and _learned(base_psnr, blank)) or not enough:
         shared = "" if views is not None else f" and share >= {MIN_CURVE_POINTS} probes"
@@ -375,8 +385,8 @@ def equal_training_finding(variant: str, cmp: dict[str, Any], blank: float | Non
     elif no:
         verdict = f"no: {gain:+.2f} dB"
     else:
-        verdict = (f"inconclusive: {gain:+.2f} dB is inside the {PSNR_NOISE_DB} dB a comparison resolves"
-                   if abs(gain) < PSNR_NOISE_DB else
+        verdict = (f"inconclusive: {gain:+.2f} dB is inside the {resolves:.2g} dB a comparison resolves{why}"
+                   if abs(gain) < resolves else
                    f"inconclusive: {gain:+.2f} dB on average, but ahead at only {eq['ahead']} of {eq['probes']} "
                    f"probes (needs {PROBE_MAJORITY:.0%} of them either way)")
     return Finding(question, numbers, verdict, "nerf")
@@ -413,8 +423,10 @@ def _variant_finding(cmp: dict[str, Any], blank: float | None, learned_rule: str
                                           f"({learned_rule})", "nerf")
     base = rows[base_name]
     gain = rows[best]["psnr"] - base["psnr"]
-    if gain < PSNR_NOISE_DB:
-        return Finding(question, numbers, f"inconclusive: {best} is within {PSNR_NOISE_DB} dB of {base_name}", "nerf")
+    resolves, why = comparison_resolution(cmp)
+    if gain < resolves:
+        return Finding(question, numbers, f"inconclusive: {best} is within {resolves:.2g} dB of {base_name}{why}",
+                       "nerf")
     verdict = f"{best}: +{gain:.1f} dB over {base_name} {same}"
     if not (_learned(base["psnr"], blank) and meaningful(base_name)):
         verdict += f" ({base_name} did not learn in this budget: {base['psnr']:.2f} dB, {base.get('iterations')} it)"
