@@ -20,7 +20,7 @@ from neuralens.data.scenes import Scene, builtin_scene, load_scene, save_tiny_np
 from neuralens.nerf.config import NerfConfig
 from neuralens.nerf.metrics import psnr, ssim
 from neuralens.nerf.renderer import RenderSettings
-from neuralens.nerf.trainer import LR_WARMUP_START, lr_factor, train_nerf
+from neuralens.nerf.trainer import LR_WARMUP_START, lr_factor, train_nerf, warmup_steps
 
 
 @pytest.fixture(scope="module")
@@ -148,11 +148,15 @@ def test_resume_after_interrupt_matches_uninterrupted(tmp_path: Path, small_scen
 def test_the_warm_up_raises_the_learning_rate_along_a_quarter_sine(tmp_path: Path, small_scene: Scene) -> None:
     cfg = NerfConfig(iters=5, batch_rays=32, lr=1e-3, field_kwargs=dict(depth=2, width=16),
                      render=RenderSettings(n_samples=8), device="cpu", lr_warmup=4)
-    assert lr_factor(cfg, 0, 0.0) == pytest.approx(LR_WARMUP_START)
-    assert lr_factor(cfg, 2, 0.4) == pytest.approx(LR_WARMUP_START + (1 - LR_WARMUP_START) * 2 ** -0.5)
-    assert [lr_factor(cfg, i, 0.0) for i in (4, 50)] == [1.0, 1.0]
-    assert lr_factor(replace(cfg, lr_decay=0.1), 1, 0.5) == pytest.approx(
+    assert lr_factor(cfg, 0, 0.0, 32) == pytest.approx(LR_WARMUP_START)
+    assert lr_factor(cfg, 2, 0.4, 32) == pytest.approx(LR_WARMUP_START + (1 - LR_WARMUP_START) * 2 ** -0.5)
+    assert [lr_factor(cfg, i, 0.0, 32) for i in (4, 50)] == [1.0, 1.0]
+    assert lr_factor(replace(cfg, lr_decay=0.1), 1, 0.5, 32) == pytest.approx(
         (LR_WARMUP_START + (1 - LR_WARMUP_START) * math.sin(math.pi / 8)) * 0.1 ** 0.5)
+    # a warm-up in rays lasts longer for smaller steps, never shorter than its steps
+    by_rays = replace(cfg, lr_warmup_rays=256)
+    assert [warmup_steps(by_rays, n) for n in (512, 64, 32, 30)] == [4, 4, 8, 9]
+    assert lr_factor(by_rays, 4, 0.0, 32) == pytest.approx(LR_WARMUP_START + (1 - LR_WARMUP_START) * 2 ** -0.5)
     train_nerf(replace(cfg, iters=3), small_scene, tmp_path, log=lambda m: None, progress=False)
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=False)["train_state"]["optimizer"]
     # the third step (it = 2) ran at the factor the closed form gives

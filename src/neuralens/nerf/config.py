@@ -67,6 +67,9 @@ class NerfConfig:
     # steps over which the learning rate rises from LR_WARMUP_START x to 1x along a quarter sine (mip-NeRF's
     # lr_delay): Adam's first, same-sized steps otherwise push a ReLU density below zero everywhere at once
     lr_warmup: int = 0
+    # ... and at least until this many rays were trained on: smaller batches take more steps at the low rates
+    # (tiny_hier with 64-ray steps died after a 10-step warm-up and lived after 40, seeds 0-3; BENCHMARKS.md)
+    lr_warmup_rays: int = 0
     tv_weight: float = 0.0  # total-variation weight for fields with tv_loss()
     # coarse-to-fine: [budget fraction, grid resolution] pairs; the field's grids are resampled when the run's
     # progress passes each fraction (fields with upsample())

@@ -173,12 +173,18 @@ def _loss(model: NerfModel, cfg: NerfConfig, rendered: dict[str, Tensor], target
 LR_WARMUP_START = 0.1
 
 
-def lr_factor(cfg: NerfConfig, it: int, fraction: float) -> float:
+def warmup_steps(cfg: NerfConfig, rays_per_step: int) -> int:
+    """Steps of the learning-rate warm-up: ``lr_warmup``, or more where steps of ``rays_per_step`` rays need them
+    to train on ``lr_warmup_rays`` rays before the full rate."""
+    return max(cfg.lr_warmup, math.ceil(cfg.lr_warmup_rays / max(rays_per_step, 1)))
+
+
+def lr_factor(cfg: NerfConfig, it: int, fraction: float, rays_per_step: int) -> float:
     """The factor on every base learning rate at step ``it`` (0-based) with ``fraction`` of the budget spent:
-    a quarter-sine warm-up from LR_WARMUP_START over ``cfg.lr_warmup`` steps, times ``lr_decay ** fraction``."""
-    warm = 1.0
-    if it < cfg.lr_warmup:
-        warm = LR_WARMUP_START + (1 - LR_WARMUP_START) * math.sin(0.5 * math.pi * it / cfg.lr_warmup)
+    a quarter-sine warm-up from LR_WARMUP_START over :func:`warmup_steps`, times ``lr_decay ** fraction``."""
+    warm, steps = 1.0, warmup_steps(cfg, rays_per_step)
+    if it < steps:
+        warm = LR_WARMUP_START + (1 - LR_WARMUP_START) * math.sin(0.5 * math.pi * it / steps)
     return warm * cfg.lr_decay ** fraction
 
 
@@ -196,7 +202,7 @@ def _step(model: NerfModel, optimizer: torch.optim.Optimizer, cfg: NerfConfig, r
                            fine=model.fine, occ=model.occ,
                            background=None if background is None else background.to(device))
     loss = _loss(model, cfg, rendered, target)
-    factor = lr_factor(cfg, pos.it, pos.fraction(cfg))
+    factor = lr_factor(cfg, pos.it, pos.fraction(cfg), cfg.batch_rays or rays.n_pix)
     for group in optimizer.param_groups:
         group["lr"] = group["base_lr"] * factor
     optimizer.zero_grad(set_to_none=True)

@@ -46,7 +46,8 @@ LIVE_FIELD = {"density": "relu", "density_bias": 0.1, "colour": "wide_sigmoid"}
 #: ... and its first steps: while clearing the initial fog, Adam's equal-sized first steps pushed every raw density
 #: below zero within 15 steps (tiny_viewdirs, seed 0, half size); a warm-up from 0.1x keeps it alive (mip-NeRF's
 #: lr_delay). 10 steps cost less than 20 (half size, 120 steps, seeds 0-2: tiny_viewdirs 16.91 against 16.71 dB
-#: mean) and kept every run alive. A ReLU passing gradients below zero also stays alive but learns slower
+#: mean) and kept every run alive. A ReLU passing gradients below zero also stays alive but learns slower. Smaller
+#: batches warm up over as many rays (2560: 40 steps of 64 rays), as their noisier steps need (BENCHMARKS.md)
 LIVE_WARMUP = 10
 #: tiny_hier's coarse-pass loss weight: mip-NeRF's 0.1, so the one shared field fits the render it is judged by
 HIER_COARSE_WEIGHT = 0.1
@@ -54,7 +55,8 @@ HIER_COARSE_WEIGHT = 0.1
 
 def _improved(variant: str) -> NerfConfig:
     """The baseline with a field that cannot fall dark for good (LIVE_FIELD, LIVE_WARMUP)."""
-    return replace(_tiny(), variant=variant, field_kwargs=dict(LIVE_FIELD), lr_warmup=LIVE_WARMUP)
+    return replace(_tiny(), variant=variant, field_kwargs=dict(LIVE_FIELD), lr_warmup=LIVE_WARMUP,
+                   lr_warmup_rays=LIVE_WARMUP * MLP_BATCH_RAYS)
 
 
 def _tiny_hier() -> NerfConfig:
@@ -103,7 +105,8 @@ FORWARD_FACING = {"occupancy": False, "weight_threshold": 0.0, "n_samples": 32, 
 
 
 _LIVE_DOC = (f"So that the field cannot go dark for good: the density ReLU starts with bias "
-             f"{LIVE_FIELD['density_bias']}, the learning rate warms up over the first {LIVE_WARMUP} steps, and the "
+             f"{LIVE_FIELD['density_bias']}, the learning rate warms up over the first {LIVE_WARMUP} steps (over "
+             f"{LIVE_WARMUP * MLP_BATCH_RAYS} rays when steps are smaller than {MLP_BATCH_RAYS} rays), and the "
              "colour is mip-NeRF's widened sigmoid, which reaches black at a finite value and keeps a gradient.")
 
 #: each recipe with what it is (the report prints it beside the measured numbers)
