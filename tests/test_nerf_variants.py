@@ -348,22 +348,23 @@ def test_variants_are_compared_with_the_baseline_at_equal_iterations() -> None:
 
 
 def test_the_test_views_compare_a_variant_with_the_baseline_scored_after_as_many_steps() -> None:
-    from neuralens.nerf.compare import test_views_at_equal_iterations
+    from neuralens.nerf.compare import fall_in_test_psnr, scores_at_equal_iterations
 
     def run(steps: int, p: float, s: float, scored: dict | None = None) -> dict:
         return {"iterations": steps, "psnr": {"mean": p}, "ssim": {"mean": s}, "scored_at": scored or {}}
 
     base = run(470, 20.3, 0.69, {"247": {"psnr": 18.9, "ssim": 0.60}})
-    assert test_views_at_equal_iterations(run(247, 18.5, 0.59), base) == pytest.approx(
+    assert scores_at_equal_iterations(run(247, 18.5, 0.59), base) == pytest.approx(
         {"iterations": 247, "psnr": 18.5, "ssim": 0.59, "baseline_psnr": 18.9, "baseline_ssim": 0.60, "gain_db": -0.4})
-    same = test_views_at_equal_iterations(run(470, 20.8, 0.7), base)  # as many steps as the baseline: its final
+    same = scores_at_equal_iterations(run(470, 20.8, 0.7), base)  # as many steps as the baseline: its final
     assert same is not None and same["baseline_psnr"] == 20.3 and same["gain_db"] == pytest.approx(0.5)
-    assert test_views_at_equal_iterations(run(391, 20.2, 0.67), base) is None  # never scored there
-    from neuralens.nerf.compare import test_fall
+    assert scores_at_equal_iterations(run(391, 20.2, 0.67), base) is None  # never scored there
 
     # training improves on average: a fall from a score on the way to the final one is one run's noise
-    assert test_fall(run(362, 19.12, 0.67, {"215": {"psnr": 18.36}, "323": {"psnr": 19.74}})) == pytest.approx(0.62)
-    assert test_fall(base) == 0.0 and test_fall(run(10, 12.0, 0.1)) is None and test_fall(None) is None
+    fell = run(362, 19.12, 0.67, {"215": {"psnr": 18.36}, "323": {"psnr": 19.74}})
+    assert fall_in_test_psnr(fell) == pytest.approx(0.62)
+    assert fall_in_test_psnr(base) == 0.0 and fall_in_test_psnr(run(10, 12.0, 0.1)) is None
+    assert fall_in_test_psnr(None) is None
 
 
 def test_forward_facing_scenes_get_the_recipes_own_settings_and_options_still_win() -> None:

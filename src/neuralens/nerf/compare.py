@@ -126,7 +126,7 @@ def at_equal_iterations(history: list[dict[str, float]], baseline: list[dict[str
             "probes": len(gaps), "ahead": sum(g > 0 for g in gaps), "mean_gain_db": sum(gaps) / len(gaps)}
 
 
-def test_views_at_equal_iterations(mine: dict[str, Any], base: dict[str, Any]) -> dict[str, Any] | None:
+def scores_at_equal_iterations(mine: dict[str, Any], base: dict[str, Any]) -> dict[str, Any] | None:
     """A variant's test-view scores against the baseline's after as many steps (two runs' metrics.json): the
     baseline's final scores when both trained as long, else its ``scored_at`` entry for the variant's count (see
     run_compare); None when the baseline was not scored there."""
@@ -156,15 +156,15 @@ def summarize(folder: Path, variants: list[str]) -> dict[str, Any]:
                    "peak_rss_mb": m.get("peak_rss_mb"), "time_to_baseline_final_psnr_s": reach,
                    "speedup_to_baseline_psnr": (logs[BASELINE][-1]["seconds"] / reach) if reach else None,
                    "at_equal_iterations": at_equal_iterations(logs[v], logs[BASELINE]) if compared else None,
-                   "test_views_at_equal_iterations": (test_views_at_equal_iterations(m, base_metrics)
+                   "test_views_at_equal_iterations": (scores_at_equal_iterations(m, base_metrics)
                                                       if compared else None)}
     best = max(rows, key=lambda v: rows[v]["psnr"])
     return {"variants": rows, "baseline": BASELINE if BASELINE in rows else None, "best": best,
-            "baseline_final_probe_psnr": base_final, "baseline_test_fall_db": test_fall(base_metrics),
+            "baseline_final_probe_psnr": base_final, "baseline_test_fall_db": fall_in_test_psnr(base_metrics),
             "logs": logs}
 
 
-def test_fall(metrics: dict[str, Any] | None) -> float | None:
+def fall_in_test_psnr(metrics: dict[str, Any] | None) -> float | None:
     """How far a run's test PSNR fell from its best score on the way (``scored_at``) to its final one: training
     only improves on average, so a fall is noise, and a difference between two runs smaller than it says
     nothing. None without scores on the way."""
