@@ -100,7 +100,8 @@ def test_findings_come_first_and_no_paragraph_is_repeated(
     html = (out / "report.html").read_text()
     rows = findings(out)
     nerf = json.loads((out / "nerf" / "compare" / "compare.json").read_text())["variants"]
-    judged = [v for v, r in nerf.items() if r.get("at_equal_iterations")]  # one "after the same training" row each
+    judged = [v for v, r in nerf.items()  # one "after the same training" row each: probe curve or test views
+              if r.get("at_equal_iterations") or r.get("test_views_at_equal_iterations")]
     assert [r.question for r in rows if r.question.endswith("after the same training?")] == \
         [f"Does {v} beat tiny after the same training?" for v in judged]
     assert len(rows) == 8 + len(judged) and all(r.verdict for r in rows)

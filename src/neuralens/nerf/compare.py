@@ -26,7 +26,7 @@ from neuralens.data.scene_spec import SceneChoice
 from neuralens.data.scenes import Scene
 from neuralens.nerf.metrics import blank_psnr, psnr
 from neuralens.nerf.model import load_nerf
-from neuralens.nerf.trainer import evaluate_views, fit_to_scene, probe_view, train_nerf
+from neuralens.nerf.trainer import evaluate_views, fit_to_scene, mean_scores, probe_view, train_nerf
 from neuralens.nerf.variants import BASELINE, make_config
 from neuralens.nerf.viz import NOTEBOOK_AXIS, notebook_iterations
 
@@ -130,14 +130,12 @@ def scores_at_equal_iterations(mine: dict[str, Any], base: dict[str, Any]) -> di
     """A variant's test-view scores against the baseline's after as many steps (two runs' metrics.json): the
     baseline's final scores when both trained as long, else its ``scored_at`` entry for the variant's count (see
     run_compare); None when the baseline was not scored there."""
-    n = mine["iterations"]
-    theirs = ({"psnr": base["psnr"]["mean"], "ssim": base["ssim"]["mean"]} if base["iterations"] == n
-              else base.get("scored_at", {}).get(str(n)))
+    n, ours = mine["iterations"], mean_scores(mine)
+    theirs = mean_scores(base) if base["iterations"] == n else base.get("scored_at", {}).get(str(n))
     if theirs is None:
         return None
-    return {"iterations": n, "psnr": mine["psnr"]["mean"], "ssim": mine["ssim"]["mean"],
-            "baseline_psnr": theirs["psnr"], "baseline_ssim": theirs["ssim"],
-            "gain_db": mine["psnr"]["mean"] - theirs["psnr"]}
+    return {"iterations": n, **ours, "baseline_psnr": theirs["psnr"], "baseline_ssim": theirs["ssim"],
+            "gain_db": ours["psnr"] - theirs["psnr"]}
 
 
 def summarize(folder: Path, variants: list[str]) -> dict[str, Any]:

@@ -50,8 +50,9 @@ def evaluate_views(model: NerfModel, scene: Scene, cfg: NerfConfig, indices: lis
             "images": torch.stack(renders), "depths": torch.stack(depths), "indices": list(indices)}
 
 
-def _scores(res: dict[str, Any]) -> dict[str, float]:
-    """The mean test-view PSNR and SSIM of an :func:`evaluate_views` result (what ``score_at`` keeps)."""
+def mean_scores(res: dict[str, Any]) -> dict[str, float]:
+    """The mean test-view PSNR and SSIM of an :func:`evaluate_views` result or a run's metrics.json (what
+    ``score_at`` keeps)."""
     return {"psnr": res["psnr"]["mean"], "ssim": res["ssim"]["mean"]}
 
 
@@ -355,7 +356,7 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
                                     "psnr": psnr(rgb.clamp(0, 1), probe_target)})
                 bar.set_postfix(it=pos.it, loss=f"{loss:.4f}", psnr=f"{pos.history[-1]['psnr']:.2f}")
             if pos.it in cfg.score_at and not pos.done(cfg):  # (the last step is scored below anyway)
-                pos.scored[str(pos.it)] = _scores(evaluate_views(model, scene, cfg))
+                pos.scored[str(pos.it)] = mean_scores(evaluate_views(model, scene, cfg))
             if time.perf_counter() - last_ckpt > cfg.checkpoint_every:
                 save()
                 last_ckpt = time.perf_counter()
@@ -364,7 +365,7 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
     save()
     res = evaluate_views(model, scene, cfg)
     if pos.it in cfg.score_at:
-        pos.scored[str(pos.it)] = _scores(res)
+        pos.scored[str(pos.it)] = mean_scores(res)
     metrics = {"psnr": res["psnr"], "ssim": res["ssim"], "seconds": pos.elapsed, "iterations": pos.it,
                "rays_per_step": cfg.batch_rays or rays.n_pix, "images_of_rays": pos.rays / rays.n_pix,
                "iterations_per_s": pos.it / max(pos.elapsed, 1e-9), "model": cfg.variant, "scene": scene.name,
