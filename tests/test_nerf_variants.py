@@ -218,12 +218,13 @@ def test_the_widened_sigmoid_reaches_black_at_a_finite_raw_and_climbs_out_of_sat
 
 def test_nerf_compare_cli(tmp_path: Path) -> None:
     res = subprocess.run([sys.executable, "-m", "neuralens.cli", "nerf", "compare", "--scene", "builtin:16",
-                          "--seconds", "1.5", "--variants", "tiny,fast", "--batch-rays", "256", "--out",
-                          str(tmp_path)], capture_output=True, text=True, timeout=600)
+                          "--seconds", "1.5", "--variants", "tiny,fast", "--batch-rays", "256", "--precision",
+                          "fp32", "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     cmp = json.loads((tmp_path / "compare.json").read_text())
     assert set(cmp["variants"]) == {"tiny", "fast"} and cmp["best"] in cmp["variants"]
-    assert cmp["batch_rays"] == 256  # every variant trained with the budget's rays per step
+    assert cmp["batch_rays"] == 256  # every variant trained with the budget's rays per step and precision
+    assert cmp["precision"] == {"tiny": "fp32", "fast": "fp32"}
     assert all(json.loads((tmp_path / v / "metrics.json").read_text())["rays_per_step"] == 256 for v in cmp["variants"])
     for v in cmp["variants"].values():
         assert v["seconds"] >= 1.5 and v["iterations"] >= 1 and v["peak_rss_mb"] > 0

@@ -6,7 +6,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from neuralens.core.cliargs import Formatter, add_common, add_options, positive_float, positive_int, split_list
+from neuralens.core.cliargs import (
+    PRECISIONS,
+    Formatter,
+    add_common,
+    add_options,
+    positive_float,
+    positive_int,
+    split_list,
+)
 from neuralens.core.errors import NeuralensError
 from neuralens.core.files import check_weights_file
 from neuralens.core.io import check_out
@@ -151,6 +159,8 @@ def _add_compare(nsub: argparse._SubParsersAction) -> None:
     p.add_argument("--variants", default=",".join(DEFAULT_COMPARE), help="comma-separated variants")
     p.add_argument("--batch-rays", type=positive_int, default=None,
                    help="rays per step for every variant (default: each recipe's own)")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="autocast dtype of every variant's training steps (see nerf train --precision)")
     p.add_argument("--out", default="runs/nerf_compare", help="run folder: one subfolder per variant, compare.json")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted comparison in OUT: each variant from its own checkpoint")

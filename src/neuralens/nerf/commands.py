@@ -116,7 +116,8 @@ def compare_command(args: argparse.Namespace, variants: list[str]) -> int:
     choice = _scene_choice(args)
     scene = load_choice(choice)  # validates the scene once, before any training starts
     with run_folder(out, vars(args)):
-        budget = Budget(args.seconds, args.seed, args.device, args.batch_rays, iters=args.iters)
+        budget = Budget(args.seconds, args.seed, args.device, args.batch_rays, iters=args.iters,
+                        precision=args.precision)
         summary = run_compare(choice, scene, budget, out, variants, log=log, resume=args.resume)
     print(f"{'variant':14s} {'PSNR':>7s} {'SSIM':>6s} {'it/s':>6s} {'t->base':>8s} {'peak MB':>8s}  vs baseline at "
           "equal iterations (test views; probe view)")

@@ -34,13 +34,14 @@ from neuralens.nerf.viz import NOTEBOOK_AXIS, notebook_iterations
 @dataclass(frozen=True)
 class Budget:
     """What every variant of a comparison shares: training ``seconds`` or steps (``iters``; exactly one), seed,
-    device and, when given, rays per step (else each recipe's own)."""
+    device, precision and, when given, rays per step (else each recipe's own)."""
 
     seconds: float | None = None
     seed: int = 0
     device: str = "auto"
     batch_rays: int | None = None
     iters: int | None = None
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         if (self.seconds is None) == (self.iters is None):
@@ -53,14 +54,15 @@ class Budget:
     def overrides(self, score_at: tuple[int, ...] = ()) -> dict[str, Any]:
         """As :func:`~neuralens.nerf.variants.make_config` takes them (``score_at``: see NerfConfig)."""
         return {"seconds": self.seconds, "iters": self.iters, "seed": self.seed, "device": self.device,
-                "batch_rays": self.batch_rays, "score_at": score_at or None}
+                "batch_rays": self.batch_rays, "score_at": score_at or None, "precision": self.precision}
 
     def argv(self, score_at: tuple[int, ...] = ()) -> list[str]:
         """As ``neuralens nerf train`` takes them."""
         length = ["--iters", str(self.iters)] if self.iters is not None else ["--seconds", str(self.seconds)]
         rays = ["--batch-rays", str(self.batch_rays)] if self.batch_rays is not None else []
         scored = ["--score-at", ",".join(map(str, score_at))] if score_at else []
-        return [*length, "--seed", str(self.seed), "--device", self.device, *rays, *scored]
+        return [*length, "--seed", str(self.seed), "--device", self.device, "--precision", self.precision, *rays,
+                *scored]
 
 
 def train_variant(variant: str, choice: SceneChoice, budget: Budget, out: Path, log: Any = print,
@@ -152,7 +154,7 @@ def summarize(folder: Path, variants: list[str]) -> dict[str, Any]:
                    "iterations": m["iterations"], "iterations_per_s": m["iterations_per_s"],
                    "images_of_rays": notebook_iterations(logs[v][-1]) if logs[v] else 0.0,
                    "peak_rss_mb": m.get("peak_rss_mb"), "time_to_baseline_final_psnr_s": reach,
-                   "speedup_to_baseline_psnr": (logs[BASELINE][-1]["seconds"] / reach) if reach else None,
+                   "speedup_to_baseline_psnr": (logs[BASELINE][-1]["seconds"] / reach) if reach and compared else None,
                    "at_equal_iterations": at_equal_iterations(logs[v], logs[BASELINE]) if compared else None,
                    "test_views_at_equal_iterations": (scores_at_equal_iterations(m, base_metrics)
                                                       if compared else None)}
@@ -278,6 +280,7 @@ def run_compare(choice: SceneChoice, scene: Scene, budget: Budget, folder: Path,
     blank = blank_psnr(scene.images[scene.test_idx])
     write_json(folder / "compare.json", {k: v for k, v in summary.items() if k != "logs"}
                | {"seconds_budget": budget.seconds, "iters_budget": budget.iters, "batch_rays": budget.batch_rays,
+                  "precision": {v: read_json(folder / v / "metrics.json").get("precision") for v in variants},
                   "scene": scene.name,
                   "test_views": scene.test_idx,
                   "blank_psnr": blank, "probe_points": {v: len(h) for v, h in summary["logs"].items()}})

@@ -11,7 +11,15 @@ import dataclasses
 from dataclasses import dataclass, fields
 from typing import Any
 
-from neuralens.core.cliargs import device_name, iteration_list, nonneg_int, option, positive_float, positive_int
+from neuralens.core.cliargs import (
+    PRECISIONS,
+    device_name,
+    iteration_list,
+    nonneg_int,
+    option,
+    positive_float,
+    positive_int,
+)
 from neuralens.core.errors import NeuralensError
 from neuralens.core.registry import Registry
 
@@ -88,6 +96,9 @@ class NerfConfig:
     score_at: tuple[int, ...] = option((), "also score the test views after these iterations, e.g. 247,391 "
                                            "(metrics.json: scored_at)", type=iteration_list)
     device: str = option("auto", "auto | cpu | cuda[:N]", type=device_name)
+    # the field's arithmetic in training steps; rendering integrates in float32 and evaluation stays float32
+    precision: str = option("auto", "autocast dtype of the training step's field; auto = bf16 where the CPU/GPU "
+                                    "has it natively (evaluation stays float32)", choices=PRECISIONS)
     log_every: int = 25  # iterations between PSNR probes on one held-out view
     checkpoint_every: float = 60.0  # seconds
     chunk: int = 1024  # rays per rendering chunk: bounds memory (a 100x100 tiny_nerf frame stays under 1 GB)

@@ -41,12 +41,14 @@ def _background(s: RenderSettings, background: Tensor | None) -> Tensor | float 
 
 
 def _evaluate(field: FieldFn, origins: Tensor, dirs: Tensor, t: Tensor, s: RenderSettings) -> tuple[Tensor, Tensor]:
-    """(sigma (R, S), rgb (R, S, 3)) of ``field`` at depths ``t`` (R, S) along each ray."""
+    """(sigma (R, S), rgb (R, S, 3)) of ``field`` at depths ``t`` (R, S) along each ray, in float32 whatever the
+    field computed in (autocast): transmittance is a product over many samples, which bfloat16 would round."""
     pts = origins[:, None, :] + dirs[:, None, :] * t[..., None]
     viewdirs = None
     if s.use_viewdirs:
         viewdirs = (dirs / dirs.norm(dim=-1, keepdim=True))[:, None, :].expand_as(pts)
-    return field(pts, viewdirs)
+    sigma, rgb = field(pts, viewdirs)
+    return sigma.float(), rgb.float()
 
 
 def _query(field: FieldFn, origins: Tensor, dirs: Tensor, t: Tensor, s: RenderSettings,
@@ -79,13 +81,13 @@ def _masked_query(field: Any, pts: Tensor, viewdirs: Tensor | None, delta: Tenso
     as black, an error below ``threshold`` per sample. The weights use the same densities, so nothing is skipped
     that the rendering would show.
     """
-    sigma = field.density(pts)
+    sigma = field.density(pts).float()
     with torch.no_grad():
         keep = render_weight_from_density(sigma, delta, rays)[0] >= threshold
     rgb = sigma.new_zeros(*sigma.shape, 3)
     if bool(keep.any()):
         colours = field.radiance(pts[keep], None if viewdirs is None else viewdirs[keep])
-        rgb = rgb.index_put((keep,), colours)
+        rgb = rgb.index_put((keep,), colours.float())
     return sigma, rgb
 
 
@@ -99,7 +101,7 @@ def _render_packed(field: FieldFn, origins: Tensor, dirs: Tensor, s: RenderSetti
     if s.weight_threshold > 0 and hasattr(field, "density") and hasattr(field, "radiance"):
         sigma, rgb = _masked_query(field, pts, viewdirs, delta, rays, s.weight_threshold)
     else:
-        sigma, rgb = field(pts, viewdirs)
+        sigma, rgb = (x.float() for x in field(pts, viewdirs))
     out = volume_render(sigma, rgb, t, delta, background=_background(s, background),
                         ray_indices=rays, n_rays=origins.shape[0])
     out["n_samples"] = torch.tensor(float(t.numel()))

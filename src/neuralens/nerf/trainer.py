@@ -24,22 +24,23 @@ from neuralens.core.errors import NeuralensError
 from neuralens.core.io import write_json
 from neuralens.core.progress import Progress, progress
 from neuralens.core.resume import interruptible, resume_checkpoint
-from neuralens.core.runtime import resolve_device, seed_everything
+from neuralens.core.runtime import autocast_dtype, resolve_device, seed_everything
 from neuralens.data.scenes import Scene
 from neuralens.nerf.config import NerfConfig
-from neuralens.nerf.fields import density_fn
+from neuralens.nerf.fields import FIELDS, density_fn
 from neuralens.nerf.metrics import psnr, ssim
 from neuralens.nerf.model import NerfModel, build_model, field_kwargs
 from neuralens.nerf.renderer import render_rays
 
 
-def evaluate_views(model: NerfModel, scene: Scene, cfg: NerfConfig, indices: list[int] | None = None
-                   ) -> dict[str, Any]:
+def evaluate_views(model: NerfModel, scene: Scene, cfg: NerfConfig, indices: list[int] | None = None,
+                   show_progress: bool = True) -> dict[str, Any]:
     """Render ``indices`` (default: the test split) and score them; returns metrics and the renders."""
     indices = scene.test_idx if indices is None else indices
     model.train(False)
     renders, depths, p, s = [], [], [], []
-    for i in progress(indices, "rendering test views", unit="view"):
+    views = progress(indices, "rendering test views", unit="view") if show_progress else indices
+    for i in views:
         out = model.render_image(scene.camera, scene.poses[i], cfg)
         renders.append(out["rgb"].clamp(0, 1))
         depths.append(out["depth"])
@@ -189,9 +190,19 @@ def lr_factor(cfg: NerfConfig, it: int, fraction: float, rays_per_step: int) -> 
     return warm * cfg.lr_decay ** fraction
 
 
+def training_dtype(cfg: NerfConfig, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of ``cfg``'s training steps (None: float32). ``auto`` lowers the precision only for a
+    field whose steps are matrix products (FIELDS' ``matmul_bound``): a grid field's lookups barely speed up."""
+    if cfg.precision == "auto" and not FIELDS.info(cfg.field).get("matmul_bound"):
+        return None
+    return autocast_dtype(device, cfg.precision)
+
+
 def _step(model: NerfModel, optimizer: torch.optim.Optimizer, cfg: NerfConfig, rays: TrainingRays, gen: torch.Generator,
-          pos: _Progress, device: torch.device) -> tuple[float, int]:
-    """One optimisation step on a random ray batch; returns the loss and the number of rays."""
+          pos: _Progress, device: torch.device, amp_dtype: torch.dtype | None = None) -> tuple[float, int]:
+    """One optimisation step on a random ray batch; returns the loss and the number of rays. Under ``amp_dtype``
+    autocast covers the rendering only: rays are built in float32 and the renderer integrates in float32, so
+    only the field's matrix products run in the lower precision."""
     if model.occ is not None:
         march_step = (cfg.render.far - cfg.render.near) / cfg.render.march_steps
         model.occ.update_every_n_steps(pos.it, density_fn(model.coarse), march_step, gen)
@@ -199,9 +210,10 @@ def _step(model: NerfModel, optimizer: torch.optim.Optimizer, cfg: NerfConfig, r
     background = torch.rand(len(idx), 3, generator=gen) if cfg.random_bg else None
     target = rays.targets(idx, background).to(device)
     origins, dirs = rays.rays(idx)
-    rendered = render_rays(model.coarse, origins.to(device), dirs.to(device), cfg.render, train=True, generator=gen,
-                           fine=model.fine, occ=model.occ,
-                           background=None if background is None else background.to(device))
+    with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+        rendered = render_rays(model.coarse, origins.to(device), dirs.to(device), cfg.render, train=True,
+                               generator=gen, fine=model.fine, occ=model.occ,
+                               background=None if background is None else background.to(device))
     loss = _loss(model, cfg, rendered, target)
     factor = lr_factor(cfg, pos.it, pos.fraction(cfg), cfg.batch_rays or rays.n_pix)
     for group in optimizer.param_groups:
@@ -298,6 +310,7 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
     out = Path(out)
     ckpt_path = out / "checkpoint.pt"
     device = resolve_device(cfg.device)
+    amp_dtype = training_dtype(cfg, device)
     seed_everything(cfg.seed)
     rays = TrainingRays.of(scene, cfg.render.pixel_offset)
     probe = probe_view(scene)
@@ -339,7 +352,7 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
             step_gen_state = gen.get_state()  # an interrupted step is redone identically
             if _upsample_due(model, cfg, pos):
                 optimizer = _optimizer(model, cfg)  # new grids, fresh moments (as TensoRF does)
-            loss, n_rays = _step(model, optimizer, cfg, rays, gen, pos, device)
+            loss, n_rays = _step(model, optimizer, cfg, rays, gen, pos, device, amp_dtype)
             pos.it += 1
             pos.rays += n_rays
             dt = time.perf_counter() - t0
@@ -356,23 +369,24 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
                                     "psnr": psnr(rgb.clamp(0, 1), probe_target)})
                 bar.set_postfix(it=pos.it, loss=f"{loss:.4f}", psnr=f"{pos.history[-1]['psnr']:.2f}")
             if pos.it in cfg.score_at and not pos.done(cfg):  # (the last step is scored below anyway)
-                pos.scored[str(pos.it)] = mean_scores(evaluate_views(model, scene, cfg))
+                pos.scored[str(pos.it)] = mean_scores(evaluate_views(model, scene, cfg, show_progress=progress))
             if time.perf_counter() - last_ckpt > cfg.checkpoint_every:
                 save()
                 last_ckpt = time.perf_counter()
             guard.check()
     bar.close()
     save()
-    res = evaluate_views(model, scene, cfg)
+    res = evaluate_views(model, scene, cfg, show_progress=progress)
     if pos.it in cfg.score_at:
         pos.scored[str(pos.it)] = mean_scores(res)
     metrics = {"psnr": res["psnr"], "ssim": res["ssim"], "seconds": pos.elapsed, "iterations": pos.it,
                "rays_per_step": cfg.batch_rays or rays.n_pix, "images_of_rays": pos.rays / rays.n_pix,
-               "iterations_per_s": pos.it / max(pos.elapsed, 1e-9), "model": cfg.variant, "scene": scene.name,
+               "iterations_per_s": pos.it / max(pos.elapsed, 1e-9), "precision": "bf16" if amp_dtype else "fp32",
+               "model": cfg.variant, "scene": scene.name,
                "train_views": list(scene.train_idx), "test_views": res["indices"], "peak_rss_mb": peak_rss_mb(),
                "scored_at": pos.scored}
     write_json(out / "metrics.json", metrics)
     write_json(out / "psnr_log.json", {"history": pos.history, "probe_view": probe})
-    log(f"{cfg.variant}: {pos.it} iterations in {pos.elapsed:.1f}s, test PSNR {metrics['psnr']['mean']:.2f} dB, "
-        f"SSIM {metrics['ssim']['mean']:.3f}")
+    log(f"{cfg.variant}: {pos.it} iterations in {pos.elapsed:.1f}s ({metrics['precision']}), test PSNR "
+        f"{metrics['psnr']['mean']:.2f} dB, SSIM {metrics['ssim']['mean']:.3f}")
     return {**metrics, "renders": res["images"], "depths": res["depths"]}
