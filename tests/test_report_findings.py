@@ -19,7 +19,7 @@ from neuralens.report.findings import (
     nerf_findings,
     speed_words,
 )
-from neuralens.report.sections import baseline_budget_sentence
+from neuralens.report.sections import baseline_budget_sentence, precision_words
 
 
 # ------------------------------------------------------------------------------------------------ gradient flow
@@ -288,3 +288,10 @@ def test_the_report_says_how_much_training_the_baseline_got() -> None:
     assert "5 iterations in 5.0 s" in old and "images' worth" not in old
     steps = baseline_budget_sentence({"iterations": 2000, "iterations_per_s": 2.5}, None)  # --iters, no time row
     assert "got 2000 iterations (2.50 it/s)" in steps
+
+
+def test_the_report_says_which_variants_trained_in_bfloat16() -> None:
+    mixed = precision_words({"tiny": "bf16", "tiny_hier": "bf16", "fast": "fp32"})
+    assert mixed == ("; training steps in bfloat16 for tiny, tiny_hier (float32 for fast), every score rendered "
+                     "in float32")
+    assert precision_words({"tiny": "fp32"}) == precision_words(None) == ""  # (None: a compare.json from before)

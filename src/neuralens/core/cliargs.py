@@ -88,15 +88,29 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", type=device_name, default="auto", help="auto | cpu | cuda[:N]")
 
 
-def iteration_list(text: str) -> tuple[int, ...]:
-    """An argparse ``type`` for comma-separated positive iteration counts ("247,391"), sorted, each once."""
+def _int_list(text: str, what: str, low: int) -> tuple[int, ...]:
+    """Comma-separated integers >= ``low``, sorted, each once (``what`` names them in the error)."""
     try:
         values = {int(t) for t in split_list(text)}
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated iteration counts, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"iteration counts must be positive integers, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {text!r}") from None
+    if not values or min(values) < low:
+        kind = "positive" if low == 1 else "non-negative"
+        raise argparse.ArgumentTypeError(f"{what} must be {kind} integers, got {text!r}")
     return tuple(sorted(values))
+
+
+def iteration_list(text: str) -> tuple[int, ...]:
+    """An argparse ``type`` for comma-separated positive iteration counts ("247,391"), sorted, each once."""
+    return _int_list(text, "iteration counts", 1)
+
+
+def seed_list(text: str) -> tuple[int, ...]:
+    """An argparse ``type`` for comma-separated seeds ("0,2,3"), at least two: a spread needs two runs."""
+    seeds = _int_list(text, "seeds", 0)
+    if len(seeds) < 2:
+        raise argparse.ArgumentTypeError(f"give at least two different seeds (a spread needs two runs), got {text!r}")
+    return seeds
 
 
 def split_list(text: str | None, keep_empty: bool = False) -> list[str]:

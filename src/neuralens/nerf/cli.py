@@ -13,6 +13,7 @@ from neuralens.core.cliargs import (
     add_options,
     positive_float,
     positive_int,
+    seed_list,
     split_list,
 )
 from neuralens.core.errors import NeuralensError
@@ -95,6 +96,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         VARIANTS.check(v)
     if args.seconds is None and args.iters is None:
         args.seconds = COMPARE_SECONDS
+    if args.seeds and args.seed != 0:
+        raise NeuralensError(f"--seed {args.seed} and --seeds: give one (--seeds runs the comparison once per seed)")
     check_out(args.out)
     _check_scene(args)
     from neuralens.nerf.commands import compare_command
@@ -159,6 +162,9 @@ def _add_compare(nsub: argparse._SubParsersAction) -> None:
     p.add_argument("--variants", default=",".join(DEFAULT_COMPARE), help="comma-separated variants")
     p.add_argument("--batch-rays", type=positive_int, default=None,
                    help="rays per step for every variant (default: each recipe's own)")
+    p.add_argument("--seeds", type=seed_list, default=None,
+                   help="repeat the comparison with each seed (OUT/seed_S) and judge each improvement by its mean "
+                        "gain at equal steps over them, with a 95%% interval, e.g. 0,2,3,4 (instead of --seed)")
     p.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="autocast dtype of every variant's training steps (see nerf train --precision)")
     p.add_argument("--out", default="runs/nerf_compare", help="run folder: one subfolder per variant, compare.json")

@@ -17,6 +17,7 @@ from neuralens.nerf.compare import Budget, run_compare
 from neuralens.nerf.config import NerfConfig, RenderSettings
 from neuralens.nerf.model import load_nerf
 from neuralens.nerf.orbit import render_orbit
+from neuralens.nerf.seeds import run_seeds
 from neuralens.nerf.trainer import check_config, check_resume, evaluate_views, fit_to_scene, train_nerf
 from neuralens.nerf.variants import DEFAULT_VARIANT, make_config
 from neuralens.nerf.viz import plot_psnr_curve, plot_rendering, plot_renders, plot_sampling
@@ -115,10 +116,20 @@ def compare_command(args: argparse.Namespace, variants: list[str]) -> int:
     out = Path(args.out)
     choice = _scene_choice(args)
     scene = load_choice(choice)  # validates the scene once, before any training starts
+    budget = Budget(args.seconds, args.seed, args.device, args.batch_rays, iters=args.iters, precision=args.precision)
     with run_folder(out, vars(args)):
-        budget = Budget(args.seconds, args.seed, args.device, args.batch_rays, iters=args.iters,
-                        precision=args.precision)
-        summary = run_compare(choice, scene, budget, out, variants, log=log, resume=args.resume)
+        if args.seeds:
+            over = run_seeds(choice, scene, budget, out, variants, args.seeds, log=log, resume=args.resume)
+        else:
+            summary = run_compare(choice, scene, budget, out, variants, log=log, resume=args.resume)
+    if args.seeds:
+        _print_seeds(over, out)
+    else:
+        _print_compare(summary, out)
+    return 0
+
+
+def _print_compare(summary: dict[str, Any], out: Path) -> None:
     print(f"{'variant':14s} {'PSNR':>7s} {'SSIM':>6s} {'it/s':>6s} {'t->base':>8s} {'peak MB':>8s}  vs baseline at "
           "equal iterations (test views; probe view)")
     for v, r in summary["variants"].items():
@@ -136,4 +147,20 @@ def compare_command(args: argparse.Namespace, variants: list[str]) -> int:
               f"{room['more_psnr']:.2f} dB ({room['gain_db']:+.2f} dB): what better-placed samples could add to its "
               "render")
     print(f"best: {summary['best']} -> {out / 'compare.json'}")
-    return 0
+
+
+def _print_seeds(over: dict[str, Any], out: Path) -> None:
+    seeds = ", ".join(map(str, over["seeds"]))
+    print(f"final test PSNR per seed ({seeds}):")
+    for v, values in over["final_psnr"].items():
+        print(f"  {v:14s} " + " ".join(f"{x:6.2f}" for x in values))
+    print(f"gain over {over['baseline']} on the test views after the same steps, per seed; mean and its 95% interval:")
+    for v, row in over["variants"].items():
+        if row is None:
+            print(f"  {v:14s} - (not scored at equal steps in every seed)")
+            continue
+        g = row["gain"]
+        interval = f"[{g['ci95'][0]:+.2f}, {g['ci95'][1]:+.2f}]" if g["ci95"] else "-"
+        print(f"  {v:14s} " + " ".join(f"{x:+6.2f}" for x in row["gains_db"]) + f"  mean {g['mean']:+.2f} dB "
+              f"{interval}; SSIM " + " ".join(f"{x:+.3f}" for x in row["ssim_gains"]))
+    print(f"-> {out / 'seeds.json'} (each seed's comparison in {out / 'seed_S'})")

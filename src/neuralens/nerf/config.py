@@ -97,8 +97,9 @@ class NerfConfig:
                                            "(metrics.json: scored_at)", type=iteration_list)
     device: str = option("auto", "auto | cpu | cuda[:N]", type=device_name)
     # the field's arithmetic in training steps; rendering integrates in float32 and evaluation stays float32
-    precision: str = option("auto", "autocast dtype of the training step's field; auto = bf16 where the CPU/GPU "
-                                    "has it natively (evaluation stays float32)", choices=PRECISIONS)
+    precision: str = option("auto", "autocast dtype of the training step's field; auto = bf16 for an MLP field "
+                                    "where the CPU/GPU has it natively (evaluation stays float32)",
+                            choices=PRECISIONS)
     log_every: int = 25  # iterations between PSNR probes on one held-out view
     checkpoint_every: float = 60.0  # seconds
     chunk: int = 1024  # rays per rendering chunk: bounds memory (a 100x100 tiny_nerf frame stays under 1 GB)

@@ -274,7 +274,10 @@ def _learned(psnr: float, blank: float | None) -> bool:
     return blank is None or psnr >= blank + LEARNED_DB
 
 
-def nerf_findings(cross: dict[str, Any] | None, cmp: dict[str, Any] | None) -> list[Finding]:
+def nerf_findings(cross: dict[str, Any] | None, cmp: dict[str, Any] | None,
+                  over: dict[str, Any] | None = None) -> list[Finding]:
+    """The NeRF study's findings; ``over`` (a comparison over seeds, seeds.json) answers "after the same training"
+    for the variants it scored in every seed, ``cmp`` (one seed's compare.json) everything else."""
     out = []
     learned_rule = f"learned = held-out PSNR at least {LEARNED_DB} dB above the better blank image"
     if cross:
@@ -293,7 +296,11 @@ def nerf_findings(cross: dict[str, Any] | None, cmp: dict[str, Any] | None) -> l
     compare_blank = ((cmp or {}).get("blank_psnr") or {}).get("best")
     if cmp and cmp.get("variants"):
         out.append(_variant_finding(cmp, compare_blank, learned_rule))
-        out += [f for v in cmp["variants"] if (f := equal_training_finding(v, cmp, compare_blank, learned_rule))]
+        for v in cmp["variants"]:
+            if over and (over.get("variants") or {}).get(v):
+                out.append(seeds_finding(v, over, compare_blank, learned_rule))
+            elif f := equal_training_finding(v, cmp, compare_blank, learned_rule):
+                out.append(f)
     if cmp and cmp.get("sampling_headroom"):
         out.append(headroom_finding(cmp["sampling_headroom"], compare_blank, learned_rule))
     return out
@@ -392,6 +399,37 @@ def equal_training_finding(variant: str, cmp: dict[str, Any], blank: float | Non
     return Finding(question, numbers, verdict, "nerf")
 
 
+def seeds_finding(variant: str, over: dict[str, Any], blank: float | None, learned_rule: str) -> Finding:
+    """Does an improvement beat the baseline after the same training, judged over seeds: one paired gain per seed
+    (both scored on the test views after the same steps), yes / no only when the 95% interval of their mean
+    (Student's t) lies above / below zero."""
+    row, base = over["variants"][variant], over["baseline"]
+    g, seeds = row["gain"], ", ".join(map(str, over["seeds"]))
+    interval = f"[{g['ci95'][0]:+.2f}, {g['ci95'][1]:+.2f}] dB" if g["ci95"] else "none (one seed)"
+    numbers = (f"test views after the same steps, gain per seed ({seeds}): "
+               + ", ".join(f"{x:+.2f}" for x in row["gains_db"]) + f" dB; mean {g['mean']:+.2f} dB, 95% interval "
+               f"{interval}; SSIM gains " + ", ".join(f"{x:+.3f}" for x in row["ssim_gains"]))
+    question = f"Does {variant} beat {base} after the same training, over {g['n']} seeds?"
+    if not all(_learned(p, blank) for p in row["psnr"] + row["baseline_psnr"]):
+        verdict = f"inconclusive: every run must have learned ({learned_rule})"
+    elif g["ci95"] is None:
+        verdict = "inconclusive: one seed has no spread to judge its gain by"
+    elif g["ci95"][0] > 0:
+        verdict = f"yes: {g['mean']:+.2f} dB on average, the 95% interval above zero"
+    elif g["ci95"][1] < 0:
+        verdict = f"no: {g['mean']:+.2f} dB on average, the 95% interval below zero"
+    else:
+        verdict = f"inconclusive: the 95% interval of the mean gain, {interval}, includes zero"
+    return Finding(question, numbers, verdict, "nerf")
+
+
+def compare_folder(nerf_dir: Path) -> Path:
+    """Where a NeRF comparison's compare.json and figures are: ``compare/``, or for a comparison over seeds the
+    first seed's folder (seeds.json names them)."""
+    over = _json(nerf_dir / "compare" / "seeds.json")
+    return nerf_dir / "compare" / over["runs"][str(over["seeds"][0])] if over else nerf_dir / "compare"
+
+
 def compare_budget(cmp: dict[str, Any]) -> tuple[str, str]:
     """A NeRF comparison's budget in the report's words: ("180 s", "in the same time") or ("2000 iterations", "at
     equal iterations"): a ranking at equal iterations is NeRF's claim, one in equal time is this machine's."""
@@ -457,7 +495,8 @@ def findings(run_dir: Path) -> list[Finding]:
     experiment = _json(run_dir / "deform" / "experiment" / "results.json")
     if experiment and (f := experiment_finding(experiment)):
         out.append(f)
-    out += nerf_findings(_json(run_dir / "nerf" / "cross_scene.json"), _json(run_dir / "nerf" / "compare" /
-                                                                             "compare.json"))
+    out += nerf_findings(_json(run_dir / "nerf" / "cross_scene.json"),
+                         _json(compare_folder(run_dir / "nerf") / "compare.json"),
+                         _json(run_dir / "nerf" / "compare" / "seeds.json"))
     return out
 

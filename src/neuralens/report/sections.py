@@ -17,7 +17,7 @@ from neuralens.core.io import read_json
 from neuralens.deform.explain import OFFSET_CHANNELS, OFFSET_IS_CONV
 from neuralens.nerf.explain import NERF_OTHER_SCENE, NERF_RENDERING
 from neuralens.nerf.variants import BASELINE, VARIANTS
-from neuralens.report.findings import compare_budget, experiment_finding, speed_words
+from neuralens.report.findings import compare_budget, compare_folder, experiment_finding, speed_words
 from neuralens.report.html import esc, figure, paragraph, table
 from neuralens.report.interactive import plot_div, surface_figure, video
 
@@ -216,6 +216,17 @@ def baseline_budget_sentence(base: dict, seconds: float | None) -> str:
             "each; the curve against images of rays puts the two on one axis.")
 
 
+def precision_words(precision: dict[str, str | None] | None) -> str:
+    """Which variants' training steps ran in bfloat16 (compare.json's ``precision``); empty when none did (and
+    for comparisons from before it was recorded, which trained in float32)."""
+    low = [v for v, p in (precision or {}).items() if p == "bf16"]
+    if not low:
+        return ""
+    rest = [v for v in (precision or {}) if v not in low]
+    also = f" (float32 for {', '.join(rest)})" if rest else ""
+    return f"; training steps in bfloat16 for {', '.join(low)}{also}, every score rendered in float32"
+
+
 def _test_views_gain(views: dict[str, Any] | None) -> str | None:
     """"+x.xx dB after n": the variant's test views against the baseline's after the same steps."""
     return f"{views['gain_db']:+.2f} dB after {views['iterations']}" if views else None
@@ -228,16 +239,36 @@ def _probes_ahead(eq: dict[str, Any] | None) -> str | None:
     return f"{eq['ahead']} of {eq['probes']} ({eq['mean_gain_db']:+.2f} dB)"
 
 
+def seeds_part(over: dict[str, Any]) -> str:
+    """The comparison over seeds: every variant's final test PSNR per seed and each improvement's paired gains
+    at equal steps, their mean and its 95% interval."""
+    seeds = over["seeds"]
+    rows = []
+    for v, finals in over["final_psnr"].items():
+        row = over["variants"].get(v)
+        g = row["gain"] if row else None
+        gains = [f"{x:+.2f}" for x in row["gains_db"]] if row else ["-"] * len(seeds)
+        rows.append([v, *finals, *gains, f"{g['mean']:+.2f}" if g else "-",
+                     f"[{g['ci95'][0]:+.2f}, {g['ci95'][1]:+.2f}]" if g and g["ci95"] else "-"])
+    text = (f"The comparison ran once per seed ({', '.join(map(str, seeds))}); below, seed {seeds[0]}'s in detail. "
+            f"Gains are over {over['baseline']} on the test views after the same steps, one pair of runs per seed.")
+    return paragraph(text) + table(["variant", *(f"test PSNR dB, seed {s}" for s in seeds),
+                                    *(f"gain dB, seed {s}" for s in seeds), "mean gain dB", "95% interval dB"], rows)
+
+
 def nerf_section(folder: Path) -> str | None:
-    cmp_path = folder / "compare" / "compare.json"
-    if not cmp_path.is_file():
+    cmp_dir = compare_folder(folder)
+    if not (cmp_dir / "compare.json").is_file():
         return None
-    cmp = read_json(cmp_path)
+    cmp = read_json(cmp_dir / "compare.json")
     parts = [paragraph(NERF_RENDERING, "explain"), figure(folder / "sampling.png", "uniform, stratified and "
                                                                                    "hierarchical samples along rays")]
+    if (folder / "compare" / "seeds.json").is_file():
+        parts.append(seeds_part(read_json(folder / "compare" / "seeds.json")))
     rays = f", {cmp['batch_rays']} rays per step each" if cmp.get("batch_rays") else ""
     length, same = compare_budget(cmp)
-    parts.append(paragraph(f"Every variant trained for {length}{rays} on {cmp['scene']} "
+    parts.append(paragraph(f"Every variant trained for {length}{rays}{precision_words(cmp.get('precision'))} on "
+                           f"{cmp['scene']} "
                            f"(test views {cmp['test_views']} held out)."))
     rows = [[v, r["psnr"], r["ssim"], r["iterations"], r["iterations_per_s"], r["time_to_baseline_final_psnr_s"],
              _test_views_gain(r.get("test_views_at_equal_iterations")),
@@ -247,10 +278,10 @@ def nerf_section(folder: Path) -> str | None:
                         "over the baseline at equal iterations (test views)",
                         "dB over the baseline at equal iterations (probe view)",
                         "probes ahead of the baseline (mean gain)", "peak RSS MB"], rows))
-    parts.append(figure(folder / "compare" / "psnr_vs_time.png", "PSNR on a held-out view against training time"))
-    parts.append(figure(folder / "compare" / "psnr_vs_iter.png", "the same against images of rays trained: the "
-                                                                 "x-axis of the tiny_nerf notebook's curve"))
-    parts.append(figure(folder / "compare" / "side_by_side.png", "a held-out view: each variant and its error"))
+    parts.append(figure(cmp_dir / "psnr_vs_time.png", "PSNR on a held-out view against training time"))
+    parts.append(figure(cmp_dir / "psnr_vs_iter.png", "the same against images of rays trained: the "
+                                                      "x-axis of the tiny_nerf notebook's curve"))
+    parts.append(figure(cmp_dir / "side_by_side.png", "a held-out view: each variant and its error"))
     base = cmp["variants"].get(BASELINE)
     if base:
         parts.append(paragraph(baseline_budget_sentence(base, cmp.get("seconds_budget"))))

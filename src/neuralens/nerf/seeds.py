@@ -1,0 +1,68 @@
+"""``neuralens nerf compare --seeds``: the same comparison once per seed, each improvement judged over all of them.
+
+One run's test PSNR moves by tenths of a dB from one score to the next (the baseline's fell 0.61 dB within 39
+steps on lego, BENCHMARKS.md), so a single comparison resolves only differences above about half a dB. Repeating
+it with other seeds (other initial weights, other ray batches) gives each improvement one paired gain per seed,
+both runs scored on the test views after the same steps; the mean of those gains and its 95% interval say
+whether the gain is the method's or the seed's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from neuralens.core.io import read_json, write_json
+from neuralens.core.stats import mean_interval
+from neuralens.data.scene_spec import SceneChoice
+from neuralens.data.scenes import Scene
+from neuralens.nerf.compare import Budget, run_compare
+
+
+def seed_folder(folder: Path, seed: int) -> Path:
+    """Where seed ``seed``'s whole comparison lives."""
+    return folder / f"seed_{seed}"
+
+
+def over_seeds(summaries: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """Each improvement's paired gains over the baseline on the test views after the same steps, one per seed's
+    compare.json, with their mean and 95% interval (:func:`~neuralens.core.stats.mean_interval`); a variant
+    whose comparison lacks those scores in any seed gets None (its gains would not be paired)."""
+    seeds = sorted(summaries)
+    first = summaries[seeds[0]]
+    base = first["baseline"]
+    rows: dict[str, Any] = {}
+    for v in first["variants"]:
+        if v == base:
+            continue
+        pairs = [summaries[s]["variants"][v].get("test_views_at_equal_iterations") for s in seeds]
+        if any(p is None for p in pairs):
+            rows[v] = None
+            continue
+        gains = [p["gain_db"] for p in pairs]
+        rows[v] = {"iterations": [p["iterations"] for p in pairs], "psnr": [p["psnr"] for p in pairs],
+                   "baseline_psnr": [p["baseline_psnr"] for p in pairs], "gains_db": gains,
+                   "ssim_gains": [p["ssim"] - p["baseline_ssim"] for p in pairs], "gain": mean_interval(gains)}
+    return {"seeds": seeds, "baseline": base, "runs": {str(s): f"seed_{s}" for s in seeds},
+            "final_psnr": {v: [summaries[s]["variants"][v]["psnr"] for s in seeds] for v in first["variants"]},
+            "blank_psnr": first.get("blank_psnr"), "seconds_budget": first.get("seconds_budget"),
+            "iters_budget": first.get("iters_budget"), "scene": first.get("scene"), "variants": rows}
+
+
+def run_seeds(choice: SceneChoice, scene: Scene, budget: Budget, folder: Path, variants: list[str],
+              seeds: tuple[int, ...], log: Any = print, resume: bool = False) -> dict[str, Any]:
+    """Run the comparison once per seed (``folder``/seed_S, each complete on its own) and write seeds.json.
+    With ``resume`` a seed whose compare.json exists is read, not run again, and an interrupted one continues."""
+    summaries = {}
+    for s in seeds:
+        sub = seed_folder(folder, s)
+        if resume and (sub / "compare.json").is_file():
+            log(f"seed {s}: finished before, read from {sub}")
+        else:
+            log(f"seed {s}:")
+            run_compare(choice, scene, replace(budget, seed=s), sub, variants, log=log, resume=resume)
+        summaries[s] = read_json(sub / "compare.json")
+    result = over_seeds(summaries)
+    write_json(folder / "seeds.json", result)
+    return result
