@@ -16,9 +16,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
         raise NeuralensError(f"{run_dir}: run folder not found")
-    if not any((run_dir / f).is_file() for f in RESULT_FILES.values()):
-        raise NeuralensError(f"{run_dir}: no study results in it (none of {', '.join(RESULT_FILES.values())}); give "
-                             "a `neuralens demo` run folder")
+    files = [f for options in RESULT_FILES.values() for f in options]
+    if not any((run_dir / f).is_file() for f in files):
+        raise NeuralensError(f"{run_dir}: no study results in it (none of {', '.join(files)}); give a `neuralens "
+                             "demo` run folder")
     if args.out:
         check_out(Path(args.out).parent)
     from neuralens.report.builder import build_report

@@ -8,7 +8,7 @@ few seeds, overlapping spreads, a classifier at chance, a NeRF that learned noth
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -295,7 +295,10 @@ def nerf_findings(cross: dict[str, Any] | None, cmp: dict[str, Any] | None,
         out.append(Finding("Can a trained NeRF render another scene?", numbers, verdict, "nerf"))
     compare_blank = ((cmp or {}).get("blank_psnr") or {}).get("best")
     if cmp and cmp.get("variants"):
-        out.append(_variant_finding(cmp, compare_blank, learned_rule))
+        winner = _variant_finding(cmp, compare_blank, learned_rule)
+        if over:  # one seed's ranking among several: say which
+            winner = replace(winner, numbers=f"seed {over['seeds'][0]}: {winner.numbers}")
+        out.append(winner)
         for v in cmp["variants"]:
             if over and (over.get("variants") or {}).get(v):
                 out.append(seeds_finding(v, over, compare_blank, learned_rule))

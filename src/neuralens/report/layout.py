@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-#: section folder -> the file whose presence means the study ran there
-RESULT_FILES: dict[str, str] = {
-    "cnn": "cnn/summary.json",
-    "gradflow": "gradflow/gradflow.json",
-    "landscape": "landscape/compare.json",
-    "deform": "deform/check.json",
-    "nerf": "nerf/compare/compare.json",
+#: section folder -> the files whose presence (any one) means the study ran there
+RESULT_FILES: dict[str, tuple[str, ...]] = {
+    "cnn": ("cnn/summary.json",),
+    "gradflow": ("gradflow/gradflow.json",),
+    "landscape": ("landscape/compare.json",),
+    "deform": ("deform/check.json",),
+    "nerf": ("nerf/compare/compare.json", "nerf/compare/seeds.json"),  # one comparison, or one per seed
 }
