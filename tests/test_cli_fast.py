@@ -37,7 +37,7 @@ def _shipped_cards(folder: Path) -> dict[str, str]:
     return {"NEURALENS_WEIGHTS_DIR": str(folder)}
 
 
-def test_eighteen_mistakes_are_one_line_exit_2_with_a_suggestion_and_no_torch(tmp_path: Path) -> None:
+def test_nineteen_mistakes_are_one_line_exit_2_with_a_suggestion_and_no_torch(tmp_path: Path) -> None:
     f = _user_files(tmp_path)
     env = _shipped_cards(tmp_path / "weights")
     cases = [  # (argv, words the one line must contain)
@@ -66,6 +66,7 @@ def test_eighteen_mistakes_are_one_line_exit_2_with_a_suggestion_and_no_torch(tm
         (["nerf", "train", "--score-at", "0,247"], ["--score-at", "must be positive integers"]),
         (["nerf", "compare", "--precision", "fp16"], ["unknown choice 'fp16'", "did you mean 'bf16'"]),
         (["nerf", "compare", "--seeds", "3"], ["--seeds", "at least two different seeds"]),
+        (["nerf", "compare", "--seeds", "0,1", "--variants", "fast"], ["against the baseline tiny", "--variants"]),
     ]
     results = _probe([argv for argv, _ in cases], tmp_path, env)
     for (argv, words), r in zip(cases, results):

@@ -21,7 +21,7 @@ from neuralens.core.files import check_weights_file
 from neuralens.core.io import check_out
 from neuralens.data.scene_spec import check_scene_args
 from neuralens.nerf.config import SAMPLERS, NerfConfig, RenderSettings
-from neuralens.nerf.variants import DEFAULT_VARIANT, VARIANTS
+from neuralens.nerf.variants import BASELINE, DEFAULT_VARIANT, VARIANTS
 
 #: what ``nerf compare`` trains unless told otherwise: the baseline first, then each improvement
 DEFAULT_COMPARE = ("tiny", "tiny_hier", "tiny_viewdirs", "vm_dense", "fast")
@@ -98,6 +98,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         args.seconds = COMPARE_SECONDS
     if args.seeds and args.seed != 0:
         raise NeuralensError(f"--seed {args.seed} and --seeds: give one (--seeds runs the comparison once per seed)")
+    if args.seeds and BASELINE not in variants:
+        raise NeuralensError(f"--seeds judges each improvement against the baseline {BASELINE}: add it to --variants")
     check_out(args.out)
     _check_scene(args)
     from neuralens.nerf.commands import compare_command

@@ -20,9 +20,9 @@ from neuralens.data.scenes import Scene
 from neuralens.nerf.compare import Budget, run_compare
 
 
-def seed_folder(folder: Path, seed: int) -> Path:
-    """Where seed ``seed``'s whole comparison lives."""
-    return folder / f"seed_{seed}"
+def seed_folder_name(seed: int) -> str:
+    """The subfolder holding seed ``seed``'s whole comparison (seeds.json's ``runs`` names them for readers)."""
+    return f"seed_{seed}"
 
 
 def over_seeds(summaries: dict[int, dict[str, Any]]) -> dict[str, Any]:
@@ -44,7 +44,7 @@ def over_seeds(summaries: dict[int, dict[str, Any]]) -> dict[str, Any]:
         rows[v] = {"iterations": [p["iterations"] for p in pairs], "psnr": [p["psnr"] for p in pairs],
                    "baseline_psnr": [p["baseline_psnr"] for p in pairs], "gains_db": gains,
                    "ssim_gains": [p["ssim"] - p["baseline_ssim"] for p in pairs], "gain": mean_interval(gains)}
-    return {"seeds": seeds, "baseline": base, "runs": {str(s): f"seed_{s}" for s in seeds},
+    return {"seeds": seeds, "baseline": base, "runs": {str(s): seed_folder_name(s) for s in seeds},
             "final_psnr": {v: [summaries[s]["variants"][v]["psnr"] for s in seeds] for v in first["variants"]},
             "blank_psnr": first.get("blank_psnr"), "seconds_budget": first.get("seconds_budget"),
             "iters_budget": first.get("iters_budget"), "scene": first.get("scene"), "variants": rows}
@@ -56,7 +56,7 @@ def run_seeds(choice: SceneChoice, scene: Scene, budget: Budget, folder: Path, v
     With ``resume`` a seed whose compare.json exists is read, not run again, and an interrupted one continues."""
     summaries = {}
     for s in seeds:
-        sub = seed_folder(folder, s)
+        sub = folder / seed_folder_name(s)
         if resume and (sub / "compare.json").is_file():
             log(f"seed {s}: finished before, read from {sub}")
         else:
