@@ -22,6 +22,11 @@ def t_975(dof: int) -> float:
     return T_975[min(dof, len(T_975)) - 1]
 
 
+def interval_text(ci95: list[float] | None) -> str | None:
+    """A :func:`mean_interval` ``ci95`` as "[-0.32, +0.19]" (signed, 2 decimals: dB gains), None without one."""
+    return f"[{ci95[0]:+.2f}, {ci95[1]:+.2f}]" if ci95 else None
+
+
 def mean_interval(values: list[float]) -> dict[str, Any]:
     """``n``, ``mean``, sample standard deviation ``sd`` and the 95% interval ``ci95`` [low, high] of the mean
     (None for a single value: one run has no spread to judge it by)."""

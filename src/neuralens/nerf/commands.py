@@ -11,6 +11,7 @@ import numpy as np
 
 from neuralens.core.cliargs import options_from
 from neuralens.core.io import log, read_json, run_folder, save_npz, write_json
+from neuralens.core.stats import interval_text
 from neuralens.data.scene_spec import SceneChoice
 from neuralens.data.scenes import Scene, load_choice
 from neuralens.nerf.compare import Budget, run_compare
@@ -160,7 +161,7 @@ def _print_seeds(over: dict[str, Any], out: Path) -> None:
             print(f"  {v:14s} - (not scored at equal steps in every seed)")
             continue
         g = row["gain"]
-        interval = f"[{g['ci95'][0]:+.2f}, {g['ci95'][1]:+.2f}]" if g["ci95"] else "-"
+        interval = interval_text(g["ci95"]) or "-"
         print(f"  {v:14s} " + " ".join(f"{x:+6.2f}" for x in row["gains_db"]) + f"  mean {g['mean']:+.2f} dB "
               f"{interval}; SSIM " + " ".join(f"{x:+.3f}" for x in row["ssim_gains"]))
     print(f"-> {out / 'seeds.json'} (each seed's comparison in {out / 'seed_S'})")

@@ -142,13 +142,14 @@ def scores_at_equal_iterations(mine: dict[str, Any], base: dict[str, Any]) -> di
 
 def summarize(folder: Path, variants: list[str]) -> dict[str, Any]:
     """The comparison table from the variants' run folders."""
-    rows = {}
+    rows, precision = {}, {}
     logs = {v: read_json(folder / v / "psnr_log.json")["history"] for v in variants}
     base_final = logs[BASELINE][-1]["psnr"] if logs.get(BASELINE) else None
     base_metrics = read_json(folder / BASELINE / "metrics.json") if BASELINE in variants else None
     for v in variants:
         m = read_json(folder / v / "metrics.json")
         compared = base_metrics is not None and v != BASELINE
+        precision[v] = m.get("precision")
         reach = time_to_reach(logs[v], base_final) if base_final is not None else None
         rows[v] = {"psnr": m["psnr"]["mean"], "ssim": m["ssim"]["mean"], "seconds": m["seconds"],
                    "iterations": m["iterations"], "iterations_per_s": m["iterations_per_s"],
@@ -161,7 +162,7 @@ def summarize(folder: Path, variants: list[str]) -> dict[str, Any]:
     best = max(rows, key=lambda v: rows[v]["psnr"])
     return {"variants": rows, "baseline": BASELINE if BASELINE in rows else None, "best": best,
             "baseline_final_probe_psnr": base_final, "baseline_test_fall_db": fall_in_test_psnr(base_metrics),
-            "logs": logs}
+            "precision": precision, "logs": logs}
 
 
 def fall_in_test_psnr(metrics: dict[str, Any] | None) -> float | None:
@@ -280,7 +281,6 @@ def run_compare(choice: SceneChoice, scene: Scene, budget: Budget, folder: Path,
     blank = blank_psnr(scene.images[scene.test_idx])
     write_json(folder / "compare.json", {k: v for k, v in summary.items() if k != "logs"}
                | {"seconds_budget": budget.seconds, "iters_budget": budget.iters, "batch_rays": budget.batch_rays,
-                  "precision": {v: read_json(folder / v / "metrics.json").get("precision") for v in variants},
                   "scene": scene.name,
                   "test_views": scene.test_idx,
                   "blank_psnr": blank, "probe_points": {v: len(h) for v, h in summary["logs"].items()}})

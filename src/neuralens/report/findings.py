@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from neuralens.core.io import read_json
+from neuralens.core.stats import interval_text
 from neuralens.deform.check import TOLERANCE
 
 #: a landscape or gradient measure must differ by this factor (beyond the spread) before one model wins
@@ -408,7 +409,7 @@ def seeds_finding(variant: str, over: dict[str, Any], blank: float | None, learn
     (Student's t) lies above / below zero."""
     row, base = over["variants"][variant], over["baseline"]
     g, seeds = row["gain"], ", ".join(map(str, over["seeds"]))
-    interval = f"[{g['ci95'][0]:+.2f}, {g['ci95'][1]:+.2f}] dB" if g["ci95"] else "none (one seed)"
+    interval = f"{interval_text(g['ci95'])} dB" if g["ci95"] else "none (one seed)"
     numbers = (f"test views after the same steps, gain per seed ({seeds}): "
                + ", ".join(f"{x:+.2f}" for x in row["gains_db"]) + f" dB; mean {g['mean']:+.2f} dB, 95% interval "
                f"{interval}; SSIM gains " + ", ".join(f"{x:+.3f}" for x in row["ssim_gains"]))
@@ -426,10 +427,9 @@ def seeds_finding(variant: str, over: dict[str, Any], blank: float | None, learn
     return Finding(question, numbers, verdict, "nerf")
 
 
-def compare_folder(nerf_dir: Path) -> Path:
-    """Where a NeRF comparison's compare.json and figures are: ``compare/``, or for a comparison over seeds the
-    first seed's folder (seeds.json names them)."""
-    over = _json(nerf_dir / "compare" / "seeds.json")
+def compare_folder(nerf_dir: Path, over: dict[str, Any] | None) -> Path:
+    """Where a NeRF comparison's compare.json and figures are: ``compare/``, or for a comparison over seeds
+    (``over``, its seeds.json) the first seed's folder."""
     return nerf_dir / "compare" / over["runs"][str(over["seeds"][0])] if over else nerf_dir / "compare"
 
 
@@ -498,8 +498,8 @@ def findings(run_dir: Path) -> list[Finding]:
     experiment = _json(run_dir / "deform" / "experiment" / "results.json")
     if experiment and (f := experiment_finding(experiment)):
         out.append(f)
+    over = _json(run_dir / "nerf" / "compare" / "seeds.json")
     out += nerf_findings(_json(run_dir / "nerf" / "cross_scene.json"),
-                         _json(compare_folder(run_dir / "nerf") / "compare.json"),
-                         _json(run_dir / "nerf" / "compare" / "seeds.json"))
+                         _json(compare_folder(run_dir / "nerf", over) / "compare.json"), over)
     return out
 

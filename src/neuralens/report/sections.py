@@ -14,6 +14,7 @@ from neuralens.cnn.explain import LANDSCAPE_WHY, SHORTCUT_DERIVATION
 from neuralens.cnn.landscape import load_landscape
 from neuralens.cnn.settings import DIRECTIONS
 from neuralens.core.io import read_json
+from neuralens.core.stats import interval_text
 from neuralens.deform.explain import OFFSET_CHANNELS, OFFSET_IS_CONV
 from neuralens.nerf.explain import NERF_OTHER_SCENE, NERF_RENDERING
 from neuralens.nerf.variants import BASELINE, VARIANTS
@@ -249,7 +250,7 @@ def seeds_part(over: dict[str, Any]) -> str:
         g = row["gain"] if row else None
         gains = [f"{x:+.2f}" for x in row["gains_db"]] if row else ["-"] * len(seeds)
         rows.append([v, *finals, *gains, f"{g['mean']:+.2f}" if g else "-",
-                     f"[{g['ci95'][0]:+.2f}, {g['ci95'][1]:+.2f}]" if g and g["ci95"] else "-"])
+                     (interval_text(g["ci95"]) if g else None) or "-"])
     text = (f"The comparison ran once per seed ({', '.join(map(str, seeds))}); below, seed {seeds[0]}'s in detail. "
             f"Gains are over {over['baseline']} on the test views after the same steps, one pair of runs per seed.")
     return paragraph(text) + table(["variant", *(f"test PSNR dB, seed {s}" for s in seeds),
@@ -257,14 +258,16 @@ def seeds_part(over: dict[str, Any]) -> str:
 
 
 def nerf_section(folder: Path) -> str | None:
-    cmp_dir = compare_folder(folder)
+    seeds_path = folder / "compare" / "seeds.json"
+    over = read_json(seeds_path) if seeds_path.is_file() else None
+    cmp_dir = compare_folder(folder, over)
     if not (cmp_dir / "compare.json").is_file():
         return None
     cmp = read_json(cmp_dir / "compare.json")
     parts = [paragraph(NERF_RENDERING, "explain"), figure(folder / "sampling.png", "uniform, stratified and "
                                                                                    "hierarchical samples along rays")]
-    if (folder / "compare" / "seeds.json").is_file():
-        parts.append(seeds_part(read_json(folder / "compare" / "seeds.json")))
+    if over:
+        parts.append(seeds_part(over))
     rays = f", {cmp['batch_rays']} rays per step each" if cmp.get("batch_rays") else ""
     length, same = compare_budget(cmp)
     parts.append(paragraph(f"Every variant trained for {length}{rays}{precision_words(cmp.get('precision'))} on "
