@@ -111,3 +111,8 @@ def test_nerf_compare_over_seeds_end_to_end(tmp_path: Path) -> None:
     assert "final test PSNR per seed (0, 1)" in res.stdout
     again = run("--resume")  # finished seeds are read, not trained again
     assert again.returncode == 0 and again.stderr.count("finished before") == 2, again.stderr[-2000:]
+    before = (tmp_path / "seeds.json").read_text()
+    changed = run("--resume", "--iters", "4")  # a finished seed cannot stand in for another budget
+    assert changed.returncode == 2 and "Traceback" not in changed.stderr
+    assert "compared budget 3 iterations, this run asks for 4 iterations" in changed.stderr
+    assert (tmp_path / "seeds.json").read_text() == before

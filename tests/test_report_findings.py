@@ -19,6 +19,7 @@ from neuralens.report.findings import (
     nerf_findings,
     speed_words,
 )
+from neuralens.report.html import table
 from neuralens.report.sections import baseline_budget_sentence, precision_words
 
 
@@ -295,3 +296,9 @@ def test_the_report_says_which_variants_trained_in_bfloat16() -> None:
     assert mixed == ("; training steps in bfloat16 for tiny, tiny_hier (float32 for fast), every score rendered "
                      "in float32")
     assert precision_words({"tiny": "fp32"}) == precision_words(None) == ""  # (None: a compare.json from before)
+
+
+def test_a_table_cell_without_a_value_reads_as_a_dash_not_as_python() -> None:
+    cells = table(["variant", "gain"], [["tiny", None], ["tiny_hier", 0.25], ["fast", True]])
+    assert "<td>\u2014</td>" in cells and "None" not in cells
+    assert "<td>0.25</td>" in cells and "<td>True</td>" in cells

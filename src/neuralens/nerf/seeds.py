@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from neuralens.core.errors import NeuralensError
 from neuralens.core.io import read_json, write_json
 from neuralens.core.stats import mean_interval
 from neuralens.data.scene_spec import SceneChoice
@@ -50,14 +51,35 @@ def over_seeds(summaries: dict[int, dict[str, Any]]) -> dict[str, Any]:
             "iters_budget": first.get("iters_budget"), "scene": first.get("scene"), "variants": rows}
 
 
+def check_finished_seed(summary: dict[str, Any], budget: Budget, variants: list[str], scene: Scene,
+                        where: Path) -> None:
+    """A finished seed's compare.json may stand in for this run only if it ran the same comparison (budget, rays
+    per step, variants, scene); else one clear error."""
+    ran = (f"{summary['iters_budget']} iterations" if summary.get("iters_budget") is not None
+           else f"{summary.get('seconds_budget'):g} s")
+    have = {"budget": ran, "rays per step": summary.get("batch_rays"),
+            "variants": ",".join(sorted(summary.get("variants", {}))), "scene": summary.get("scene")}
+    want = {"budget": budget.describe(), "rays per step": budget.batch_rays, "variants": ",".join(sorted(variants)),
+            "scene": scene.name}
+    for key, value in have.items():
+        if value != want[key]:
+            raise NeuralensError(f"--resume: {where} compared {key} {value}, this run asks for {want[key]}; give "
+                                 "the same flags or a new --out")
+
+
 def run_seeds(choice: SceneChoice, scene: Scene, budget: Budget, folder: Path, variants: list[str],
               seeds: tuple[int, ...], log: Any = print, resume: bool = False) -> dict[str, Any]:
     """Run the comparison once per seed (``folder``/seed_S, each complete on its own) and write seeds.json.
-    With ``resume`` a seed whose compare.json exists is read, not run again, and an interrupted one continues."""
+    With ``resume`` a seed whose compare.json exists is read, not run again (if it ran the same comparison), and an
+    interrupted one continues."""
+    finished = {s: folder / seed_folder_name(s) / "compare.json" for s in seeds} if resume else {}
+    finished = {s: path for s, path in finished.items() if path.is_file()}
+    for path in finished.values():  # all before any training: a mismatch found hours later would waste them
+        check_finished_seed(read_json(path), budget, variants, scene, path.parent)
     summaries = {}
     for s in seeds:
         sub = folder / seed_folder_name(s)
-        if resume and (sub / "compare.json").is_file():
+        if s in finished:
             log(f"seed {s}: finished before, read from {sub}")
         else:
             log(f"seed {s}:")

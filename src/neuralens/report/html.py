@@ -29,8 +29,11 @@ def esc(text: Any) -> str:
 
 
 def fmt(value: Any, digits: int = 4) -> str:
-    """Numbers with sensible precision; everything else as text."""
-    if isinstance(value, bool) or value is None:
+    """Numbers with sensible precision, a dash where there is no value (the baseline has no gain over itself);
+    everything else as text."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
         return esc(value)
     if isinstance(value, int):
         return f"{value:,}"
