@@ -183,6 +183,10 @@ def test_bf16_training_learns_and_says_which_precision_it_used(tmp_path: Path, s
     res = train_nerf(replace(fast, precision="bf16"), small_scene, tmp_path / "fast", log=lambda m: None,
                      progress=False)
     assert res["precision"] == "bf16" and math.isfinite(res["psnr"]["mean"])
+    # resumed in float32 (another machine, or --precision fp32), the run says it trained partly in each
+    res = train_nerf(replace(fast, iters=6, precision="fp32"), small_scene, tmp_path / "fast", resume=True,
+                     log=lambda m: None, progress=False)
+    assert res["precision"] == "bf16+fp32" and res["iterations"] == 6
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -296,6 +296,9 @@ def test_the_report_says_which_variants_trained_in_bfloat16() -> None:
     assert mixed == ("; training steps in bfloat16 for tiny, tiny_hier (float32 for fast), every score rendered "
                      "in float32")
     assert precision_words({"tiny": "fp32"}) == precision_words(None) == ""  # (None: a compare.json from before)
+    assert precision_words({"tiny": "fp32+bf16", "fast": "fp32"}) == (
+        "; training steps partly in bfloat16 for tiny (resumed in the other precision) (float32 for fast), every "
+        "score rendered in float32")
 
 
 def test_a_table_cell_without_a_value_reads_as_a_dash_not_as_python() -> None:

@@ -149,6 +149,9 @@ class _Progress:
     history: list[dict[str, float]] = field(default_factory=list)
     # test-view scores after the iterations of ``score_at`` (keys are iteration counts, as JSON keeps them)
     scored: dict[str, dict[str, float]] = field(default_factory=dict)
+    # the training steps' precision, one entry per change ("fp32", "bf16"): a run resumed on another machine or
+    # with another --precision trained partly in each
+    precisions: list[str] = field(default_factory=list)
 
     def fraction(self, cfg: NerfConfig) -> float:
         fracs = [self.it / cfg.iters] if cfg.iters else []
@@ -327,15 +330,19 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
         ts = ckpt["train_state"]
         optimizer.load_state_dict(ts["optimizer"])
         gen.set_state(ts["generator"])
-        pos = _Progress(ts["iteration"], ts["elapsed"], ts.get("rays", 0), ts["history"], ts.get("scored", {}))
+        pos = _Progress(ts["iteration"], ts["elapsed"], ts.get("rays", 0), ts["history"], ts.get("scored", {}),
+                        ts.get("precisions", []))
         log(f"resuming at iteration {pos.it} ({pos.elapsed:.1f}s trained) from {ckpt_path}")
     step_gen_state = gen.get_state()
+    here = "bf16" if amp_dtype else "fp32"
+    if pos.precisions[-1:] != [here]:
+        pos.precisions.append(here)
 
     def save() -> None:
         save_checkpoint(ckpt_path, "nerf", cfg.variant, asdict(cfg), model.state_dict(), {"history": pos.history},
                         {"optimizer": optimizer.state_dict(), "generator": step_gen_state,
                          "iteration": pos.it, "elapsed": pos.elapsed, "rays": pos.rays, "history": pos.history,
-                         "scored": pos.scored},
+                         "scored": pos.scored, "precisions": pos.precisions},
                         scene=scene_info(scene))
 
     by_time = cfg.seconds is not None and (cfg.iters is None or cfg.seconds < cfg.iters)
@@ -381,7 +388,7 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
         pos.scored[str(pos.it)] = mean_scores(res)
     metrics = {"psnr": res["psnr"], "ssim": res["ssim"], "seconds": pos.elapsed, "iterations": pos.it,
                "rays_per_step": cfg.batch_rays or rays.n_pix, "images_of_rays": pos.rays / rays.n_pix,
-               "iterations_per_s": pos.it / max(pos.elapsed, 1e-9), "precision": "bf16" if amp_dtype else "fp32",
+               "iterations_per_s": pos.it / max(pos.elapsed, 1e-9), "precision": "+".join(pos.precisions),
                "model": cfg.variant, "scene": scene.name,
                "train_views": list(scene.train_idx), "test_views": res["indices"], "peak_rss_mb": peak_rss_mb(),
                "scored_at": pos.scored}

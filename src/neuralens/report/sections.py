@@ -218,14 +218,19 @@ def baseline_budget_sentence(base: dict, seconds: float | None) -> str:
 
 
 def precision_words(precision: dict[str, str | None] | None) -> str:
-    """Which variants' training steps ran in bfloat16 (compare.json's ``precision``); empty when none did (and
-    for comparisons from before it was recorded, which trained in float32)."""
-    low = [v for v, p in (precision or {}).items() if p == "bf16"]
-    if not low:
+    """Which variants' training steps ran in bfloat16 (compare.json's ``precision``: "bf16", "fp32", or both
+    joined by "+" for a run resumed in the other); empty when none did (and for comparisons from before it was
+    recorded, which trained in float32)."""
+    precision = precision or {}
+    low = [v for v, p in precision.items() if p == "bf16"]
+    mixed = [v for v, p in precision.items() if p and "+" in p]
+    if not low and not mixed:
         return ""
-    rest = [v for v in (precision or {}) if v not in low]
+    rest = [v for v in precision if v not in low and v not in mixed]
+    words = [f"in bfloat16 for {', '.join(low)}"] if low else []
+    words += [f"partly in bfloat16 for {', '.join(mixed)} (resumed in the other precision)"] if mixed else []
     also = f" (float32 for {', '.join(rest)})" if rest else ""
-    return f"; training steps in bfloat16 for {', '.join(low)}{also}, every score rendered in float32"
+    return f"; training steps {' and '.join(words)}{also}, every score rendered in float32"
 
 
 def _test_views_gain(views: dict[str, Any] | None) -> str | None:
