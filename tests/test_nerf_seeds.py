@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from neuralens.core.stats import T_975, mean_interval, t_975
-from neuralens.nerf.seeds import over_seeds
+from neuralens.nerf.seeds import GAIN_FIGURE, over_seeds, probe_gains
 from neuralens.report.findings import findings, nerf_findings
 from neuralens.report.sections import nerf_section
 
@@ -35,6 +35,15 @@ def test_the_mean_interval_in_closed_form() -> None:
     assert mean_interval([0.4]) == {"n": 1, "mean": 0.4, "sd": None, "ci95": None}
     with pytest.raises(ValueError):
         mean_interval([])
+
+
+def test_probe_gains_are_read_after_the_same_training() -> None:
+    """Two probe curves logged at different steps, compared where both reached as much training: the variant's
+    curve is the baseline's line plus 0.5 dB, so the gain is 0.5 dB at every point (linear interpolation)."""
+    base = [{"iteration": i, "images": i / 10, "psnr": 12.0 + 0.1 * i} for i in range(0, 101, 25)]
+    mine = [{"iteration": i, "images": i / 10, "psnr": 12.5 + 0.1 * i} for i in range(0, 101, 20)]
+    xs = torch.linspace(0, 10, 7).numpy()
+    assert probe_gains(mine, base, xs) == pytest.approx([0.5] * 7)
 
 
 def _seed_cmp(gains: dict[str, float | None], base: float = 20.0, it: int = 400) -> dict:
@@ -82,11 +91,13 @@ def test_the_report_reads_a_comparison_over_seeds(tmp_path: Path) -> None:
         (tmp_path / "nerf" / "compare" / f"seed_{s}" / "compare.json").write_text(json.dumps(cmp))
     (tmp_path / "nerf" / "compare" / "seeds.json").write_text(json.dumps(over_seeds(summaries)))
     Image.new("RGB", (4, 4)).save(tmp_path / "nerf" / "compare" / "seed_0" / "psnr_vs_time.png")
+    Image.new("RGB", (4, 4)).save(tmp_path / "nerf" / "compare" / GAIN_FIGURE)
     questions = [f.question for f in findings(tmp_path)]
     assert "Does tiny_hier beat tiny after the same training, over 3 seeds?" in questions
     html = nerf_section(tmp_path / "nerf")
     assert "The comparison ran once per seed (0, 2, 3)" in html
     assert "figure missing: psnr_vs_time.png" not in html  # seed 0's figures, from its own folder
+    assert 'alt="gain_vs_iter"' in html  # the gains over all seeds, from the folder above them
     assert "<td>+0.25</td>" in html and "<td>[+0.18, +0.42]</td>" in html  # 0.30 +- 4.303 * 0.05 / sqrt(3)
 
 
@@ -109,6 +120,7 @@ def test_nerf_compare_over_seeds_end_to_end(tmp_path: Path) -> None:
         row = cmp["variants"]["tiny_viewdirs"]["test_views_at_equal_iterations"]  # both after 3 steps
         assert over["variants"]["tiny_viewdirs"]["gains_db"][s] == pytest.approx(row["gain_db"])
     assert "final test PSNR per seed (0, 1)" in res.stdout
+    assert (tmp_path / GAIN_FIGURE).stat().st_size > 0
     again = run("--resume")  # finished seeds are read, not trained again
     assert again.returncode == 0 and again.stderr.count("finished before") == 2, again.stderr[-2000:]
     before = (tmp_path / "seeds.json").read_text()

@@ -13,12 +13,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import read_json, write_json
+from neuralens.core.plotting import plt, save_figure
 from neuralens.core.stats import mean_interval
 from neuralens.data.scene_spec import SceneChoice
 from neuralens.data.scenes import Scene
-from neuralens.nerf.compare import Budget, run_compare
+from neuralens.nerf.compare import Budget, psnr_at, run_compare
+from neuralens.nerf.viz import NOTEBOOK_AXIS, notebook_iterations
+
+#: the figure of each improvement's probe-view gain over the baseline against training, one line per seed
+GAIN_FIGURE = "gain_vs_iter.png"
 
 
 def seed_folder_name(seed: int) -> str:
@@ -67,6 +74,38 @@ def check_finished_seed(summary: dict[str, Any], budget: Budget, variants: list[
                                  "the same flags or a new --out")
 
 
+def probe_gains(history: list[dict[str, float]], baseline: list[dict[str, float]],
+                 xs: np.ndarray) -> np.ndarray:
+    """A variant's probe-view PSNR minus the baseline's after the same training (``xs``: images of rays)."""
+    return np.array([psnr_at(history, x) - psnr_at(baseline, x) for x in xs])
+
+
+def plot_gains(folder: Path, seeds: list[int], variants: list[str], baseline: str, points: int = 200) -> Path:
+    """Each improvement's gain over the baseline on the probe view against training (images of rays), a thin
+    line per seed and their mean thick, over the stretch every seed's pair of runs covers: where along the run an
+    improvement pulls ahead, and whether it does so in every seed or in their mean only."""
+    logs = {s: {v: read_json(folder / seed_folder_name(s) / v / "psnr_log.json")["history"]
+                for v in [baseline, *variants]} for s in seeds}
+    fig, axes = plt.subplots(1, len(variants), figsize=(5.2 * len(variants), 3.8), squeeze=False)
+    for ax, v in zip(axes[0], variants):
+        start = max(notebook_iterations(logs[s][name][0]) for s in seeds for name in (v, baseline))
+        end = min(notebook_iterations(logs[s][name][-1]) for s in seeds for name in (v, baseline))
+        if start > end:  # (some seed's pair of curves share no stretch)
+            ax.set_title(f"{v} - {baseline}: no shared stretch of training", fontsize=10)
+            continue
+        xs = np.linspace(start, end, points)
+        gains = np.stack([probe_gains(logs[s][v], logs[s][baseline], xs) for s in seeds])
+        for s, g in zip(seeds, gains):
+            ax.plot(xs, g, lw=0.8, alpha=0.6, label=f"seed {s}")
+        ax.plot(xs, gains.mean(0), "k-", lw=2.2, label=f"mean of {len(seeds)}")
+        ax.axhline(0.0, color="0.5", ls=":", lw=1)
+        ax.set_title(f"{v} - {baseline}", fontsize=10)
+        ax.set_xlabel(NOTEBOOK_AXIS, fontsize=8)
+        ax.set_ylabel("probe-view PSNR gain (dB)")
+        ax.legend(fontsize=7)
+    return save_figure(fig, folder / GAIN_FIGURE)
+
+
 def run_seeds(choice: SceneChoice, scene: Scene, budget: Budget, folder: Path, variants: list[str],
               seeds: tuple[int, ...], log: Any = print, resume: bool = False) -> dict[str, Any]:
     """Run the comparison once per seed (``folder``/seed_S, each complete on its own) and write seeds.json.
@@ -86,5 +125,8 @@ def run_seeds(choice: SceneChoice, scene: Scene, budget: Budget, folder: Path, v
             run_compare(choice, scene, replace(budget, seed=s), sub, variants, log=log, resume=resume)
         summaries[s] = read_json(sub / "compare.json")
     result = over_seeds(summaries)
+    improvements = [v for v, row in result["variants"].items() if row is not None]
+    if improvements:
+        plot_gains(folder, list(seeds), improvements, result["baseline"])
     write_json(folder / "seeds.json", result)
     return result

@@ -32,7 +32,7 @@ def fmt(value: Any, digits: int = 4) -> str:
     """Numbers with sensible precision, a dash where there is no value (the baseline has no gain over itself);
     everything else as text."""
     if value is None:
-        return "—"
+        return "-"
     if isinstance(value, bool):
         return esc(value)
     if isinstance(value, int):

@@ -17,6 +17,7 @@ from neuralens.core.io import read_json
 from neuralens.core.stats import interval_text
 from neuralens.deform.explain import OFFSET_CHANNELS, OFFSET_IS_CONV
 from neuralens.nerf.explain import NERF_OTHER_SCENE, NERF_RENDERING
+from neuralens.nerf.seeds import GAIN_FIGURE
 from neuralens.nerf.variants import BASELINE, VARIANTS
 from neuralens.report.findings import compare_budget, compare_folder, experiment_finding, speed_words
 from neuralens.report.html import esc, figure, paragraph, table
@@ -273,6 +274,8 @@ def nerf_section(folder: Path) -> str | None:
                                                                                    "hierarchical samples along rays")]
     if over:
         parts.append(seeds_part(over))
+        parts.append(figure(folder / "compare" / GAIN_FIGURE, f"each improvement's gain over {over['baseline']} on "
+                            "the probe view against training, a thin line per seed, their mean thick"))
     rays = f", {cmp['batch_rays']} rays per step each" if cmp.get("batch_rays") else ""
     length, same = compare_budget(cmp)
     parts.append(paragraph(f"Every variant trained for {length}{rays}{precision_words(cmp.get('precision'))} on "
