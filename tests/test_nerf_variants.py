@@ -210,7 +210,7 @@ def test_the_widened_sigmoid_reaches_black_at_a_finite_raw_and_climbs_out_of_sat
             opt.zero_grad()
             ((act(x) - 0.5) ** 2).sum().backward()
             opt.step()
-        ends[name] = float(act(x))
+        ends[name] = float(act(x.detach()))
     assert ends["sigmoid"] < 1e-6 and ends["wide"] == pytest.approx(0.5, abs=0.05)
     with pytest.raises(ValueError, match="colour activation 'tanh': use sigmoid, wide_sigmoid"):
         TinyNeRF(colour="tanh")
