@@ -63,7 +63,8 @@ def check_finished_seed(summary: dict[str, Any], budget: Budget, variants: list[
     """A finished seed's compare.json may stand in for this run only if it ran the same comparison (budget, rays
     per step, variants, scene); else one clear error."""
     ran = (f"{summary['iters_budget']} iterations" if summary.get("iters_budget") is not None
-           else f"{summary.get('seconds_budget'):g} s")
+           else f"{summary['seconds_budget']:g} s" if summary.get("seconds_budget") is not None
+           else "an unrecorded budget")
     have = {"budget": ran, "rays per step": summary.get("batch_rays"),
             "variants": ",".join(sorted(summary.get("variants", {}))), "scene": summary.get("scene")}
     want = {"budget": budget.describe(), "rays per step": budget.batch_rays, "variants": ",".join(sorted(variants)),
