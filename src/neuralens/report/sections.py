@@ -38,8 +38,8 @@ def cnn_section(folder: Path) -> str | None:
                       + (f" Trained here because {summary['why_trained']}." if summary.get("why_trained") else ""),
              "user": "The user's own models, with the weights and normalisation below (nothing trained here)."}[mode]
     parts = [paragraph(f"Data: {summary['data']}. {intro}")]
-    rows = [[m["model"], m.get("weights", "trained here"), m.get("normalize", "cifar"), m.get("width", "-"),
-             m.get("epochs", "-"), m.get("n_test", "-"), m["accuracy"], m["loss"], m.get("card_accuracy", "-")]
+    rows = [[m["model"], m.get("weights", "trained here"), m.get("normalize", "cifar"), m.get("width"),
+             m.get("epochs"), m.get("n_test"), m["accuracy"], m["loss"], m.get("card_accuracy")]
             for m in models]
     parts.append(table(["model", "weights", "normalisation", "width", "epochs", "test images", "test accuracy",
                         "test loss", "card accuracy (all test images)"], rows))
@@ -117,7 +117,7 @@ def landscape_section(folder: Path) -> str | None:
         for n, m in metas.items():
             sh = m["sharpness"]
             rows.append([n, sh.get("loss_centre"), _spread_text(sh.get("mean_rise_r0.5_spread")),
-                         _spread_text(sh.get("mean_rise_r1_spread")), sh.get("top_hessian_eigenvalue", "-"),
+                         _spread_text(sh.get("mean_rise_r1_spread")), sh.get("top_hessian_eigenvalue"),
                          " / ".join(f"{k} {v:.0f}s" for k, v in m.get("seconds", {}).items())])
         parts.append(table(["model", "centre loss", "rise at r=0.5 over direction seeds", "rise at r=1",
                             "top Hessian eigenvalue", "time"], rows))
@@ -254,9 +254,8 @@ def seeds_part(over: dict[str, Any]) -> str:
     for v, finals in over["final_psnr"].items():
         row = over["variants"].get(v)
         g = row["gain"] if row else None
-        gains = [f"{x:+.2f}" for x in row["gains_db"]] if row else ["-"] * len(seeds)
-        rows.append([v, *finals, *gains, f"{g['mean']:+.2f}" if g else "-",
-                     (interval_text(g["ci95"]) if g else None) or "-"])
+        gains = [f"{x:+.2f}" for x in row["gains_db"]] if row else [None] * len(seeds)
+        rows.append([v, *finals, *gains, f"{g['mean']:+.2f}" if g else None, interval_text(g["ci95"]) if g else None])
     text = (f"The comparison ran once per seed ({', '.join(map(str, seeds))}); below, seed {seeds[0]}'s in detail. "
             f"Gains are over {over['baseline']} on the test views after the same steps, one pair of runs per seed.")
     return paragraph(text) + table(["variant", *(f"test PSNR dB, seed {s}" for s in seeds),
