@@ -17,7 +17,7 @@ from torch import nn
 
 from neuralens.core.errors import NeuralensError
 from neuralens.data.cameras import Camera, look_at, ray_box
-from neuralens.nerf.compare import Budget
+from neuralens.nerf.budget import Budget
 from neuralens.nerf.grid_field import VMField
 from neuralens.nerf.model import build_model
 from neuralens.nerf.occupancy import OccupancyGrid, march

@@ -40,7 +40,8 @@ from neuralens.models.cards import SHIPPED, read_card
 from neuralens.models.checkpoint import model_from_checkpoint
 from neuralens.models.spec import parse_model_spec
 from neuralens.models.train import TrainConfig, evaluate, train
-from neuralens.nerf.compare import Budget, run_compare
+from neuralens.nerf.budget import Budget
+from neuralens.nerf.compare import run_compare
 from neuralens.nerf.metrics import blank_psnr
 from neuralens.nerf.model import load_nerf
 from neuralens.nerf.orbit import render_orbit

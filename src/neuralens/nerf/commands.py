@@ -14,7 +14,8 @@ from neuralens.core.io import log, read_json, run_folder, save_npz, write_json
 from neuralens.core.stats import interval_text
 from neuralens.data.scene_spec import SceneChoice
 from neuralens.data.scenes import Scene, load_choice
-from neuralens.nerf.compare import Budget, run_compare
+from neuralens.nerf.budget import Budget
+from neuralens.nerf.compare import run_compare
 from neuralens.nerf.config import NerfConfig, RenderSettings
 from neuralens.nerf.model import load_nerf
 from neuralens.nerf.orbit import render_orbit

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,45 +23,12 @@ from neuralens.core.progress import is_quiet
 from neuralens.core.runtime import die_with_parent
 from neuralens.data.scene_spec import SceneChoice
 from neuralens.data.scenes import Scene
+from neuralens.nerf.budget import Budget
 from neuralens.nerf.metrics import blank_psnr, psnr
 from neuralens.nerf.model import load_nerf
 from neuralens.nerf.trainer import evaluate_views, fit_to_scene, mean_scores, probe_view, train_nerf
 from neuralens.nerf.variants import BASELINE, make_config
 from neuralens.nerf.viz import NOTEBOOK_AXIS, notebook_iterations
-
-
-@dataclass(frozen=True)
-class Budget:
-    """What every variant of a comparison shares: training ``seconds`` or steps (``iters``; exactly one), seed,
-    device, precision and, when given, rays per step (else each recipe's own)."""
-
-    seconds: float | None = None
-    seed: int = 0
-    device: str = "auto"
-    batch_rays: int | None = None
-    iters: int | None = None
-    precision: str = "auto"
-
-    def __post_init__(self) -> None:
-        if (self.seconds is None) == (self.iters is None):
-            raise NeuralensError("a comparison's budget is either seconds or iterations: give exactly one")
-
-    def describe(self) -> str:
-        """``"180 s"`` or ``"2000 iterations"``: the log's and the report's words for it."""
-        return f"{self.iters} iterations" if self.iters is not None else f"{self.seconds:g} s"
-
-    def overrides(self, score_at: tuple[int, ...] = ()) -> dict[str, Any]:
-        """As :func:`~neuralens.nerf.variants.make_config` takes them (``score_at``: see NerfConfig)."""
-        return {"seconds": self.seconds, "iters": self.iters, "seed": self.seed, "device": self.device,
-                "batch_rays": self.batch_rays, "score_at": score_at or None, "precision": self.precision}
-
-    def argv(self, score_at: tuple[int, ...] = ()) -> list[str]:
-        """As ``neuralens nerf train`` takes them."""
-        length = ["--iters", str(self.iters)] if self.iters is not None else ["--seconds", str(self.seconds)]
-        rays = ["--batch-rays", str(self.batch_rays)] if self.batch_rays is not None else []
-        scored = ["--score-at", ",".join(map(str, score_at))] if score_at else []
-        return [*length, "--seed", str(self.seed), "--device", self.device, "--precision", self.precision, *rays,
-                *scored]
 
 
 def train_variant(variant: str, choice: SceneChoice, budget: Budget, out: Path, log: Any = print,

@@ -21,7 +21,8 @@ from neuralens.core.plotting import plt, save_figure
 from neuralens.core.stats import mean_interval
 from neuralens.data.scene_spec import SceneChoice
 from neuralens.data.scenes import Scene
-from neuralens.nerf.compare import Budget, psnr_at, run_compare
+from neuralens.nerf.budget import Budget, recorded_budget
+from neuralens.nerf.compare import psnr_at, run_compare
 from neuralens.nerf.viz import NOTEBOOK_AXIS, notebook_iterations
 
 #: the figure of each improvement's probe-view gain over the baseline against training, one line per seed
@@ -62,10 +63,7 @@ def check_finished_seed(summary: dict[str, Any], budget: Budget, variants: list[
                         where: Path) -> None:
     """A finished seed's compare.json may stand in for this run only if it ran the same comparison (budget, rays
     per step, variants, scene); else one clear error."""
-    ran = (f"{summary['iters_budget']} iterations" if summary.get("iters_budget") is not None
-           else f"{summary['seconds_budget']:g} s" if summary.get("seconds_budget") is not None
-           else "an unrecorded budget")
-    have = {"budget": ran, "rays per step": summary.get("batch_rays"),
+    have = {"budget": recorded_budget(summary), "rays per step": summary.get("batch_rays"),
             "variants": ",".join(sorted(summary.get("variants", {}))), "scene": summary.get("scene")}
     want = {"budget": budget.describe(), "rays per step": budget.batch_rays, "variants": ",".join(sorted(variants)),
             "scene": scene.name}

@@ -15,6 +15,7 @@ from typing import Any
 from neuralens.core.io import read_json
 from neuralens.core.stats import interval_text
 from neuralens.deform.check import TOLERANCE
+from neuralens.nerf.budget import recorded_budget
 
 #: a landscape or gradient measure must differ by this factor (beyond the spread) before one model wins
 MARGIN = 1.25
@@ -436,9 +437,7 @@ def compare_folder(nerf_dir: Path, over: dict[str, Any] | None) -> Path:
 def compare_budget(cmp: dict[str, Any]) -> tuple[str, str]:
     """A NeRF comparison's budget in the report's words: ("180 s", "in the same time") or ("2000 iterations", "at
     equal iterations"): a ranking at equal iterations is NeRF's claim, one in equal time is this machine's."""
-    if cmp.get("iters_budget") is not None:
-        return f"{cmp['iters_budget']} iterations", "at equal iterations"
-    return f"{cmp['seconds_budget']:g} s", "in the same time"
+    return recorded_budget(cmp), "at equal iterations" if cmp.get("iters_budget") is not None else "in the same time"
 
 
 def _variant_finding(cmp: dict[str, Any], blank: float | None, learned_rule: str) -> Finding:
