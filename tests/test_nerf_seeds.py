@@ -13,7 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
-from neuralens.core.stats import T_975, mean_interval, t_975
+from neuralens.core.stats import T_975, interval_text, mean_interval, t_975
 from neuralens.nerf.seeds import GAIN_FIGURE, over_seeds, probe_gains
 from neuralens.report.findings import findings, nerf_findings
 from neuralens.report.sections import nerf_section
@@ -35,6 +35,12 @@ def test_the_mean_interval_in_closed_form() -> None:
     assert mean_interval([0.4]) == {"n": 1, "mean": 0.4, "sd": None, "ci95": None}
     with pytest.raises(ValueError):
         mean_interval([])
+
+
+def test_an_interval_bound_near_zero_keeps_its_side() -> None:
+    assert interval_text([-0.0014, 0.5353]) == "[-0.001, +0.54]"
+    assert interval_text([0.004, 0.0]) == "[+0.004, +0.00]" and interval_text([-0.32, 0.19]) == "[-0.32, +0.19]"
+    assert interval_text(None) is None
 
 
 def test_probe_gains_are_read_after_the_same_training() -> None:
@@ -73,8 +79,9 @@ def test_gains_are_paired_per_seed_and_judged_by_their_interval() -> None:
     verdicts = {f.question: f.verdict for f in nerf_findings(None, summaries[0], over)}
     assert verdicts["Does hier beat tiny after the same training, over 3 seeds?"].startswith(
         "yes: +0.30 dB on average, the 95% interval above zero")
-    assert verdicts["Does dirs beat tiny after the same training, over 3 seeds?"].startswith(
-        "inconclusive: the 95% interval of the mean gain, [")
+    dirs = verdicts["Does dirs beat tiny after the same training, over 3 seeds?"]
+    assert dirs.startswith("inconclusive: the 95% interval of the mean gain, [") and dirs.endswith(
+        "includes zero (ahead in 2 of 3 seeds)")
     assert "Does odd beat tiny after the same training?" in verdicts  # one seed's own finding answers
     assert nerf_findings(None, summaries[0], over)[0].numbers.startswith("seed 0: tiny 20.30 dB")  # whose ranking
     worse = over_seeds({s: _seed_cmp({"hier": -g}) for s, g in ((0, 0.3), (1, 0.25), (2, 0.35))})

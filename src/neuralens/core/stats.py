@@ -23,8 +23,13 @@ def t_975(dof: int) -> float:
 
 
 def interval_text(ci95: list[float] | None) -> str | None:
-    """A :func:`mean_interval` ``ci95`` as "[-0.32, +0.19]" (signed, 2 decimals: dB gains), None without one."""
-    return f"[{ci95[0]:+.2f}, {ci95[1]:+.2f}]" if ci95 else None
+    """A :func:`mean_interval` ``ci95`` as "[-0.32, +0.19]" (signed, 2 decimals: dB gains), None without one. A
+    bound that 2 decimals would show as 0.00 gets 3 ("-0.001"): which side of zero it lies on is the verdict."""
+    return f"[{_bound(ci95[0])}, {_bound(ci95[1])}]" if ci95 else None
+
+
+def _bound(x: float) -> str:
+    return f"{x:+.3f}" if 0 < abs(x) < 0.005 else f"{x:+.2f}"
 
 
 def mean_interval(values: list[float]) -> dict[str, Any]:

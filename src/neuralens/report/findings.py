@@ -424,7 +424,9 @@ def seeds_finding(variant: str, over: dict[str, Any], blank: float | None, learn
     elif g["ci95"][1] < 0:
         verdict = f"no: {g['mean']:+.2f} dB on average, the 95% interval below zero"
     else:
-        verdict = f"inconclusive: the 95% interval of the mean gain, {interval}, includes zero"
+        ahead = sum(x > 0 for x in row["gains_db"])
+        verdict = (f"inconclusive: the 95% interval of the mean gain, {interval}, includes zero (ahead in {ahead} "
+                   f"of {g['n']} seeds)")
     return Finding(question, numbers, verdict, "nerf")
 
 
