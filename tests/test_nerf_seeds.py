@@ -83,7 +83,9 @@ def test_gains_are_paired_per_seed_and_judged_by_their_interval() -> None:
     assert dirs.startswith("inconclusive: the 95% interval of the mean gain, [") and dirs.endswith(
         "includes zero (ahead in 2 of 3 seeds)")
     assert "Does odd beat tiny after the same training?" in verdicts  # one seed's own finding answers
-    assert nerf_findings(None, summaries[0], over)[0].numbers.startswith("seed 0: tiny 20.30 dB")  # whose ranking
+    winner = nerf_findings(None, summaries[0], over)[0]  # whose ranking, and where the gains are judged
+    assert winner.numbers.startswith("seed 0: tiny 20.30 dB") and winner.verdict.endswith(
+        "; one seed's ranking: the rows over 3 seeds judge the gains")
     worse = over_seeds({s: _seed_cmp({"hier": -g}) for s, g in ((0, 0.3), (1, 0.25), (2, 0.35))})
     assert nerf_findings(None, _seed_cmp({"hier": -0.3}), worse)[1].verdict.startswith("no: -0.30 dB on average")
     dark = over_seeds({s: _seed_cmp({"hier": 0.3}, base=11.0) for s in (0, 1, 2)})  # nothing learned

@@ -298,8 +298,10 @@ def nerf_findings(cross: dict[str, Any] | None, cmp: dict[str, Any] | None,
     compare_blank = ((cmp or {}).get("blank_psnr") or {}).get("best")
     if cmp and cmp.get("variants"):
         winner = _variant_finding(cmp, compare_blank, learned_rule)
-        if over:  # one seed's ranking among several: say which
-            winner = replace(winner, numbers=f"seed {over['seeds'][0]}: {winner.numbers}")
+        if over:  # one seed's ranking among several: say which, and where the gains are judged over all
+            winner = replace(winner, numbers=f"seed {over['seeds'][0]}: {winner.numbers}",
+                             verdict=f"{winner.verdict}; one seed's ranking: the rows over {len(over['seeds'])} "
+                                     "seeds judge the gains")
         out.append(winner)
         for v in cmp["variants"]:
             if over and (over.get("variants") or {}).get(v):
