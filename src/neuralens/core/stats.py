@@ -29,6 +29,7 @@ def interval_text(ci95: list[float] | None) -> str | None:
 
 
 def _bound(x: float) -> str:
+    """One signed interval bound in :func:`interval_text`'s format."""
     return f"{x:+.3f}" if 0 < abs(x) < 0.005 else f"{x:+.2f}"
 
 
