@@ -37,6 +37,29 @@ def test_the_mean_interval_in_closed_form() -> None:
         mean_interval([])
 
 
+def _winner(finals: dict[str, list[float]]) -> str:
+    """The winner row's verdict over seeds for these final PSNRs (2000 steps each, blank image 11 dB)."""
+    over = {"seeds": [0, 1, 2], "baseline": "tiny", "final_psnr": finals, "iters_budget": 2000,
+            "seconds_budget": None, "variants": {}}
+    cmp = _seed_cmp({v: 0.0 for v in finals if v != "tiny"}) | {"iters_budget": 2000, "seconds_budget": None}
+    return nerf_findings(None, cmp, over)[0].verdict
+
+
+def test_the_winner_over_seeds_is_judged_by_its_paired_interval() -> None:
+    """Paired differences 0.5, 0.4, 0.5 dB: mean 0.4667, sd 0.0577, half-width t(2) * sd / sqrt(3)."""
+    half = 4.303 * math.sqrt(1 / 300) / math.sqrt(3)
+    verdict = _winner({"tiny": [20.0, 20.2, 19.9], "hier": [20.5, 20.6, 20.4], "dark": [11.0, 11.1, 11.2]})
+    low, high = 0.4667 - half, 0.4667 + half
+    assert verdict.startswith(f"hier: +0.47 dB over tiny at equal iterations on average, the 95% interval "
+                              f"[{low:+.2f}, {high:+.2f}] above zero")
+    assert _winner({"tiny": [20.0, 20.2, 19.9], "hier": [20.5, 20.0, 20.4]}).startswith(
+        "inconclusive: hier leads tiny by +0.27 dB on average, the 95% interval [")
+    assert _winner({"tiny": [20.0, 20.2, 19.9], "hier": [19.5, 20.0, 20.4]}).startswith(
+        "inconclusive: no improvement beats the baseline tiny on average")
+    assert _winner({"tiny": [11.0, 11.0, 11.0], "hier": [11.2, 11.0, 11.1]}).startswith(
+        "inconclusive: no variant learned in every seed")
+
+
 def test_an_interval_bound_near_zero_keeps_its_side() -> None:
     assert interval_text([-0.0014, 0.5353]) == "[-0.001, +0.54]"
     assert interval_text([0.004, 0.0]) == "[+0.004, +0.00]" and interval_text([-0.32, 0.19]) == "[-0.32, +0.19]"
@@ -83,9 +106,8 @@ def test_gains_are_paired_per_seed_and_judged_by_their_interval() -> None:
     assert dirs.startswith("inconclusive: the 95% interval of the mean gain, [") and dirs.endswith(
         "includes zero (ahead in 2 of 3 seeds)")
     assert "Does odd beat tiny after the same training?" in verdicts  # one seed's own finding answers
-    winner = nerf_findings(None, summaries[0], over)[0]  # whose ranking, and where the gains are judged
-    assert winner.numbers.startswith("seed 0: tiny 20.30 dB") and winner.verdict.endswith(
-        "; one seed's ranking: the rows over 3 seeds judge the gains")
+    assert nerf_findings(None, summaries[0], over)[0].question == "Which NeRF variant wins, and by how much, over " \
+        "3 seeds?"
     worse = over_seeds({s: _seed_cmp({"hier": -g}) for s, g in ((0, 0.3), (1, 0.25), (2, 0.35))})
     assert nerf_findings(None, _seed_cmp({"hier": -0.3}), worse)[1].verdict.startswith("no: -0.30 dB on average")
     dark = over_seeds({s: _seed_cmp({"hier": 0.3}, base=11.0) for s in (0, 1, 2)})  # nothing learned

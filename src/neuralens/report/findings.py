@@ -8,12 +8,12 @@ few seeds, overlapping spreads, a classifier at chance, a NeRF that learned noth
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from neuralens.core.io import read_json
-from neuralens.core.stats import interval_text
+from neuralens.core.stats import interval_text, mean_interval
 from neuralens.deform.check import TOLERANCE
 from neuralens.nerf.budget import recorded_budget
 
@@ -278,8 +278,9 @@ def _learned(psnr: float, blank: float | None) -> bool:
 
 def nerf_findings(cross: dict[str, Any] | None, cmp: dict[str, Any] | None,
                   over: dict[str, Any] | None = None) -> list[Finding]:
-    """The NeRF study's findings; ``over`` (a comparison over seeds, seeds.json) answers "after the same training"
-    for the variants it scored in every seed, ``cmp`` (one seed's compare.json) everything else."""
+    """The NeRF study's findings; ``over`` (a comparison over seeds, seeds.json) answers which variant wins and
+    "after the same training" for the variants it scored in every seed, ``cmp`` (one seed's compare.json)
+    everything else."""
     out = []
     learned_rule = f"learned = held-out PSNR at least {LEARNED_DB} dB above the better blank image"
     if cross:
@@ -297,12 +298,8 @@ def nerf_findings(cross: dict[str, Any] | None, cmp: dict[str, Any] | None,
         out.append(Finding("Can a trained NeRF render another scene?", numbers, verdict, "nerf"))
     compare_blank = ((cmp or {}).get("blank_psnr") or {}).get("best")
     if cmp and cmp.get("variants"):
-        winner = _variant_finding(cmp, compare_blank, learned_rule)
-        if over:  # one seed's ranking among several: say which, and where the gains are judged over all
-            winner = replace(winner, numbers=f"seed {over['seeds'][0]}: {winner.numbers}",
-                             verdict=f"{winner.verdict}; one seed's ranking: the rows over {len(over['seeds'])} "
-                                     "seeds judge the gains")
-        out.append(winner)
+        out.append(_seeds_winner(over, compare_blank, learned_rule) if over and over.get("final_psnr") else
+                   _variant_finding(cmp, compare_blank, learned_rule))
         for v in cmp["variants"]:
             if over and (over.get("variants") or {}).get(v):
                 out.append(seeds_finding(v, over, compare_blank, learned_rule))
@@ -442,6 +439,38 @@ def compare_budget(cmp: dict[str, Any]) -> tuple[str, str]:
     """A NeRF comparison's budget in the report's words: ("180 s", "in the same time") or ("2000 iterations", "at
     equal iterations"): a ranking at equal iterations is NeRF's claim, one in equal time is this machine's."""
     return recorded_budget(cmp), "at equal iterations" if cmp.get("iters_budget") is not None else "in the same time"
+
+
+def _seeds_winner(over: dict[str, Any], blank: float | None, learned_rule: str) -> Finding:
+    """Which variant wins over seeds: the best mean final PSNR among the variants that learned in every seed,
+    against the baseline by the paired per-seed differences of final PSNR and their 95% interval (one seed's
+    ranking would rest on one run's noise)."""
+    finals, base = over["final_psnr"], over["baseline"]
+    length, same = compare_budget(over)
+    means = {v: sum(p) / len(p) for v, p in finals.items()}
+    numbers = (f"mean final PSNR over seeds {', '.join(map(str, over['seeds']))}: "
+               + ", ".join(f"{v} {m:.2f} dB" for v, m in means.items()) + f" after {length} each"
+               + (f"; blank image {blank:.2f} dB" if blank is not None else ""))
+    question = f"Which NeRF variant wins, and by how much, over {len(over['seeds'])} seeds?"
+    ok = [v for v, p in finals.items() if all(_learned(x, blank) for x in p)]
+    if not ok:
+        return Finding(question, numbers, f"inconclusive: no variant learned in every seed ({learned_rule})", "nerf")
+    best = max(ok, key=means.__getitem__)
+    if base not in finals or best == base:
+        return Finding(question, numbers, f"inconclusive: no improvement beats the baseline {base} on average "
+                                          f"({learned_rule})", "nerf")
+    g = mean_interval([a - b for a, b in zip(finals[best], finals[base])])
+    interval = interval_text(g["ci95"])
+    if g["ci95"] is None:
+        verdict = f"inconclusive: one seed has no spread to judge {best}'s {g['mean']:+.2f} dB by"
+    elif g["ci95"][0] > 0:
+        verdict = f"{best}: {g['mean']:+.2f} dB over {base} {same} on average, the 95% interval {interval} above zero"
+        if base not in ok:
+            verdict += f" ({base} did not learn in every seed)"
+    else:
+        verdict = f"inconclusive: {best} leads {base} by {g['mean']:+.2f} dB on average, the 95% interval {interval} " \
+                  "includes zero"
+    return Finding(question, numbers, f"{verdict} ({learned_rule})", "nerf")
 
 
 def _variant_finding(cmp: dict[str, Any], blank: float | None, learned_rule: str) -> Finding:
