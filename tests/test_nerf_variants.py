@@ -279,6 +279,31 @@ def test_an_interrupted_compare_at_equal_iterations_resumes_from_each_checkpoint
         Budget(seconds=10, iters=5)
 
 
+def test_variants_trained_with_one_seed_see_the_same_rays_in_the_same_order(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Common random numbers: tiny_hier draws twice the sample jitter of tiny, yet both train on the same ray
+    batches, so their paired difference is the variant's; another seed gives other batches."""
+    from neuralens.data.scenes import builtin_scene
+    from neuralens.nerf.trainer import TrainingRays, train_nerf
+
+    scene = builtin_scene(24, n_train=6, n_test=1)
+    real, seen = TrainingRays.batch, []
+
+    def record(self: TrainingRays, n_rays: int, gen: torch.Generator) -> torch.Tensor:
+        seen[-1].append(real(self, n_rays, gen))
+        return seen[-1][-1]
+
+    monkeypatch.setattr(TrainingRays, "batch", record)
+    for name, seed in (("tiny", 0), ("tiny_hier", 0), ("tiny_viewdirs", 0), ("tiny", 1)):
+        seen.append([])
+        cfg = make_config(name, iters=3, seed=seed)
+        cfg.device, cfg.batch_rays, cfg.render.n_samples = "cpu", 32, 8
+        train_nerf(cfg, scene, tmp_path / f"{name}{seed}", log=lambda m: None, progress=False)
+    tiny, hier, viewdirs, other_seed = (torch.cat(b) for b in seen)
+    assert torch.equal(tiny, hier) and torch.equal(tiny, viewdirs)
+    assert not torch.equal(tiny, other_seed)
+
+
 def test_a_trained_nerf_does_not_render_another_scene(tmp_path: Path) -> None:
     """Fitted to scene a, the field scores far worse on scene b's views from the same cameras."""
     from neuralens.data.scenes import builtin_scene

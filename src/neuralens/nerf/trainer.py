@@ -201,21 +201,50 @@ def training_dtype(cfg: NerfConfig, device: torch.device) -> torch.dtype | None:
     return autocast_dtype(device, cfg.precision)
 
 
-def _step(model: NerfModel, optimizer: torch.optim.Optimizer, cfg: NerfConfig, rays: TrainingRays, gen: torch.Generator,
+#: how far the sample stream's seed sits from the ray stream's: beyond any seed a user gives, so that no run's
+#: samples are drawn from another run's ray stream
+SAMPLE_STREAM_OFFSET = 1 << 32
+
+
+@dataclass
+class Streams:
+    """A run's two random streams. Ray batches (and random backgrounds) come from one seeded by ``seed`` alone, so
+    variants trained with one seed see the same rays in the same order (common random numbers: a paired difference
+    then measures the variant, not the luck of its batches); the other feeds what the variants draw differently
+    (sample jitter, importance samples, occupancy refreshes)."""
+
+    rays: torch.Generator
+    samples: torch.Generator
+
+    @classmethod
+    def seeded(cls, seed: int) -> Streams:
+        return cls(torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed + SAMPLE_STREAM_OFFSET))
+
+    def state(self) -> dict[str, Tensor]:
+        return {"generator": self.rays.get_state(), "sample_generator": self.samples.get_state()}
+
+    def load(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state`; a checkpoint from before the split (one stream) restores the ray stream only."""
+        self.rays.set_state(state["generator"])
+        if "sample_generator" in state:
+            self.samples.set_state(state["sample_generator"])
+
+
+def _step(model: NerfModel, optimizer: torch.optim.Optimizer, cfg: NerfConfig, rays: TrainingRays, gen: Streams,
           pos: _Progress, device: torch.device, amp_dtype: torch.dtype | None = None) -> tuple[float, int]:
     """One optimisation step on a random ray batch; returns the loss and the number of rays. Under ``amp_dtype``
     autocast covers the rendering only: rays are built in float32 and the renderer integrates in float32, so
     only the field's matrix products run in the lower precision."""
     if model.occ is not None:
         march_step = (cfg.render.far - cfg.render.near) / cfg.render.march_steps
-        model.occ.update_every_n_steps(pos.it, density_fn(model.coarse), march_step, gen)
-    idx = rays.batch(model.rays_per_step(cfg.batch_rays), gen)
-    background = torch.rand(len(idx), 3, generator=gen) if cfg.random_bg else None
+        model.occ.update_every_n_steps(pos.it, density_fn(model.coarse), march_step, gen.samples)
+    idx = rays.batch(model.rays_per_step(cfg.batch_rays), gen.rays)
+    background = torch.rand(len(idx), 3, generator=gen.rays) if cfg.random_bg else None
     target = rays.targets(idx, background).to(device)
     origins, dirs = rays.rays(idx)
     with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
         rendered = render_rays(model.coarse, origins.to(device), dirs.to(device), cfg.render, train=True,
-                               generator=gen, fine=model.fine, occ=model.occ,
+                               generator=gen.samples, fine=model.fine, occ=model.occ,
                                background=None if background is None else background.to(device))
     loss = _loss(model, cfg, rendered, target)
     factor = lr_factor(cfg, pos.it, pos.fraction(cfg), cfg.batch_rays or rays.n_pix)
@@ -320,7 +349,7 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
     probe_rows, probe_cols = probe_pixels(scene.height, scene.width)
     probe_target = scene.images[probe][probe_rows, probe_cols]
     model = build_model(cfg).to(device)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = Streams.seeded(cfg.seed)
     pos = _Progress()
     ckpt = check_resume(cfg, scene, out) if resume else None
     if ckpt is not None:
@@ -329,18 +358,18 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
     if ckpt is not None:
         ts = ckpt["train_state"]
         optimizer.load_state_dict(ts["optimizer"])
-        gen.set_state(ts["generator"])
+        gen.load(ts)
         pos = _Progress(ts["iteration"], ts["elapsed"], ts.get("rays", 0), ts["history"], ts.get("scored", {}),
                         ts.get("precisions", []))
         log(f"resuming at iteration {pos.it} ({pos.elapsed:.1f}s trained) from {ckpt_path}")
-    step_gen_state = gen.get_state()
+    step_gen_state = gen.state()
     here = "bf16" if amp_dtype else "fp32"
     if pos.precisions[-1:] != [here]:
         pos.precisions.append(here)
 
     def save() -> None:
         save_checkpoint(ckpt_path, "nerf", cfg.variant, asdict(cfg), model.state_dict(), {"history": pos.history},
-                        {"optimizer": optimizer.state_dict(), "generator": step_gen_state,
+                        {"optimizer": optimizer.state_dict(), **step_gen_state,
                          "iteration": pos.it, "elapsed": pos.elapsed, "rays": pos.rays, "history": pos.history,
                          "scored": pos.scored, "precisions": pos.precisions},
                         scene=scene_info(scene))
@@ -356,7 +385,7 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
     with interruptible(save, ckpt_path, log) as guard:
         while not pos.done(cfg):
             t0 = time.perf_counter()
-            step_gen_state = gen.get_state()  # an interrupted step is redone identically
+            step_gen_state = gen.state()  # an interrupted step is redone identically
             if _upsample_due(model, cfg, pos):
                 optimizer = _optimizer(model, cfg)  # new grids, fresh moments (as TensoRF does)
             loss, n_rays = _step(model, optimizer, cfg, rays, gen, pos, device, amp_dtype)
@@ -364,7 +393,7 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
             pos.rays += n_rays
             dt = time.perf_counter() - t0
             pos.elapsed += dt
-            step_gen_state = gen.get_state()
+            step_gen_state = gen.state()
             bar.update(dt if by_time else 1)
             since = pos.it - (pos.history[-1]["iteration"] if pos.history else 0)
             if pos.it % cfg.log_every == 0 or pos.done(cfg) or (pos.elapsed >= next_probe and since >= 2):
