@@ -147,6 +147,23 @@ def test_resume_after_interrupt_matches_uninterrupted(tmp_path: Path, small_scen
     assert resumed["scored_at"]["4"]["psnr"] == pytest.approx(full["scored_at"]["4"]["psnr"], abs=1e-4)  # kept
 
 
+def test_a_checkpoint_with_one_random_stream_resumes_and_says_its_jitter_restarts(tmp_path: Path,
+                                                                                  small_scene: Scene) -> None:
+    cfg = NerfConfig(iters=3, batch_rays=32, lr=1e-3, field_kwargs=dict(depth=2, width=16),
+                     render=RenderSettings(n_samples=8), seed=0, device="cpu")
+    train_nerf(cfg, small_scene, tmp_path, log=lambda m: None, progress=False)
+    ckpt = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert set(ckpt["train_state"]) >= {"generator", "sample_generator"}
+    lines: list[str] = []
+    train_nerf(replace(cfg, iters=4), small_scene, tmp_path, resume=True, log=lines.append, progress=False)
+    assert not any("predates" in line for line in lines)
+    del ckpt["train_state"]["sample_generator"]  # as written before the streams were split
+    torch.save(ckpt, tmp_path / "checkpoint.pt")
+    lines.clear()
+    res = train_nerf(replace(cfg, iters=5), small_scene, tmp_path, resume=True, log=lines.append, progress=False)
+    assert res["iterations"] == 5 and any("predates separate ray and sample streams" in line for line in lines)
+
+
 def test_the_warm_up_raises_the_learning_rate_along_a_quarter_sine(tmp_path: Path, small_scene: Scene) -> None:
     cfg = NerfConfig(iters=5, batch_rays=32, lr=1e-3, field_kwargs=dict(depth=2, width=16),
                      render=RenderSettings(n_samples=8), device="cpu", lr_warmup=4)

@@ -223,11 +223,14 @@ class Streams:
     def state(self) -> dict[str, Tensor]:
         return {"generator": self.rays.get_state(), "sample_generator": self.samples.get_state()}
 
-    def load(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`state`; a checkpoint from before the split (one stream) restores the ray stream only."""
+    def load(self, state: dict[str, Any]) -> bool:
+        """Restore :meth:`state`; False for a checkpoint from before the split (one stream): its ray stream is
+        restored, the sample stream restarts from the seed, so the run goes on validly but not identically."""
         self.rays.set_state(state["generator"])
-        if "sample_generator" in state:
-            self.samples.set_state(state["sample_generator"])
+        if "sample_generator" not in state:
+            return False
+        self.samples.set_state(state["sample_generator"])
+        return True
 
 
 def _step(model: NerfModel, optimizer: torch.optim.Optimizer, cfg: NerfConfig, rays: TrainingRays, gen: Streams,
@@ -358,7 +361,8 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
     if ckpt is not None:
         ts = ckpt["train_state"]
         optimizer.load_state_dict(ts["optimizer"])
-        gen.load(ts)
+        if not gen.load(ts):
+            log("this checkpoint predates separate ray and sample streams: the sample jitter restarts from the seed")
         pos = _Progress(ts["iteration"], ts["elapsed"], ts.get("rays", 0), ts["history"], ts.get("scored", {}),
                         ts.get("precisions", []))
         log(f"resuming at iteration {pos.it} ({pos.elapsed:.1f}s trained) from {ckpt_path}")
