@@ -247,7 +247,7 @@ def run_compare(choice: SceneChoice, scene: Scene, budget: Budget, folder: Path,
     blank = blank_psnr(scene.images[scene.test_idx])
     write_json(folder / "compare.json", {k: v for k, v in summary.items() if k != "logs"}
                | {"seconds_budget": budget.seconds, "iters_budget": budget.iters, "batch_rays": budget.batch_rays,
-                  "scene": scene.name,
+                  "scene": scene.name, "common_ray_batches": True,
                   "test_views": scene.test_idx,
                   "blank_psnr": blank, "probe_points": {v: len(h) for v, h in summary["logs"].items()}})
     return summary
