@@ -211,6 +211,11 @@ def test_each_improvement_is_judged_against_the_baseline_after_the_same_training
     assert scored.verdict == "inconclusive: +0.30 dB is inside the 0.5 dB a comparison resolves"
     timed["variants"]["tiny_viewdirs"]["test_views_at_equal_iterations"].update(baseline_psnr=19.55, gain_db=0.8)
     assert nerf_findings(None, timed)[1].verdict == "yes: +0.80 dB"
+    timed["variants"]["tiny_viewdirs"]["at_equal_iterations"].update(probes=2, ahead=0)  # a short shared stretch
+    few = nerf_findings(None, timed)[1]
+    assert few.verdict == "yes: +0.80 dB" and "ahead at 0 of 2" not in few.numbers
+    assert few.numbers.endswith("; probe view: 2 probe(s) in the stretch both trained, too few to read")
+    timed["variants"]["tiny_viewdirs"]["at_equal_iterations"].update(probes=18, ahead=9)
     timed["baseline_test_fall_db"] = 0.9  # the baseline itself swung by more than that gain: one run's noise
     assert nerf_findings(None, timed)[1].verdict == (
         "inconclusive: +0.80 dB is inside the 0.9 dB a comparison resolves (the baseline's own test PSNR fell "

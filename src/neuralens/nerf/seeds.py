@@ -63,8 +63,9 @@ def over_seeds(summaries: dict[int, dict[str, Any]]) -> dict[str, Any]:
 
 def one_stream_seeds(summaries: dict[int, dict[str, Any]]) -> list[int]:
     """The seeds whose comparison ran before ray batches had a stream of their own (``common_ray_batches`` not
-    true: :func:`ran_on_common_batches`): their variants saw different batches, so their paired gains carry the batches' luck
-    as well and spread more (tiny_hier at 180 s: 0.32 against 0.085 dB, BENCHMARKS.md). Not a bias, more noise."""
+    true: :func:`ran_on_common_batches`): their variants saw different batches, so their paired gains carry the
+    batches' luck as well and spread more (tiny_hier at 180 s: 0.32 against 0.085 dB, BENCHMARKS.md). Not a bias,
+    more noise."""
     return [s for s in sorted(summaries) if not summaries[s].get("common_ray_batches")]
 
 

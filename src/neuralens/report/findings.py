@@ -375,6 +375,8 @@ def equal_training_finding(variant: str, cmp: dict[str, Any], blank: float | Non
     resolves, why = comparison_resolution(cmp)
     if views is not None:
         gain, base_psnr, enough = views["gain_db"], views["baseline_psnr"], True
+        if probe and eq["probes"] < MIN_CURVE_POINTS:  # (a share of one or two probes reads like a verdict)
+            probe = f"probe view: {eq['probes']} probe(s) in the stretch both trained, too few to read"
         numbers = (f"test views after {views['iterations']} iterations each: {variant} {views['psnr']:.2f} dB "
                    f"(SSIM {views['ssim']:.3f}), {base_name} {base_psnr:.2f} dB (SSIM {views['baseline_ssim']:.3f})"
                    f" ({gain:+.2f} dB)" + (f"; {probe}" if probe else ""))
