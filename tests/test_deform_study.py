@@ -11,6 +11,7 @@ import torch
 from neuralens.data.cifar import make_synthetic
 from neuralens.deform.experiment import warp_images
 from neuralens.deform.receptive import receptive_points, regular_points
+from neuralens.deform.speed import time_one_shape
 from neuralens.models import create_model
 
 
@@ -76,3 +77,15 @@ def test_deform_cli_check_and_viz(tmp_path: Path) -> None:
                           str(tmp_path / "none.pt"), "--data", "synthetic", "--out", str(tmp_path / "v2")],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_each_timing_round_lasts_long_enough_to_time_and_reports_seconds_per_call() -> None:
+    """A round of a small shape repeats each op until the faster deformable op's share reaches ``min_round_s``
+    (a single millisecond call is mostly scheduler noise); what it reports stays seconds per call."""
+    single = time_one_shape(1, 2, 4, repeats=2, min_round_s=0.0)
+    assert single["calls_per_round"] == 1
+    many = time_one_shape(1, 2, 4, repeats=2, min_round_s=0.2)
+    assert many["calls_per_round"] > 1 and all(len(r) == 2 for r in many["rounds_s"].values())
+    # seconds per call: a round's total is calls x that, and the faster deformable op's total reaches the target
+    fastest = min(many["fwd_bwd_s"]["neuralens"], many["fwd_bwd_s"]["torchvision"])
+    assert fastest * many["calls_per_round"] > 0.05
