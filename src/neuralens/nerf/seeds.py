@@ -24,6 +24,7 @@ from neuralens.data.scene_spec import SceneChoice
 from neuralens.data.scenes import Scene
 from neuralens.nerf.budget import Budget, recorded_budget
 from neuralens.nerf.compare import psnr_at, run_compare
+from neuralens.nerf.trainer import Streams
 from neuralens.nerf.viz import NOTEBOOK_AXIS, notebook_iterations
 
 #: the figure of each improvement's probe-view gain over the baseline against training, one line per seed
@@ -75,7 +76,7 @@ def ran_on_common_batches(summary: dict[str, Any], folder: Path) -> bool:
     if "common_ray_batches" in summary:
         return bool(summary["common_ray_batches"])
     paths = [folder / v / "checkpoint.pt" for v in summary.get("variants", {})]
-    return all(p.is_file() and "sample_generator" in load_checkpoint(p).get("train_state", {}) for p in paths)
+    return all(p.is_file() and Streams.split_in(load_checkpoint(p).get("train_state", {})) for p in paths)
 
 
 def check_finished_seed(summary: dict[str, Any], budget: Budget, variants: list[str], scene: Scene,

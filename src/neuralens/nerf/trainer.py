@@ -223,11 +223,16 @@ class Streams:
     def state(self) -> dict[str, Tensor]:
         return {"generator": self.rays.get_state(), "sample_generator": self.samples.get_state()}
 
+    @staticmethod
+    def split_in(state: dict[str, Any]) -> bool:
+        """Whether a checkpoint's train_state was written with two streams (after the split)."""
+        return "sample_generator" in state
+
     def load(self, state: dict[str, Any]) -> bool:
         """Restore :meth:`state`; False for a checkpoint from before the split (one stream): its ray stream is
         restored, the sample stream restarts from the seed, so the run goes on validly but not identically."""
         self.rays.set_state(state["generator"])
-        if "sample_generator" not in state:
+        if not self.split_in(state):
             return False
         self.samples.set_state(state["sample_generator"])
         return True
