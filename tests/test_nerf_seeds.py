@@ -168,8 +168,9 @@ def test_nerf_compare_over_seeds_end_to_end(tmp_path: Path) -> None:
     again = run("--resume")  # finished seeds are read, not trained again
     assert again.returncode == 0 and again.stderr.count("finished before") == 2, again.stderr[-2000:]
     assert json.loads((tmp_path / "seeds.json").read_text())["one_stream_seeds"] == []
-    old = tmp_path / "seed_1" / "compare.json"  # as a comparison from before it recorded common ray batches
-    old.write_text(json.dumps({k: v for k, v in json.loads(old.read_text()).items() if k != "common_ray_batches"}))
+    for old in [tmp_path / "seed_1" / "compare.json", *(tmp_path / "seed_1").glob("*/metrics.json")]:
+        # as a comparison from before it recorded common ray batches
+        old.write_text(json.dumps({k: v for k, v in json.loads(old.read_text()).items() if k != "common_ray_batches"}))
     assert "note:" not in run("--resume").stderr  # its checkpoints hold two streams: it had them
     ckpt_path = tmp_path / "seed_1" / "tiny" / "checkpoint.pt"  # ... and as one from before the split
     ckpt = torch.load(ckpt_path, weights_only=False)

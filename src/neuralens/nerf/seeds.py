@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from neuralens.core.checkpoint import load_checkpoint
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import read_json, write_json
 from neuralens.core.plotting import plt, save_figure
@@ -23,8 +22,7 @@ from neuralens.core.stats import mean_interval
 from neuralens.data.scene_spec import SceneChoice
 from neuralens.data.scenes import Scene
 from neuralens.nerf.budget import Budget, recorded_budget
-from neuralens.nerf.compare import psnr_at, run_compare
-from neuralens.nerf.trainer import Streams
+from neuralens.nerf.compare import on_common_batches, psnr_at, run_compare
 from neuralens.nerf.viz import NOTEBOOK_AXIS, notebook_iterations
 
 #: the figure of each improvement's probe-view gain over the baseline against training, one line per seed
@@ -72,11 +70,10 @@ def one_stream_seeds(summaries: dict[int, dict[str, Any]]) -> list[int]:
 
 def ran_on_common_batches(summary: dict[str, Any], folder: Path) -> bool:
     """Whether a finished seed's variants saw the same ray batches: its compare.json says so; one written before
-    it recorded that did if every variant's checkpoint holds two random streams (a missing one: not known, False)."""
+    it recorded that did if every variant's run did (:func:`on_common_batches`)."""
     if "common_ray_batches" in summary:
         return bool(summary["common_ray_batches"])
-    paths = [folder / v / "checkpoint.pt" for v in summary.get("variants", {})]
-    return all(p.is_file() and Streams.split_in(load_checkpoint(p).get("train_state", {})) for p in paths)
+    return all(on_common_batches(folder / v) for v in summary.get("variants", {}))
 
 
 def check_finished_seed(summary: dict[str, Any], budget: Budget, variants: list[str], scene: Scene,
