@@ -248,12 +248,21 @@ def test_nerf_compare_cli(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "unknown NeRF variant" in bad.stderr and not (tmp_path / "x").exists()
 
 
-def test_an_interrupted_compare_at_equal_iterations_resumes_from_each_checkpoint(tmp_path: Path) -> None:
+@pytest.mark.parametrize("parent_ignores_sigint", [False, True])
+def test_an_interrupted_compare_at_equal_iterations_resumes_from_each_checkpoint(tmp_path: Path,
+                                                                                 parent_ignores_sigint: bool) -> None:
     """Ctrl-C (to the whole process group, as a terminal sends it) leaves the running variant's checkpoint;
-    ``--resume`` continues it to the iteration budget, which every variant then has exactly."""
+    ``--resume`` continues it to the iteration budget, which every variant then has exactly. The comparison stops
+    the same way when only its child takes the signal: started with SIGINT ignored (``cmd &`` in a script), the
+    parent learns of it from the child's exit status."""
     cmd = [sys.executable, "-m", "neuralens.cli", "nerf", "compare", "--scene", "builtin:16", "--variants",
            "tiny", "--batch-rays", "64", "--out", str(tmp_path)]
-    proc = subprocess.Popen([*cmd, "--iters", "100000"], stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+    def ignore_sigint() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    proc = subprocess.Popen([*cmd, "--iters", "100000"], stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=ignore_sigint if parent_ignores_sigint else None)
     assert proc.stderr is not None
     seen = ""
     while "model tiny" not in seen:  # the child's scene line: it is about to train

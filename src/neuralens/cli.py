@@ -18,7 +18,7 @@ from typing import NoReturn
 
 from neuralens.cnn import cli as cnn_cli
 from neuralens.core import VERSION
-from neuralens.core.errors import NeuralensError
+from neuralens.core.errors import INTERRUPTED_EXIT, NeuralensError
 from neuralens.core.progress import set_quiet
 from neuralens.core.suggest import did_you_mean
 from neuralens.data import cli as data_cli
@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print("neuralens: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED_EXIT
     except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
         print(f"neuralens: error: {exc}", file=sys.stderr)
         return 2

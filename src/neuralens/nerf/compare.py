@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from neuralens.core.checkpoint import load_checkpoint
-from neuralens.core.errors import NeuralensError
+from neuralens.core.errors import INTERRUPTED_EXIT, NeuralensError
 from neuralens.core.io import read_json, save_npz, write_json
 from neuralens.core.plotting import plt, save_figure
 from neuralens.core.progress import is_quiet
@@ -50,14 +50,24 @@ def train_variant(variant: str, choice: SceneChoice, budget: Budget, out: Path, 
         _, err = proc.communicate()
     except KeyboardInterrupt:
         proc.wait()  # the child got the same Ctrl-C: it finishes its step and writes a resumable checkpoint
-        saved = (out / "checkpoint.pt").is_file()  # not when stopped before its first step
-        log(f"interrupted: {variant}'s checkpoint is in {out}; continue the comparison with --resume" if saved else
-            f"interrupted before {variant} saved a checkpoint; --resume trains it from the start")
+        _interrupted(variant, out, log)
         raise
+    if proc.returncode == INTERRUPTED_EXIT:
+        # the child was interrupted and this process was not: a SIGINT sent to the child alone, or to a group in
+        # which this process ignores it (started with `&` from a script); the comparison stops the same way
+        _interrupted(variant, out, log)
+        raise KeyboardInterrupt
     if proc.returncode != 0:
         last = (err or "").strip().splitlines()[-1:] or ["see its error above"]
         raise NeuralensError(f"training variant {variant!r} failed: {last[0]}")
     return read_json(out / "metrics.json")
+
+
+def _interrupted(variant: str, out: Path, log: Any) -> None:
+    """Say where an interrupted variant left its checkpoint and how the comparison continues."""
+    saved = (out / "checkpoint.pt").is_file()  # not when stopped before its first step
+    log(f"interrupted: {variant}'s checkpoint is in {out}; continue the comparison with --resume" if saved else
+        f"interrupted before {variant} saved a checkpoint; --resume trains it from the start")
 
 
 def time_to_reach(history: list[dict[str, float]], target: float) -> float | None:
