@@ -7,10 +7,11 @@ Trains ``tiny`` (the notebook's ReLU density), ``tiny_hier`` and ``tiny_viewdirs
 learning-rate warm-up, a widened sigmoid colour) for the same number of iterations with ``nerf train --iters N``
 (iterations, not seconds: the comparison NeRF's paper makes, and one that does not depend on how busy the CPU is),
 once per seed. Prints each run's held-out PSNR, each improvement against the baseline of the same seed at equal
-iterations (probes ahead, mean gain), whether a run ever fell back to black after rising above it, and the black
-image's PSNR; writes ``summary.json`` and ``curves.png`` (probe PSNR against iterations: mean over seeds, each seed
-thin). Runs already finished in OUT are read, not retrained, so several processes may share one OUT with
-different ``--seeds`` and a last call summarises them all.
+iterations (probes ahead, mean gain), whether a run ever fell back to black after rising above it or ended black
+(one that died in its first steps never rose), and the black image's PSNR; writes ``summary.json`` and
+``curves.png`` (probe PSNR against iterations: mean over seeds, each seed thin). Runs already finished in OUT
+are read, not retrained, so several processes may share one OUT with different ``--seeds``
+and a last call summarises them all.
 """
 
 from __future__ import annotations
@@ -103,6 +104,10 @@ def main() -> None:
         if any(row["fell_back_to_black"]):
             line += "; FELL BACK TO BLACK with seed " + ",".join(
                 str(s) for s, f in zip(seeds, row["fell_back_to_black"]) if f)
+        row["black_at_end"] = [runs[v][s]["history"][-1]["psnr"] <= probe_black + ALIVE_DB for s in seeds]
+        if any(row["black_at_end"]):  # dead from its first probes on: it never rose, so it never fell back
+            line += "; BLACK AT THE END with seed " + ",".join(
+                str(s) for s, b in zip(seeds, row["black_at_end"]) if b)
         print(line)
         for s, eq, gain in zip(seeds, row.get("at_equal_iterations", []), row.get("gain_over_baseline_db", [])):
             if eq:
