@@ -155,7 +155,7 @@ class _Progress:
     # every step's ray batch came from the seed's own ray stream (False once resumed from a one-stream checkpoint,
     # whose batches followed a stream shared with the sample jitter): only then does a variant see the same batches
     # as the others trained with its seed
-    common_batches: bool = True
+    common_ray_batches: bool = True
 
     def fraction(self, cfg: NerfConfig) -> float:
         fracs = [self.it / cfg.iters] if cfg.iters else []
@@ -374,7 +374,7 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
         if not split:
             log("this checkpoint predates separate ray and sample streams: the sample jitter restarts from the seed")
         pos = _Progress(ts["iteration"], ts["elapsed"], ts.get("rays", 0), ts["history"], ts.get("scored", {}),
-                        ts.get("precisions", []), split and ts.get("common_batches", True))
+                        ts.get("precisions", []), split and ts.get("common_ray_batches", True))
         log(f"resuming at iteration {pos.it} ({pos.elapsed:.1f}s trained) from {ckpt_path}")
     step_gen_state = gen.state()
     here = "bf16" if amp_dtype else "fp32"
@@ -385,7 +385,8 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
         save_checkpoint(ckpt_path, "nerf", cfg.variant, asdict(cfg), model.state_dict(), {"history": pos.history},
                         {"optimizer": optimizer.state_dict(), **step_gen_state,
                          "iteration": pos.it, "elapsed": pos.elapsed, "rays": pos.rays, "history": pos.history,
-                         "scored": pos.scored, "precisions": pos.precisions, "common_batches": pos.common_batches},
+                         "scored": pos.scored, "precisions": pos.precisions,
+                         "common_ray_batches": pos.common_ray_batches},
                         scene=scene_info(scene))
 
     by_time = cfg.seconds is not None and (cfg.iters is None or cfg.seconds < cfg.iters)
@@ -434,7 +435,7 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
                "iterations_per_s": pos.it / max(pos.elapsed, 1e-9), "precision": "+".join(pos.precisions),
                "model": cfg.variant, "scene": scene.name,
                "train_views": list(scene.train_idx), "test_views": res["indices"], "peak_rss_mb": peak_rss_mb(),
-               "scored_at": pos.scored, "common_ray_batches": pos.common_batches}
+               "scored_at": pos.scored, "common_ray_batches": pos.common_ray_batches}
     write_json(out / "metrics.json", metrics)
     write_json(out / "psnr_log.json", {"history": pos.history, "probe_view": probe})
     log(f"{cfg.variant}: {pos.it} iterations in {pos.elapsed:.1f}s ({metrics['precision']}), test PSNR "
