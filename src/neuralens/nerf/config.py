@@ -78,6 +78,10 @@ class NerfConfig:
     # ... and at least until this many rays were trained on: smaller batches take more steps at the low rates
     # (tiny_hier with 64-ray steps died after a 10-step warm-up and lived after 40, seeds 0-3; BENCHMARKS.md)
     lr_warmup_rays: int = 0
+    # the std of NeRF's noise on the raw density with which a step is retaken when its batch rendered nothing at
+    # all (every density exactly zero: a ReLU density that went below zero everywhere has no gradient left and
+    # would stay black for good); 0 = off. Steps that render something are untouched (fields with raw_noise)
+    revive_noise: float = 0.0
     tv_weight: float = 0.0  # total-variation weight for fields with tv_loss()
     # coarse-to-fine: [budget fraction, grid resolution] pairs; the field's grids are resampled when the run's
     # progress passes each fraction (fields with upsample())

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 from torch import Tensor, nn
 
@@ -37,6 +40,10 @@ class TinyNeRF(nn.Module):
     as in the NeRF paper). ``density_bias`` starts the density output's bias there instead of PyTorch's random
     +-1/16: a ReLU density whose raw value starts negative for every input has no gradient and renders black for
     good (the baseline does with seed 1 on lego); 0.1 starts every sample faintly alive.
+
+    ``raw_noise_std`` (0 unless :func:`raw_density_noise` sets it) adds NeRF's regulariser, Gaussian noise on the
+    raw density before its activation, in training forwards only: a ReLU density below zero everywhere then still
+    lets some samples through, so the loss has a gradient to lift it again.
     """
 
     def __init__(self, depth: int = 8, width: int = 256, n_freqs: int = 6, skip: int = 4, use_pi: bool = False,
@@ -65,6 +72,14 @@ class TinyNeRF(nn.Module):
         if density_bias is not None:
             with torch.no_grad():
                 (self.sigma_head.bias if use_viewdirs else self.head.bias[3:]).fill_(density_bias)
+        self.raw_noise_std = 0.0
+        self.raw_noise_generator: torch.Generator | None = None
+
+    def _density(self, raw: Tensor) -> Tensor:
+        if self.training and self.raw_noise_std > 0:
+            noise = torch.randn(raw.shape, generator=self.raw_noise_generator)
+            raw = raw + self.raw_noise_std * noise.to(raw)
+        return self.density_activation(raw)
 
     def forward(self, x: Tensor, viewdirs: Tensor | None = None) -> tuple[Tensor, Tensor]:
         e = self.enc(x)
@@ -75,9 +90,20 @@ class TinyNeRF(nn.Module):
                 h = torch.cat([h, e], -1)
         if not self.use_viewdirs:
             raw = self.head(h)
-            return self.density_activation(raw[..., 3]), self.colour_activation(raw[..., :3])
+            return self._density(raw[..., 3]), self.colour_activation(raw[..., :3])
         if viewdirs is None:
             raise ValueError("TinyNeRF(use_viewdirs=True) needs viewdirs")
-        sigma = self.density_activation(self.sigma_head(h)[..., 0])
+        sigma = self._density(self.sigma_head(h)[..., 0])
         rgb = self.colour_activation(self.color(torch.cat([self.feature(h), self.dir_enc(viewdirs)], -1)))
         return sigma, rgb
+
+
+@contextmanager
+def raw_density_noise(field: TinyNeRF, std: float, generator: torch.Generator | None = None) -> Iterator[None]:
+    """Within the block, ``field``'s training forwards add N(0, std^2) noise (drawn from ``generator``) to the raw
+    density before its activation (NeRF's ``raw_noise_std``); outside it the field is exactly itself."""
+    field.raw_noise_std, field.raw_noise_generator = std, generator
+    try:
+        yield
+    finally:
+        field.raw_noise_std, field.raw_noise_generator = 0.0, None

@@ -156,6 +156,9 @@ class _Progress:
     # whose batches followed a stream shared with the sample jitter): only then does a variant see the same batches
     # as the others trained with its seed
     common_ray_batches: bool = True
+    # steps retaken with noise on the raw density because their batch rendered nothing (cfg.revive_noise): how
+    # many, and the first and last such step (1-based, as iterations are counted)
+    revived: dict[str, int] = field(default_factory=dict)
 
     def fraction(self, cfg: NerfConfig) -> float:
         fracs = [self.it / cfg.iters] if cfg.iters else []
@@ -242,22 +245,37 @@ class Streams:
         return True
 
 
+def rendered_nothing(rendered: dict[str, Tensor]) -> bool:
+    """Whether a batch's render is exactly empty: every sample's density is zero, so neither density nor colour
+    gets a gradient from it (a ReLU density below zero everywhere: the field would stay black for good)."""
+    return not bool(rendered["opacity"].detach().gt(0).any())
+
+
 def _step(model: NerfModel, optimizer: torch.optim.Optimizer, cfg: NerfConfig, rays: TrainingRays, gen: Streams,
-          pos: _Progress, device: torch.device, amp_dtype: torch.dtype | None = None) -> tuple[float, int]:
-    """One optimisation step on a random ray batch; returns the loss and the number of rays. Under ``amp_dtype``
-    autocast covers the rendering only: rays are built in float32 and the renderer integrates in float32, so
-    only the field's matrix products run in the lower precision."""
+          pos: _Progress, device: torch.device, amp_dtype: torch.dtype | None = None) -> tuple[float, int, bool]:
+    """One optimisation step on a random ray batch; returns the loss, the number of rays and whether the step was
+    retaken with noise on the raw density (``cfg.revive_noise``: its batch first rendered nothing). Under
+    ``amp_dtype`` autocast covers the rendering only: rays are built in float32 and the renderer integrates in
+    float32, so only the field's matrix products run in the lower precision."""
     if model.occ is not None:
         march_step = (cfg.render.far - cfg.render.near) / cfg.render.march_steps
         model.occ.update_every_n_steps(pos.it, density_fn(model.coarse), march_step, gen.samples)
     idx = rays.batch(model.rays_per_step(cfg.batch_rays), gen.rays)
     background = torch.rand(len(idx), 3, generator=gen.rays) if cfg.random_bg else None
     target = rays.targets(idx, background).to(device)
-    origins, dirs = rays.rays(idx)
-    with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-        rendered = render_rays(model.coarse, origins.to(device), dirs.to(device), cfg.render, train=True,
-                               generator=gen.samples, fine=model.fine, occ=model.occ,
-                               background=None if background is None else background.to(device))
+    origins, dirs = (x.to(device) for x in rays.rays(idx))
+    bg = None if background is None else background.to(device)
+
+    def render() -> dict[str, Tensor]:
+        with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+            return render_rays(model.coarse, origins, dirs, cfg.render, train=True, generator=gen.samples,
+                               fine=model.fine, occ=model.occ, background=bg)
+
+    rendered = render()
+    revived = cfg.revive_noise > 0 and rendered_nothing(rendered)
+    if revived:  # (only then is noise drawn: a run whose steps all render something is the run without it)
+        with model.raw_density_noise(cfg.revive_noise, gen.samples):
+            rendered = render()
     loss = _loss(model, cfg, rendered, target)
     factor = lr_factor(cfg, pos.it, pos.fraction(cfg), cfg.batch_rays or rays.n_pix)
     for group in optimizer.param_groups:
@@ -266,7 +284,7 @@ def _step(model: NerfModel, optimizer: torch.optim.Optimizer, cfg: NerfConfig, r
     if loss.requires_grad:  # (no sample survived skipping: nothing to learn from this batch)
         loss.backward()
         optimizer.step()
-    return loss.item(), len(idx)
+    return loss.item(), len(idx), revived
 
 
 def _upsample_due(model: NerfModel, cfg: NerfConfig, pos: _Progress) -> bool:
@@ -374,7 +392,8 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
         if not split:
             log("this checkpoint predates separate ray and sample streams: the sample jitter restarts from the seed")
         pos = _Progress(ts["iteration"], ts["elapsed"], ts.get("rays", 0), ts["history"], ts.get("scored", {}),
-                        ts.get("precisions", []), split and ts.get("common_ray_batches", True))
+                        ts.get("precisions", []), split and ts.get("common_ray_batches", True),
+                        ts.get("revived", {}))
         log(f"resuming at iteration {pos.it} ({pos.elapsed:.1f}s trained) from {ckpt_path}")
     step_gen_state = gen.state()
     here = "bf16" if amp_dtype else "fp32"
@@ -386,7 +405,7 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
                         {"optimizer": optimizer.state_dict(), **step_gen_state,
                          "iteration": pos.it, "elapsed": pos.elapsed, "rays": pos.rays, "history": pos.history,
                          "scored": pos.scored, "precisions": pos.precisions,
-                         "common_ray_batches": pos.common_ray_batches},
+                         "common_ray_batches": pos.common_ray_batches, "revived": pos.revived},
                         scene=scene_info(scene))
 
     by_time = cfg.seconds is not None and (cfg.iters is None or cfg.seconds < cfg.iters)
@@ -403,8 +422,14 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
             step_gen_state = gen.state()  # an interrupted step is redone identically
             if _upsample_due(model, cfg, pos):
                 optimizer = _optimizer(model, cfg)  # new grids, fresh moments (as TensoRF does)
-            loss, n_rays = _step(model, optimizer, cfg, rays, gen, pos, device, amp_dtype)
+            loss, n_rays, revived = _step(model, optimizer, cfg, rays, gen, pos, device, amp_dtype)
             pos.it += 1
+            if revived:
+                if not pos.revived:
+                    log(f"step {pos.it}: the batch rendered nothing (every density zero, no gradient); retaking such "
+                        f"steps with noise of std {cfg.revive_noise:g} on the raw density")
+                pos.revived = {"steps": pos.revived.get("steps", 0) + 1, "first": pos.revived.get("first", pos.it),
+                               "last": pos.it}
             pos.rays += n_rays
             dt = time.perf_counter() - t0
             pos.elapsed += dt
@@ -435,7 +460,7 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
                "iterations_per_s": pos.it / max(pos.elapsed, 1e-9), "precision": "+".join(pos.precisions),
                "model": cfg.variant, "scene": scene.name,
                "train_views": list(scene.train_idx), "test_views": res["indices"], "peak_rss_mb": peak_rss_mb(),
-               "scored_at": pos.scored, "common_ray_batches": pos.common_ray_batches}
+               "scored_at": pos.scored, "common_ray_batches": pos.common_ray_batches, "revived": pos.revived}
     write_json(out / "metrics.json", metrics)
     write_json(out / "psnr_log.json", {"history": pos.history, "probe_view": probe})
     log(f"{cfg.variant}: {pos.it} iterations in {pos.elapsed:.1f}s ({metrics['precision']}), test PSNR "
