@@ -175,6 +175,8 @@ def test_a_comparison_at_equal_iterations_is_reported_as_one() -> None:
     assert "but taking 1.3x the baseline's time to reach its final PSNR" in nerf_findings(None, steps)[0].verdict
     steps["variants"]["tiny_hier"]["speedup_to_baseline_psnr"] = 2.0
     assert "reaching the baseline's final PSNR 2.0x sooner" in nerf_findings(None, steps)[0].verdict
+    steps["variants"]["tiny_hier"]["revived"] = {"steps": 8, "first": 18, "last": 25}  # its field went dark once
+    assert "tiny_hier 22.60 dB (2000 it, 8 retaken after going dark)" in nerf_findings(None, steps)[0].numbers
 
 
 def test_each_improvement_is_judged_against_the_baseline_after_the_same_training() -> None:

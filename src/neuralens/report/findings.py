@@ -478,12 +478,19 @@ def _seeds_winner(over: dict[str, Any], blank: float | None, learned_rule: str) 
     return Finding(question, numbers, f"{verdict} ({learned_rule})", "nerf")
 
 
+def _retaken(row: dict[str, Any]) -> str:
+    """``, N retaken`` for a run whose field went dark and had steps retaken with noise (revive_noise)."""
+    revived = row.get("revived") or {}
+    return f", {revived['steps']} retaken after going dark" if revived.get("steps") else ""
+
+
 def _variant_finding(cmp: dict[str, Any], blank: float | None, learned_rule: str) -> Finding:
     """Which variant wins: only one that learned (see ``learned_rule``) with a curve that means something."""
     rows, base_name = cmp["variants"], cmp.get("baseline")
     points = cmp.get("probe_points", {})
     length, same = compare_budget(cmp)
-    numbers = ", ".join(f"{v} {r['psnr']:.2f} dB ({r.get('iterations', '?')} it)" for v, r in rows.items()) + \
+    numbers = ", ".join(f"{v} {r['psnr']:.2f} dB ({r.get('iterations', '?')} it{_retaken(r)})"
+                        for v, r in rows.items()) + \
         f" after {length} each" + (f"; blank image {blank:.2f} dB" if blank is not None else "")
     question = "Which NeRF variant wins, by how much, and how much sooner?"
 
