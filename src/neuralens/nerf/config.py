@@ -80,7 +80,9 @@ class NerfConfig:
     lr_warmup_rays: int = 0
     # the std of NeRF's noise on the raw density with which a step is retaken when its batch rendered nothing at
     # all (every density exactly zero: a ReLU density that went below zero everywhere has no gradient left and
-    # would stay black for good); 0 = off. Steps that render something are untouched (fields with raw_noise)
+    # would stay black for good); 0 = off. Steps that render something are untouched (fields with raw_noise). A
+    # living field whose whole batch misses the object (unlikely with 256 rays) gets one noisy step: NeRF's own
+    # recipe for LLFF takes every step so
     revive_noise: float = 0.0
     tv_weight: float = 0.0  # total-variation weight for fields with tv_loss()
     # coarse-to-fine: [budget fraction, grid resolution] pairs; the field's grids are resampled when the run's

@@ -160,6 +160,13 @@ class _Progress:
     # many, and the first and last such step (1-based, as iterations are counted)
     revived: dict[str, int] = field(default_factory=dict)
 
+    def note_revived(self) -> bool:
+        """Count the step just taken (``it``) as retaken with noise; True if it was the run's first."""
+        first = not self.revived
+        self.revived = {"steps": self.revived.get("steps", 0) + 1, "first": self.revived.get("first", self.it),
+                        "last": self.it}
+        return first
+
     def fraction(self, cfg: NerfConfig) -> float:
         fracs = [self.it / cfg.iters] if cfg.iters else []
         fracs += [self.elapsed / cfg.seconds] if cfg.seconds else []
@@ -424,12 +431,9 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
                 optimizer = _optimizer(model, cfg)  # new grids, fresh moments (as TensoRF does)
             loss, n_rays, revived = _step(model, optimizer, cfg, rays, gen, pos, device, amp_dtype)
             pos.it += 1
-            if revived:
-                if not pos.revived:
-                    log(f"step {pos.it}: the batch rendered nothing (every density zero, no gradient); retaking such "
-                        f"steps with noise of std {cfg.revive_noise:g} on the raw density")
-                pos.revived = {"steps": pos.revived.get("steps", 0) + 1, "first": pos.revived.get("first", pos.it),
-                               "last": pos.it}
+            if revived and pos.note_revived():
+                log(f"step {pos.it}: the batch rendered nothing (every density zero, no gradient); retaking such "
+                    f"steps with noise of std {cfg.revive_noise:g} on the raw density")
             pos.rays += n_rays
             dt = time.perf_counter() - t0
             pos.elapsed += dt
