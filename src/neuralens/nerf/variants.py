@@ -112,7 +112,7 @@ def _fast() -> NerfConfig:
 FORWARD_FACING = {"occupancy": False, "weight_threshold": 0.0, "n_samples": 32, "batch_rays": 1024}
 
 
-_LIVE_DOC = (f"So that the field does not go dark for good: the density ReLU starts with bias "
+_LIVE_DOC = (f"Against going dark for good: the density ReLU starts with bias "
              f"{LIVE_FIELD['density_bias']}, the learning rate warms up over the first {LIVE_WARMUP} steps (over "
              f"{LIVE_WARMUP * MLP_BATCH_RAYS} rays when steps are smaller than {MLP_BATCH_RAYS} rays), the "
              "colour is mip-NeRF's widened sigmoid, which reaches black at a finite value and keeps a gradient, and "
