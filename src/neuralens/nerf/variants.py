@@ -51,9 +51,9 @@ LIVE_FIELD = {"density": "relu", "density_bias": 0.1, "colour": "wide_sigmoid"}
 LIVE_WARMUP = 10
 #: ... and when both fail: a step whose batch renders nothing (every density exactly zero, so no gradient) is
 #: retaken with NeRF's noise of std 1 on the raw density (its raw_noise_std), which lets some samples through and
-#: gives the loss a gradient to lift the field again. tiny_hier with seed 6 on lego went dark at step 18 despite
+#: gives the loss a gradient to lift the field again. tiny_hier with seed 6 on lego went dark at step 19 despite
 #: bias and warm-up (black for good after 2000 steps); with this it came back (BENCHMARKS.md). Noise on every
-#: early step instead blacked out every seed for 20-40 steps. A run none of whose steps renders nothing is exactly
+#: early step instead blacked out every seed for 20-50 steps. A run none of whose steps renders nothing is exactly
 #: the run without it
 REVIVE_NOISE = 1.0
 #: tiny_hier's coarse-pass loss weight: mip-NeRF's 0.1, so the one shared field fits the render it is judged by
