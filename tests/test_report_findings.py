@@ -133,6 +133,14 @@ def test_speed_is_worded_as_faster_or_slower() -> None:
     assert "7.0x slower" in verdict and "0.1x" not in verdict
     noisy = {"speedup_vs_torchvision": 3.0, "speedup_per_round": [1.0, 3.0, 6.0]}
     assert "speed inconclusive: a noisy run" in deform_findings(check, noisy)[0].verdict
+    near_parity = {"speedup_vs_torchvision": 1.5, "speedup_per_round": [1.2, 1.5, 2.0]}  # one round within noise
+    assert "speed inconclusive: a noisy run" in deform_findings(check, near_parity)[0].verdict
+    # noisy, yet every round far beyond the noise in one direction (the full demo's idle run: 7.47x..9.76x)
+    ahead = deform_findings(check, {"speedup_vs_torchvision": 8.5, "speedup_per_round": [7.47, 8.5, 9.76]})[0]
+    assert "at least 7.5x faster than torchvision in every one of 3 interleaved rounds" in ahead.verdict
+    assert "imprecise (the rounds disagree by 31% > 25%" in ahead.verdict and "inconclusive" not in ahead.verdict
+    behind = deform_findings(check, {"speedup_vs_torchvision": 0.1, "speedup_per_round": [0.05, 0.1, 0.2]})[0]
+    assert "at least 5.0x slower than torchvision in every one" in behind.verdict
     thin = {"speedup_vs_torchvision": 3.0, "speedup_per_round": [3.0]}
     assert "speed inconclusive: 1 timing round" in deform_findings(check, thin)[0].verdict
 
