@@ -37,7 +37,7 @@ def _shipped_cards(folder: Path) -> dict[str, str]:
     return {"NEURALENS_WEIGHTS_DIR": str(folder)}
 
 
-def test_nineteen_mistakes_are_one_line_exit_2_with_a_suggestion_and_no_torch(tmp_path: Path) -> None:
+def test_mistakes_are_one_line_exit_2_with_a_suggestion_and_no_torch(tmp_path: Path) -> None:
     f = _user_files(tmp_path)
     env = _shipped_cards(tmp_path / "weights")
     cases = [  # (argv, words the one line must contain)
@@ -49,6 +49,7 @@ def test_nineteen_mistakes_are_one_line_exit_2_with_a_suggestion_and_no_torch(tm
          ["did you mean 'imagenet'"]),
         (["eval", "--model", "resnet18", "--weights", f["junk"]], ["not a PyTorch checkpoint or safetensors"]),
         (["eval", "--checkpoint", str(tmp_path / "missing.pt")], ["file not found"]),
+        (["nerf", "render", "--checkpoint", str(tmp_path / "missing.pt")], ["file not found"]),
         (["eval", "--model", "vgg16", "--weights", "neuralens"], ["no neuralens weights for 'vgg16'",
                                                                   "shipped:"]),
         (["gradflow", "--models", ""], ["give at least one model"]),

@@ -69,9 +69,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
+    check_weights_file(args.checkpoint, "--checkpoint")  # first: a missing file is the mistake to fix first
     if not args.orbit:
         raise NeuralensError("nothing to render: pass --orbit")
-    check_weights_file(args.checkpoint, "--checkpoint")
     args.out = str(check_out(args.out or Path(args.checkpoint).parent / "render"))
     from neuralens.nerf.commands import render_command
 
