@@ -2,7 +2,8 @@
 
 Timings on a shared 2-core machine are noisy, so the three implementations are timed in turns (interleaved) for
 several rounds and each is summarised by its median; the spread of the per-round speed-ups says whether the
-run was too noisy to state a speed-up. The full table with peak memory is ``benchmarks/deform_conv.py``.
+run was too noisy to state a speed-up, and the share of the CPU other processes took meanwhile whether it measured
+this op at all (:mod:`neuralens.core.cpu_share`). The full table with peak memory is ``benchmarks/deform_conv.py``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 import torch.nn.functional as F
 import torchvision.ops as tvo
 
+from neuralens.core.cpu_share import others_share, snapshot
 from neuralens.ops import deform_conv2d
 
 #: repeats whose speed-ups differ by more than this factor (max/min) make the run "noisy"
@@ -45,16 +47,18 @@ def time_one_shape(n: int, c: int, size: int, repeats: int = 5, min_round_s: flo
         first[name] = time.perf_counter() - t0
     calls = max(1, math.ceil(min_round_s / max(min(first["neuralens"], first["torchvision"]), 1e-6)))
     rounds: dict[str, list[float]] = {name: [] for name in fns}
+    cpu_before = snapshot()
     for _ in range(repeats):
         for name, fn in fns.items():
             t0 = time.perf_counter()
             for _ in range(calls):
                 fn().sum().backward()
             rounds[name].append((time.perf_counter() - t0) / calls)
+    others = others_share(cpu_before, snapshot())
     per_round = [tv / ours for tv, ours in zip(rounds["torchvision"], rounds["neuralens"])]
     spread = max(per_round) / min(per_round)
     return {"shape": {"N": n, "C": c, "H": size, "W": size, "kernel": 3}, "repeats": repeats,
             "calls_per_round": calls,
             "fwd_bwd_s": {k: statistics.median(v) for k, v in rounds.items()}, "rounds_s": rounds,
             "speedup_vs_torchvision": statistics.median(per_round), "speedup_per_round": per_round,
-            "speedup_spread": spread, "noisy": spread > NOISY_SPREAD}
+            "speedup_spread": spread, "noisy": spread > NOISY_SPREAD, "others_cpu_share": others}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from neuralens.core.cpu_share import OTHER_WORK_LIMIT
 from neuralens.core.io import read_json
 from neuralens.core.stats import interval_text, mean_interval
 from neuralens.deform.check import TOLERANCE
@@ -244,13 +245,18 @@ def deform_findings(check: dict[str, Any], speed: dict[str, Any] | None) -> list
         ratio = speed["speedup_vs_torchvision"]
         rounds = speed.get("speedup_per_round") or [ratio]
         spread = max(rounds) / min(rounds)
+        others = speed.get("others_cpu_share")  # None: not measured (an older run, or no /proc)
+        shared = "" if others is None else f"; other processes took {100 * others:.0f}% of the CPU meanwhile"
         numbers += (f"; forward+backward median over {len(rounds)} interleaved rounds: {speed_words(ratio)} than "
-                    f"torchvision's CPU kernel (rounds {_g(min(rounds))}x..{_g(max(rounds))}x)")
+                    f"torchvision's CPU kernel (rounds {_g(min(rounds))}x..{_g(max(rounds))}x{shared})")
         if len(rounds) < 3:
             verdict += f"; speed inconclusive: {len(rounds)} timing round(s), the rule needs 3"
+        elif others is not None and others > OTHER_WORK_LIMIT:
+            verdict += (f"; speed inconclusive: other processes took {100 * others:.0f}% of the CPU during the timing "
+                        f"(> {100 * OTHER_WORK_LIMIT:.0f}%), so it timed the contention, not the op")
         elif spread > NOISY_TIMING:
-            noise = (f"the rounds disagree by {100 * (spread - 1):.0f}% > {100 * (NOISY_TIMING - 1):.0f}%; other work "
-                     "shared the CPU?")
+            noise = (f"the rounds disagree by {100 * (spread - 1):.0f}% > {100 * (NOISY_TIMING - 1):.0f}%"
+                     + ("; other work shared the CPU?" if others is None else ""))
             bound = _bound_beyond_noise(rounds)
             verdict += (f"; at least {speed_words(bound)} than torchvision in every one of {len(rounds)} interleaved "
                         f"rounds, the factor itself imprecise ({noise})" if bound else
