@@ -226,6 +226,7 @@ def test_nerf_cli_train_eval_render(tmp_path: Path, small_scene: Scene) -> None:
     assert res.returncode == 0, res.stderr
     m = json.loads((out / "metrics.json").read_text())
     assert {"psnr", "ssim", "seconds", "iterations"} <= set(m) and m["iterations"] == 5
+    assert m["others_cpu_share"] is None or 0 <= m["others_cpu_share"] <= 1  # None only without /proc
     res = _cli("nerf", "eval", "--checkpoint", str(out / "checkpoint.pt"), "--scene", str(scene_path), "--split",
                "all", "--out", str(tmp_path / "ev"))
     assert res.returncode == 0, res.stderr

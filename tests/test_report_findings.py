@@ -175,6 +175,16 @@ def test_a_nerf_winner_must_have_learned() -> None:
     swinging = {**_cmp(tiny=(19.12, 362), tiny_viewdirs=(19.84, 323)), "baseline_test_fall_db": 0.8}
     assert nerf_findings(None, swinging)[0].verdict.startswith(
         "inconclusive: tiny_viewdirs is within 0.8 dB of tiny (the baseline's own test PSNR fell 0.80 dB")
+    crowded = _cmp(tiny=(14.0, 80), fast=(26.0, 600))
+    crowded["variants"]["fast"]["others_cpu_share"] = 0.5  # two busy loops beside fast's 60 s on 2 cores
+    row = nerf_findings(None, crowded)[0]
+    assert row.verdict.startswith("inconclusive: a ranking in the same time needs the CPU to itself")
+    assert "other processes took 50% while fast trained" in row.numbers
+    crowded["variants"]["fast"]["others_cpu_share"] = 0.03  # background noise: the ranking stands
+    assert nerf_findings(None, crowded)[0].verdict.startswith("fast: +12.0 dB over tiny")
+    crowded.update(seconds_budget=None, iters_budget=600)  # equal iterations: the steps do not depend on the load
+    crowded["variants"]["fast"]["others_cpu_share"] = 0.5
+    assert nerf_findings(None, crowded)[0].verdict.startswith("fast: +12.0 dB over tiny at equal iterations")
     few_iters = nerf_findings(None, _cmp(tiny=(11.0, 3), fast=(16.0, 4)))[0]  # above blank, but 4 iterations
     assert few_iters.verdict.startswith("inconclusive: no variant learned with a meaningful curve")
 

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from neuralens.core.checkpoint import save_checkpoint
+from neuralens.core.cpu_share import others_share, snapshot
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import write_json
 from neuralens.core.progress import Progress, progress
@@ -423,6 +424,7 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
     # every second iteration, so that even a short run has a curve and a slow one is not probed more than trained
     next_probe = pos.elapsed + (cfg.seconds or math.inf) / PROBES_PER_BUDGET
     last_ckpt = time.perf_counter()
+    cpu_start = snapshot()  # how much of the CPU others took meanwhile: a time budget's worth depends on it
     with interruptible(save, ckpt_path, log) as guard:
         while not pos.done(cfg):
             t0 = time.perf_counter()
@@ -455,6 +457,7 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
                 last_ckpt = time.perf_counter()
             guard.check()
     bar.close()
+    others = others_share(cpu_start, snapshot())
     save()
     res = evaluate_views(model, scene, cfg, show_progress=progress)
     if pos.it in cfg.score_at:
@@ -464,7 +467,8 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
                "iterations_per_s": pos.it / max(pos.elapsed, 1e-9), "precision": "+".join(pos.precisions),
                "model": cfg.variant, "scene": scene.name,
                "train_views": list(scene.train_idx), "test_views": res["indices"], "peak_rss_mb": peak_rss_mb(),
-               "scored_at": pos.scored, "common_ray_batches": pos.common_ray_batches, "revived": pos.revived}
+               "scored_at": pos.scored, "common_ray_batches": pos.common_ray_batches, "revived": pos.revived,
+               "others_cpu_share": others}
     write_json(out / "metrics.json", metrics)
     write_json(out / "psnr_log.json", {"history": pos.history, "probe_view": probe})
     log(f"{cfg.variant}: {pos.it} iterations in {pos.elapsed:.1f}s ({metrics['precision']}), test PSNR "

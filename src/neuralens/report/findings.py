@@ -526,6 +526,14 @@ def _variant_finding(cmp: dict[str, Any], blank: float | None, learned_rule: str
     if base_name not in rows or best == base_name:
         return Finding(question, numbers, f"inconclusive: no improvement beats the baseline {base_name} "
                                           f"({learned_rule})", "nerf")
+    crowded = {v: r["others_cpu_share"] for v, r in rows.items()
+               if cmp.get("iters_budget") is None and (r.get("others_cpu_share") or 0) > OTHER_WORK_LIMIT}
+    if crowded:
+        shares = ", ".join(f"{100 * s:.0f}% while {v} trained" for v, s in crowded.items())
+        return Finding(question, numbers + f"; other processes took {shares}",
+                       f"inconclusive: a ranking {same} needs the CPU to itself, and other processes took more than "
+                       f"{100 * OTHER_WORK_LIMIT:.0f}% of it (the steps made in the time measure the contention)",
+                       "nerf")
     base = rows[base_name]
     gain = rows[best]["psnr"] - base["psnr"]
     resolves, why = comparison_resolution(cmp)
