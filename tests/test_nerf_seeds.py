@@ -60,6 +60,21 @@ def test_the_winner_over_seeds_is_judged_by_its_paired_interval() -> None:
         "inconclusive: no variant learned in every seed")
 
 
+def test_a_ranking_over_seeds_in_equal_time_needs_the_cpu_to_itself() -> None:
+    """One run of three trained beside other work (60% of the CPU): in a time budget its steps measure the load, so
+    the ranking is inconclusive; at equal iterations the same numbers decide. Unmeasured runs (None) do not count."""
+    finals = {"tiny": [20.0, 20.2, 19.9], "hier": [20.5, 20.6, 20.4]}
+    shares = {"tiny": [0.01, None, 0.02], "hier": [0.02, 0.6, 0.01]}
+    timed = {"iters_budget": None, "seconds_budget": 180}
+    over = {"seeds": [0, 1, 2], "baseline": "tiny", "final_psnr": finals, "variants": {}, "others_cpu_share": shares}
+    row = nerf_findings(None, _seed_cmp({"hier": 0.0}) | timed, over | timed)[0]
+    assert row.verdict.startswith("inconclusive: a ranking in the same time needs the CPU to itself")
+    assert row.numbers.endswith("; other processes took 60% while hier trained")
+    steps = {"iters_budget": 2000, "seconds_budget": None}
+    assert nerf_findings(None, _seed_cmp({"hier": 0.0}) | steps, over | steps)[0].verdict.startswith(
+        "hier: +0.47 dB over tiny at equal iterations on average")
+
+
 def test_an_interval_bound_near_zero_keeps_its_side() -> None:
     assert interval_text([-0.0014, 0.5353]) == "[-0.001, +0.54]"
     assert interval_text([0.004, 0.0]) == "[+0.004, +0.00]" and interval_text([-0.32, 0.19]) == "[-0.32, +0.19]"

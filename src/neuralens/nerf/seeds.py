@@ -56,6 +56,8 @@ def over_seeds(summaries: dict[int, dict[str, Any]]) -> dict[str, Any]:
     return {"seeds": seeds, "baseline": base, "runs": {str(s): seed_folder_name(s) for s in seeds},
             "one_stream_seeds": one_stream_seeds(summaries),
             "final_psnr": {v: [summaries[s]["variants"][v]["psnr"] for s in seeds] for v in first["variants"]},
+            "others_cpu_share": {v: [summaries[s]["variants"][v].get("others_cpu_share") for s in seeds]
+                                 for v in first["variants"]},
             "blank_psnr": first.get("blank_psnr"), "seconds_budget": first.get("seconds_budget"),
             "iters_budget": first.get("iters_budget"), "scene": first.get("scene"), "variants": rows}
 

@@ -466,6 +466,22 @@ def compare_budget(cmp: dict[str, Any]) -> tuple[str, str]:
     return recorded_budget(cmp), "at equal iterations" if cmp.get("iters_budget") is not None else "in the same time"
 
 
+def _crowded(shares: dict[str, list[float | None]], budget: dict[str, Any], question: str, numbers: str
+             ) -> Finding | None:
+    """An inconclusive ranking in equal time when other processes took more than OTHER_WORK_LIMIT of the CPU while
+    any run trained (``shares``: per variant, one share per run; None: not measured); None otherwise, and always
+    at equal iterations, whose steps do not depend on the load."""
+    worst = {v: max(x for x in xs if x is not None) for v, xs in shares.items() if any(x is not None for x in xs)}
+    crowded = {v: x for v, x in worst.items() if x > OTHER_WORK_LIMIT}
+    if budget.get("iters_budget") is not None or not crowded:
+        return None
+    took = ", ".join(f"{100 * x:.0f}% while {v} trained" for v, x in crowded.items())
+    return Finding(question, f"{numbers}; other processes took {took}",
+                   f"inconclusive: a ranking in the same time needs the CPU to itself, and other processes took more "
+                   f"than {100 * OTHER_WORK_LIMIT:.0f}% of it (the steps made in the time measure the contention)",
+                   "nerf")
+
+
 def _seeds_winner(over: dict[str, Any], blank: float | None, learned_rule: str) -> Finding:
     """Which variant wins over seeds: the best mean final PSNR among the variants that learned in every seed,
     against the baseline by the paired per-seed differences of final PSNR and their 95% interval (one seed's
@@ -477,6 +493,8 @@ def _seeds_winner(over: dict[str, Any], blank: float | None, learned_rule: str) 
                + ", ".join(f"{v} {m:.2f} dB" for v, m in means.items()) + f" after {length} each"
                + (f"; blank image {blank:.2f} dB" if blank is not None else ""))
     question = f"Which NeRF variant wins, and by how much, over {len(over['seeds'])} seeds?"
+    if crowded := _crowded(over.get("others_cpu_share", {}), over, question, numbers):
+        return crowded
     ok = [v for v, p in finals.items() if all(_learned(x, blank) for x in p)]
     if not ok:
         return Finding(question, numbers, f"inconclusive: no variant learned in every seed ({learned_rule})", "nerf")
@@ -526,14 +544,8 @@ def _variant_finding(cmp: dict[str, Any], blank: float | None, learned_rule: str
     if base_name not in rows or best == base_name:
         return Finding(question, numbers, f"inconclusive: no improvement beats the baseline {base_name} "
                                           f"({learned_rule})", "nerf")
-    crowded = {v: r["others_cpu_share"] for v, r in rows.items()
-               if cmp.get("iters_budget") is None and (r.get("others_cpu_share") or 0) > OTHER_WORK_LIMIT}
-    if crowded:
-        shares = ", ".join(f"{100 * s:.0f}% while {v} trained" for v, s in crowded.items())
-        return Finding(question, numbers + f"; other processes took {shares}",
-                       f"inconclusive: a ranking {same} needs the CPU to itself, and other processes took more than "
-                       f"{100 * OTHER_WORK_LIMIT:.0f}% of it (the steps made in the time measure the contention)",
-                       "nerf")
+    if crowded := _crowded({v: [r.get("others_cpu_share")] for v, r in rows.items()}, cmp, question, numbers):
+        return crowded
     base = rows[base_name]
     gain = rows[best]["psnr"] - base["psnr"]
     resolves, why = comparison_resolution(cmp)
