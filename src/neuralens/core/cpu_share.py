@@ -1,4 +1,4 @@
-"""How much of the machine's CPU other processes took while this one was timing something.
+"""How much of the CPU other processes took, on the cores this one may use, while it timed something.
 
 A timing taken while other work ran says little: on 2 busy cores every parallel region of an op waits for a
 descheduled thread, so an op made of many small kernels slows far more than one big kernel (measured: the quick
@@ -19,7 +19,7 @@ OTHER_WORK_LIMIT = 0.25
 
 @dataclass(frozen=True)
 class CpuSnapshot:
-    """Clock ticks: the whole machine's busy and total time (all cores), and this process's own (all threads)."""
+    """Clock ticks: the busy and total time of the cores this process may run on, and its own (all threads)."""
 
     busy: int
     total: int

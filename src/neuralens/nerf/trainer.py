@@ -424,7 +424,8 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
     # every second iteration, so that even a short run has a curve and a slow one is not probed more than trained
     next_probe = pos.elapsed + (cfg.seconds or math.inf) / PROBES_PER_BUDGET
     last_ckpt = time.perf_counter()
-    cpu_start = snapshot()  # how much of the CPU others took meanwhile: a time budget's worth depends on it
+    # how much of the CPU others took meanwhile (a resumed run: since it resumed): a time budget's worth depends on it
+    cpu_start = snapshot()
     with interruptible(save, ckpt_path, log) as guard:
         while not pos.done(cfg):
             t0 = time.perf_counter()
