@@ -3,9 +3,8 @@
 A timing taken while other work ran says little, and can say the opposite of the truth: beside two busy loops on
 2 cores the quick demo's deformable op timed 7.8x *slower* than torchvision, where alone it is 5.8x faster (a likely
 cause, not traced: each parallel region waits for a descheduled thread, which costs an op of many small kernels
-more than one big kernel). The rounds of such a
-run can agree with each other, so their spread does not reveal it; the CPU accounting does. Linux only (``/proc``);
-elsewhere the share is unknown (None) and no claim is made from it.
+more than one big kernel). The rounds of such a run can agree with each other, so their spread does not reveal it;
+the CPU accounting does. Linux only (``/proc``); elsewhere the share is unknown (None) and no claim is made from it.
 """
 
 from __future__ import annotations
