@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-#: above this share of the machine's CPU time taken by other processes, a timing is not evidence of speed
+#: above this share of its cores' time taken by other processes, a timing is not evidence of speed
 OTHER_WORK_LIMIT = 0.25
 
 
@@ -57,7 +57,8 @@ def snapshot(proc: Path = Path("/proc"), cores: set[int] | None = None) -> CpuSn
 
 
 def others_share(before: CpuSnapshot | None, after: CpuSnapshot | None) -> float | None:
-    """The fraction of all cores' time between two snapshots spent by other processes (0: only this one ran)."""
+    """The fraction of the counted cores' time between two snapshots spent by other processes (0: only this one
+    ran)."""
     if before is None or after is None or after.total <= before.total:
         return None
     others = (after.busy - before.busy) - (after.own - before.own)
