@@ -66,22 +66,39 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
-def write_json(path: str | os.PathLike[str], data: Any) -> Path:
-    """Write ``data`` as indented JSON atomically (numpy/torch scalars and paths converted)."""
+#: the version of every file layout neuralens writes (run-folder JSON, checkpoints); a change of any layout bumps it
+SCHEMA = 1
+
+
+def write_json(path: str | os.PathLike[str], data: dict[str, Any]) -> Path:
+    """Write ``data`` as indented JSON atomically (numpy/torch scalars and paths converted), stamped with the
+    ``schema`` and ``neuralens`` version that :func:`read_json` checks."""
+    stamped = {"schema": SCHEMA, "neuralens": VERSION, **data}
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(_jsonable(data), indent=2, allow_nan=True) + "\n")
+        tmp.write_text(json.dumps(_jsonable(stamped), indent=2, allow_nan=True) + "\n")
     return Path(path)
 
 
-def read_json(path: str | os.PathLike[str]) -> Any:
-    """Parse a JSON file; a missing or malformed file is a one-line :class:`NeuralensError` naming it."""
+def schema_error(path: str | os.PathLike[str], written_by: object, schema: object) -> NeuralensError:
+    """The one line for a file neuralens wrote in another layout: which version wrote it, and what to do."""
+    return NeuralensError(f"{path}: written by neuralens {written_by or 'before 0.1.0'}, schema {schema}; this is "
+                          f"neuralens {VERSION}, schema {SCHEMA}: rerun the command that made it")
+
+
+def read_json(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Parse a JSON file neuralens wrote (see :func:`write_json`); a missing, malformed or other-schema file is a
+    one-line :class:`NeuralensError` naming it. Foreign JSON (captures, cards of users) is read elsewhere."""
     p = Path(path)
     if not p.is_file():
         raise NeuralensError(f"{p}: file not found")
     try:
-        return json.loads(p.read_text())
+        data = json.loads(p.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise NeuralensError(f"{p}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        schema = data.get("schema", "none") if isinstance(data, dict) else "none"
+        raise schema_error(p, data.get("neuralens") if isinstance(data, dict) else None, schema)
+    return data
 
 
 def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
@@ -136,7 +153,7 @@ def cpu_name() -> str:
 def write_config(out: str | os.PathLike[str], args: dict[str, Any]) -> Path:
     """Write ``config.json`` (all arguments, seed, versions) into a run folder."""
     clean = {k: v for k, v in args.items() if not callable(v)}
-    return write_json(Path(out) / "config.json", {"args": clean, "neuralens": VERSION, "env": environment()})
+    return write_json(Path(out) / "config.json", {"args": clean, "env": environment()})
 
 
 def check_out(out: str | os.PathLike[str]) -> Path:

@@ -7,11 +7,14 @@ replacing. Entries may be lazy (``"module:attribute"``), so names are known with
 
 from __future__ import annotations
 
+import functools
 import importlib
+import re
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
+from neuralens.core.errors import NeuralensError
 from neuralens.core.suggest import unknown
 
 T = TypeVar("T")
@@ -24,6 +27,8 @@ class Registry(Generic[T]):
         self.what = what
         self._items: dict[str, T | str] = {}
         self._info: dict[str, dict[str, Any]] = {}
+        #: prefix -> (target, the rule for N as text, accepts(N), info): the names ``prefix + N``
+        self._families: dict[str, tuple[str, str, Callable[[int], bool], dict[str, Any]]] = {}
 
     def register(self, name: str, item: T | None = None, **info: Any) -> Callable[[T], T] | T:
         """``reg.register(name, item)`` or ``@reg.register(name)``, with optional metadata ``info``; a duplicate
@@ -45,9 +50,28 @@ class Registry(Generic[T]):
         """
         self.register(name, target, **info)  # type: ignore[arg-type]
 
+    def register_family(self, prefix: str, target: str, rule: str, accepts: Callable[[int], bool],
+                        **info: Any) -> None:
+        """Register every name ``prefix + N`` whose integer ``N`` ``accepts``, built by the lazy ``target`` called
+        with ``depth=N`` (e.g. ``resnet`` + 6n+2). ``rule`` (e.g. "6n+2") words the accepted N in errors.
+
+        Why: He et al.'s CIFAR nets exist at any depth of their rule; listing each would flood ``--help``.
+        """
+        self._families[prefix] = (target, rule, accepts, info)
+
+    def _family(self, name: str) -> tuple[str, int] | None:
+        """``(prefix, N)`` when ``name`` is ``prefix + N`` of a registered family (whether or not N is accepted)."""
+        m = re.fullmatch(r"(.*?)(\d+)", name)
+        if m and m.group(1) in self._families and name not in self._items:
+            return m.group(1), int(m.group(2))
+        return None
+
     def get(self, name: str) -> T:
-        if name not in self._items:
-            raise unknown(self.what, name, self.names())
+        family = self._family(self.check(name))
+        if family is not None:
+            prefix, n = family
+            module, _, attr = self._families[prefix][0].partition(":")
+            return functools.partial(getattr(importlib.import_module(module), attr), depth=n)  # type: ignore
         item = self._items[name]
         if isinstance(item, str):
             module, _, attr = item.partition(":")
@@ -62,20 +86,31 @@ class Registry(Generic[T]):
 
     def check(self, name: str) -> str:
         """``name`` if registered, else the one-line error with the closest names (imports nothing)."""
+        family = self._family(name)
+        if family is not None:
+            prefix, n = family
+            _, rule, accepts, _ = self._families[prefix]
+            if not accepts(n):
+                raise NeuralensError(f"unknown {self.what} {name!r}: {prefix}N needs N = {rule}")
+            return name
         if name not in self._items:
             raise unknown(self.what, name, self.names())
         return name
 
     def info(self, name: str) -> dict[str, Any]:
         """Metadata given at registration (empty for eagerly registered items)."""
-        self.check(name)
-        return dict(self._info.get(name, {}))
+        family = self._family(self.check(name))
+        return dict(self._families[family[0]][3] if family else self._info.get(name, {}))
 
     def names(self) -> list[str]:
-        return list(self._items)
+        """The registered names, each family as ``prefixN`` (its members are too many to list)."""
+        return list(self._items) + [f"{p}N" for p in self._families]
 
     def __contains__(self, name: object) -> bool:
-        return name in self._items
+        if not isinstance(name, str):
+            return False
+        family = self._family(name)
+        return name in self._items if family is None else self._families[family[0]][2](family[1])
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)

@@ -20,6 +20,12 @@ MODELS.register_lazy("vgg16_bn_bias", "neuralens.models.cifar_nets:vgg16_bn_bias
                      doc="VGG16-BN with conv biases (kuangliu/pytorch-cifar's layout)")
 MODELS.register_lazy("resnet18", "neuralens.models.cifar_nets:resnet18", doc="ResNet18 for CIFAR")
 MODELS.register_lazy("plain18", "neuralens.models.cifar_nets:plain18", doc="ResNet18 without shortcuts")
+MODELS.register_family("resnet", "neuralens.models.cifar_nets:cifar_resnet", "6n+2 (8, 20, 56, 110, ...)",
+                       lambda d: d >= 8 and (d - 2) % 6 == 0,
+                       doc="He et al.'s CIFAR ResNet of depth N = 6n+2: 16/32/64 filters, option A shortcuts")
+MODELS.register_family("plain", "neuralens.models.cifar_nets:cifar_plain", "6n+2 (8, 20, 56, 110, ...)",
+                       lambda d: d >= 8 and (d - 2) % 6 == 0,
+                       doc="resnetN without its shortcuts (same parameters): He et al.'s plain net")
 MODELS.register_lazy("small_cnn", "neuralens.models.small_cnn:small_cnn", doc="the DCN experiment's plain net")
 MODELS.register_lazy("small_dcn", "neuralens.models.small_cnn:small_dcn", doc="the DCN experiment's deformable net")
 for _tv in ("vgg16", "vgg16_bn", "resnet18"):
