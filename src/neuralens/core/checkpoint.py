@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import atomic_path
@@ -30,15 +31,35 @@ def torch_save(obj: Any, path: str | Path) -> Path:
     return Path(path)
 
 
+_PLAIN = (type(None), bool, int, float, str, torch.Tensor, torch.dtype, torch.Size)
+
+
+def check_plain(obj: Any, where: str = "checkpoint") -> None:
+    """Refuse to write what :func:`read_torch_file` would refuse to read (a numpy scalar, a dataclass): the bug
+    then shows where the file is written, not when a user loads it."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            check_plain(k, where)
+            check_plain(v, f"{where}.{k}")
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            check_plain(v, f"{where}[{i}]")
+    elif type(obj) not in _PLAIN and not isinstance(obj, torch.Tensor):
+        raise TypeError(f"{where} is a {type(obj).__module__}.{type(obj).__name__}; a checkpoint holds tensors "
+                        "and plain Python data only")
+
+
 def save_checkpoint(path: str | Path, kind: str, arch: str, config: dict[str, Any], state_dict: dict[str, Any],
                     metrics: dict[str, Any] | None = None, train_state: dict[str, Any] | None = None,
                     **extra: Any) -> Path:
     """Write a checkpoint atomically (tensors moved to the CPU, so it loads anywhere)."""
-    return torch_save({
+    ckpt = {
         "format": FORMAT, "kind": kind, "arch": arch, "config": config,
         "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()},
         "metrics": metrics or {}, "train_state": train_state or {}, **extra,
-    }, path)
+    }
+    check_plain(ckpt)
+    return torch_save(ckpt, path)
 
 
 def read_torch_file(path: str | Path) -> Any:
@@ -53,7 +74,8 @@ def read_torch_file(path: str | Path) -> Any:
             raise NeuralensError(f"{p}: holds Python objects beyond tensors and plain data, which could run code "
                                  "when loaded; refused (neuralens loads weights only)") from None
         raise NeuralensError(f"{p}: not a readable PyTorch checkpoint ({exc.__class__.__name__})") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError) as exc:
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError, SafetensorError) as exc:
+        # (torch.load reads safetensors files itself, and a damaged one raises SafetensorError)
         raise NeuralensError(f"{p}: not a readable PyTorch checkpoint ({exc.__class__.__name__})") from None
 
 

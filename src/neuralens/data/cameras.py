@@ -3,6 +3,7 @@ look-at poses, orbits and the ray/box slab test. Scenes (built-in ones are ray-t
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -69,6 +70,21 @@ def orbit_poses(n: int, radius: float = 4.0, elevation_deg: float = 30.0, target
         eye = radius * torch.stack([torch.cos(el) * torch.cos(torch.tensor(az, dtype=torch.float64)),
                                     torch.cos(el) * torch.sin(torch.tensor(az, dtype=torch.float64)), torch.sin(el)])
         poses.append(look_at(eye, target))
+    return torch.stack(poses).float()
+
+
+def spiral_poses(n: int, radii: tuple[float, float, float], focus: float, turns: int = 2) -> Tensor:
+    """``n`` poses on the NeRF paper's video path of a forward-facing capture: an ellipse of ``radii`` about the
+    average camera (the canonical origin, looking down -z, y up), ``turns`` times round while it moves in depth at
+    half that rate, always looking at the point ``focus`` in front of it."""
+    target = torch.tensor([0.0, 0.0, -focus], dtype=torch.float64)
+    up = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64)
+    poses = []
+    for k in range(n):
+        th = 2 * math.pi * turns * k / n
+        eye = torch.tensor([math.cos(th) * radii[0], -math.sin(th) * radii[1], -math.sin(th / 2) * radii[2]],
+                           dtype=torch.float64)
+        poses.append(look_at(eye, target, up))
     return torch.stack(poses).float()
 
 

@@ -134,8 +134,9 @@ def forward_facing_scene(c2w: np.ndarray, bounds: np.ndarray, images: np.ndarray
                          where: str, holdout: int = 8) -> Scene:
     """A forward-facing capture as the NeRF paper prepares it: scaled so the nearest bound sits at 1/0.75,
     recentred on the average pose, NDC rays from the plane z = -1; samples stop past the deepest point the
-    bounds know of (t = 1 - 1 / (depth * FAR_MARGIN)), not at infinity. ``c2w`` (N, 4, 4) OpenGL, ``bounds``
-    (N, 2) near/far depths, ``images`` (N, H, W, 3) in [0, 1]."""
+    bounds know of (t = 1 - 1 / (depth * FAR_MARGIN)), not at infinity. The video path looks at the paper's focus
+    depth, 1 / (0.25 / close + 0.75 / deep), close = 0.9 x the nearest bound, deep = 5 x the deepest.
+    ``c2w`` (N, 4, 4) OpenGL, ``bounds`` (N, 2) near/far depths, ``images`` (N, H, W, 3) in [0, 1]."""
     c2w = c2w.copy()
     scale = 1.0 / (bounds.min() * 0.75)
     c2w[:, :3, 3] *= scale  # the nearest bound at 1/0.75
@@ -144,8 +145,9 @@ def forward_facing_scene(c2w: np.ndarray, bounds: np.ndarray, images: np.ndarray
     imgs, pz = validate(torch.from_numpy(images), torch.from_numpy(c2w), camera.fx, where)
     test = list(range(0, len(c2w), holdout))
     train = [i for i in range(len(c2w)) if i not in set(test)] or [0]
+    focus = 1.0 / (0.25 / (0.9 * float(bounds.min()) * scale) + 0.75 / (5.0 * float(bounds.max()) * scale))
     return Scene(imgs, pz, camera.fx, 0.0, far, train, test, name, fy=camera.fy, cx=camera.cx, cy=camera.cy,
-                 ndc_near=1.0)
+                 ndc_near=1.0, focus=focus)
 
 
 def load_llff(folder: Path, downscale: int = 1) -> Scene:

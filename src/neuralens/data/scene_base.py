@@ -16,6 +16,10 @@ from neuralens.core.errors import NeuralensError
 from neuralens.data.cameras import Camera
 from neuralens.data.geometry import canonical_frame, to_canonical
 
+_FLOATS = frozenset({"focal", "near", "far", "fy", "cx", "cy", "scale", "ndc_near", "background", "bound",
+                     "focus"})
+_INDICES = frozenset({"train_idx", "test_idx"})
+
 
 @dataclass
 class Scene:
@@ -36,6 +40,18 @@ class Scene:
     background: float = 0.0  # the grey level ``images`` are composited on; the renderer's background constant
     alpha: Tensor | None = None  # (N, H, W) coverage of RGBA images: what random-background training needs
     bound: float | None = None  # half-size of the scene box in canonical units (None: the recipe's 1.5)
+    focus: float | None = None  # forward-facing captures: the depth their video path looks at (canonical units)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        """Numbers enter as Python ``float``/``int`` whatever computed them (numpy, 0-d tensors): checkpoints keep
+        the scene and hold plain data only, so a numpy scalar here would make a checkpoint no loader accepts."""
+        if name in _FLOATS and value is not None:
+            value = float(value)  # type: ignore[arg-type]
+        elif name in _INDICES:
+            value = [int(i) for i in value]  # type: ignore[attr-defined]
+        elif name == "center":
+            value = [float(c) for c in value]  # type: ignore[attr-defined]
+        super().__setattr__(name, value)
 
     @property
     def camera(self) -> Camera:
@@ -52,7 +68,7 @@ class Scene:
             near, far = bounds[0] * scale, bounds[1] * scale
         check_bounds(near, far, self.name)
         self.poses = to_canonical(self.poses, center, scale)
-        self.near, self.far, self.center, self.scale = near, far, [float(c) for c in center], scale
+        self.near, self.far, self.center, self.scale = near, far, center, scale
         return self
 
     def set_box(self, bound: float) -> None:

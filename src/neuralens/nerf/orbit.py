@@ -1,4 +1,5 @@
-"""Novel views: a 360-degree orbit around the scene rendered from a trained model, as GIF and MP4."""
+"""Novel views rendered from a trained model, as GIF and MP4: a 360-degree orbit around the scene, or for a
+forward-facing capture the NeRF paper's spiral in front of it."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from neuralens.core.errors import NeuralensError
 from neuralens.core.progress import progress
-from neuralens.data.cameras import Camera, orbit_poses
+from neuralens.data.cameras import Camera, orbit_poses, spiral_poses
 from neuralens.nerf.config import NerfConfig
 from neuralens.nerf.model import NerfModel
 from neuralens.nerf.viz import colorize_depth, write_video
@@ -17,15 +17,16 @@ from neuralens.nerf.viz import colorize_depth, write_video
 
 def render_orbit(model: NerfModel, cfg: NerfConfig, info: dict[str, Any], out: Path, frames: int, fps: int,
                  size: int | None = None) -> list[Path]:
-    """Render a 360-degree orbit; write orbit.gif, orbit.mp4 and depth.mp4 into ``out``."""
-    if info.get("ndc_near") is not None:
-        raise NeuralensError("a forward-facing (LLFF) capture has no 360-degree orbit; render its test views with "
-                             "`neuralens nerf eval` instead")
-    h, w, focal = info["height"], info["width"], info["focal"]
-    camera = Camera(h, w, info.get("fx", focal), info.get("fy", focal), info.get("cx", w / 2), info.get("cy", h / 2))
+    """Render the scene's video path (see the module docstring); write orbit.gif, orbit.mp4 and depth.mp4 into
+    ``out``."""
+    h, w = info["height"], info["width"]
+    camera = Camera(h, w, info["fx"], info["fy"], info["cx"], info["cy"], info["ndc_near"])
     if size is not None:  # square frames of `size` pixels, the field of view of the training width
-        camera = Camera.pinhole(size, size, camera.fx * size / w)
-    poses = orbit_poses(frames, info.get("orbit_radius", 4.0), info.get("orbit_elevation", 30.0))
+        camera = Camera(size, size, camera.fx * size / w, camera.fy * size / w, size / 2, size / 2, camera.ndc_near)
+    if camera.ndc_near is None:
+        poses = orbit_poses(frames, info["orbit_radius"], info["orbit_elevation"])
+    else:
+        poses = spiral_poses(frames, tuple(info["spiral_radii"]), info["focus"])
     rgb, depth = [], []
     model.train(False)
     for pose in progress(poses, "orbit", unit="frame"):

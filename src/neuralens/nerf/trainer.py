@@ -64,8 +64,10 @@ def peak_rss_mb() -> float:
 
 
 def scene_info(scene: Scene) -> dict[str, Any]:
-    """What a checkpoint keeps about its scene: image size, intrinsics, bounds and the camera orbit."""
+    """What a checkpoint keeps about its scene: image size, intrinsics, bounds and the video path (a 360-degree
+    orbit; for a forward-facing capture a spiral of the 90th-percentile camera offsets about the average pose)."""
     eyes = scene.poses[:, :3, 3].double()
+    spiral = [float(r) for r in eyes.abs().quantile(0.9, dim=0)] if scene.ndc_near is not None else None
     radius = float(eyes.norm(dim=-1).mean())
     elevation = float(torch.rad2deg(torch.asin((eyes[:, 2] / eyes.norm(dim=-1)).clamp(-1, 1))).mean())
     cam = scene.camera
@@ -73,7 +75,7 @@ def scene_info(scene: Scene) -> dict[str, Any]:
             "fx": cam.fx, "fy": cam.fy, "cx": cam.cx, "cy": cam.cy, "center": scene.center, "scale": scene.scale,
             "ndc_near": scene.ndc_near,
             "near": scene.near, "far": scene.far, "bound": scene.bound, "background": scene.background,
-            "orbit_radius": radius, "orbit_elevation": elevation,
+            "orbit_radius": radius, "orbit_elevation": elevation, "spiral_radii": spiral, "focus": scene.focus,
             "train_views": list(scene.train_idx), "test_views": list(scene.test_idx)}
 
 
