@@ -18,7 +18,6 @@ from neuralens.core.errors import NeuralensError
 from neuralens.core.runtime import autocast_dtype
 from neuralens.data.cameras import look_at
 from neuralens.data.scenes import Scene, builtin_scene, load_scene, save_tiny_npz
-from neuralens.nerf.compare import on_common_batches
 from neuralens.nerf.config import NerfConfig
 from neuralens.nerf.metrics import psnr, ssim
 from neuralens.nerf.renderer import RenderSettings
@@ -146,30 +145,6 @@ def test_resume_after_interrupt_matches_uninterrupted(tmp_path: Path, small_scen
     assert resumed["iterations"] == 10
     assert resumed["psnr"]["mean"] == pytest.approx(full["psnr"]["mean"], abs=1e-4)
     assert resumed["scored_at"]["4"]["psnr"] == pytest.approx(full["scored_at"]["4"]["psnr"], abs=1e-4)  # kept
-
-
-def test_a_checkpoint_with_one_random_stream_resumes_and_says_its_jitter_restarts(tmp_path: Path,
-                                                                                  small_scene: Scene) -> None:
-    cfg = NerfConfig(iters=3, batch_rays=32, lr=1e-3, field_kwargs=dict(depth=2, width=16),
-                     render=RenderSettings(n_samples=8), seed=0, device="cpu")
-    assert train_nerf(cfg, small_scene, tmp_path, log=lambda m: None, progress=False)["common_ray_batches"]
-    ckpt = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
-    assert set(ckpt["train_state"]) >= {"generator", "sample_generator"}
-    lines: list[str] = []
-    res = train_nerf(replace(cfg, iters=4), small_scene, tmp_path, resume=True, log=lines.append, progress=False)
-    assert not any("predates" in line for line in lines) and res["common_ray_batches"]
-    del ckpt["train_state"]["sample_generator"]  # as written before the streams were split
-    torch.save(ckpt, tmp_path / "checkpoint.pt")
-    lines.clear()
-    res = train_nerf(replace(cfg, iters=5), small_scene, tmp_path, resume=True, log=lines.append, progress=False)
-    assert res["iterations"] == 5 and any("predates separate ray and sample streams" in line for line in lines)
-    # its batches followed the old shared stream: not the seed's common batches, and a later resume (from a
-    # checkpoint that now holds two streams) does not forget it
-    assert res["common_ray_batches"] is False
-    again = train_nerf(replace(cfg, iters=6), small_scene, tmp_path, resume=True, log=lambda m: None, progress=False)
-    assert again["common_ray_batches"] is False
-    assert json.loads((tmp_path / "metrics.json").read_text())["common_ray_batches"] is False
-    assert not on_common_batches(tmp_path)  # what nerf compare records for the seed
 
 
 def test_the_warm_up_raises_the_learning_rate_along_a_quarter_sine(tmp_path: Path, small_scene: Scene) -> None:

@@ -13,6 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
+from neuralens.core.io import write_json
 from neuralens.core.stats import T_975, interval_text, mean_interval, t_975
 from neuralens.nerf.seeds import GAIN_FIGURE, over_seeds, probe_gains
 from neuralens.report.findings import findings, nerf_findings
@@ -101,7 +102,7 @@ def _seed_cmp(gains: dict[str, float | None], base: float = 20.0, it: int = 400)
                    "test_views_at_equal_iterations": views, **common}
     return {"baseline": "tiny", "best": "tiny", "seconds_budget": 180, "iters_budget": None, "scene": "s",
             "blank_psnr": {"best": 11.0}, "probe_points": {v: 9 for v in rows}, "variants": rows,
-            "test_views": [0, 1], "common_ray_batches": True}
+            "test_views": [0, 1]}
 
 
 def test_gains_are_paired_per_seed_and_judged_by_their_interval() -> None:
@@ -114,7 +115,6 @@ def test_gains_are_paired_per_seed_and_judged_by_their_interval() -> None:
     assert hier["gains_db"] == pytest.approx([0.30, 0.25, 0.35]) and hier["gain"]["mean"] == pytest.approx(0.30)
     assert hier["ssim_gains"] == pytest.approx([0.02] * 3)
     assert over["variants"]["odd"] is None  # not scored at equal steps in seed 2: its gains would not be paired
-    assert over["one_stream_seeds"] == []
     verdicts = {f.question: f.verdict for f in nerf_findings(None, summaries[0], over)}
     assert verdicts["Does hier beat tiny after the same training, over 3 seeds?"].startswith(
         "yes: +0.30 dB on average, the 95% interval above zero")
@@ -131,24 +131,12 @@ def test_gains_are_paired_per_seed_and_judged_by_their_interval() -> None:
         "inconclusive: every run must have learned")
 
 
-def test_seeds_from_before_common_ray_batches_are_named_beside_the_gains() -> None:
-    """A seed compared before ray batches had their own stream (no ``common_ray_batches`` in its compare.json)
-    still counts, but the finding says its gain is the noisier kind."""
-    summaries = {s: _seed_cmp({"hier": g}) for s, g in ((0, 0.3), (2, 0.25), (3, 0.35))}
-    del summaries[2]["common_ray_batches"]
-    over = over_seeds(summaries)
-    assert over["one_stream_seeds"] == [2] and over["variants"]["hier"]["gain"]["n"] == 3
-    numbers = {f.question: f.numbers for f in nerf_findings(None, summaries[0], over)}
-    assert numbers["Does hier beat tiny after the same training, over 3 seeds?"].endswith(
-        "; seed(s) 2 ran before common ray batches (variants on different batches: noisier gains)")
-
-
 def test_the_report_reads_a_comparison_over_seeds(tmp_path: Path) -> None:
     summaries = {s: _seed_cmp({"tiny_hier": g}) for s, g in ((0, 0.3), (2, 0.25), (3, 0.35))}
     for s, cmp in summaries.items():
         (tmp_path / "nerf" / "compare" / f"seed_{s}").mkdir(parents=True)
-        (tmp_path / "nerf" / "compare" / f"seed_{s}" / "compare.json").write_text(json.dumps(cmp))
-    (tmp_path / "nerf" / "compare" / "seeds.json").write_text(json.dumps(over_seeds(summaries)))
+        write_json(tmp_path / "nerf" / "compare" / f"seed_{s}" / "compare.json", cmp)
+    write_json(tmp_path / "nerf" / "compare" / "seeds.json", over_seeds(summaries))
     Image.new("RGB", (4, 4)).save(tmp_path / "nerf" / "compare" / "seed_0" / "psnr_vs_time.png")
     Image.new("RGB", (4, 4)).save(tmp_path / "nerf" / "compare" / GAIN_FIGURE)
     questions = [f.question for f in findings(tmp_path)]
@@ -182,18 +170,6 @@ def test_nerf_compare_over_seeds_end_to_end(tmp_path: Path) -> None:
     assert (tmp_path / GAIN_FIGURE).stat().st_size > 0
     again = run("--resume")  # finished seeds are read, not trained again
     assert again.returncode == 0 and again.stderr.count("finished before") == 2, again.stderr[-2000:]
-    assert json.loads((tmp_path / "seeds.json").read_text())["one_stream_seeds"] == []
-    for old in [tmp_path / "seed_1" / "compare.json", *(tmp_path / "seed_1").glob("*/metrics.json")]:
-        # as a comparison from before it recorded common ray batches
-        old.write_text(json.dumps({k: v for k, v in json.loads(old.read_text()).items() if k != "common_ray_batches"}))
-    assert "note:" not in run("--resume").stderr  # its checkpoints hold two streams: it had them
-    ckpt_path = tmp_path / "seed_1" / "tiny" / "checkpoint.pt"  # ... and as one from before the split
-    ckpt = torch.load(ckpt_path, weights_only=False)
-    del ckpt["train_state"]["sample_generator"]
-    torch.save(ckpt, ckpt_path)
-    mixed = run("--resume")
-    assert mixed.returncode == 0 and "note: seed(s) 1 ran before common ray batches" in mixed.stderr
-    assert json.loads((tmp_path / "seeds.json").read_text())["one_stream_seeds"] == [1]
     before = (tmp_path / "seeds.json").read_text()
     changed = run("--resume", "--iters", "4")  # a finished seed cannot stand in for another budget
     assert changed.returncode == 2 and "Traceback" not in changed.stderr

@@ -3,11 +3,11 @@ and contradicting evidence, it names a winner only when the evidence carries one
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
+from neuralens.core.io import write_json
 from neuralens.report.findings import (
     above_chance,
     accuracy_finding,
@@ -284,7 +284,7 @@ def test_cross_scene_needs_a_field_that_learned_its_own_scene() -> None:
 # ------------------------------------------------------------------------------------------------ a run folder
 def _write(root: Path, rel: str, data: dict) -> None:
     (root / rel).parent.mkdir(parents=True, exist_ok=True)
-    (root / rel).write_text(json.dumps(data))
+    write_json(root / rel, data)
 
 
 @pytest.mark.parametrize("doctored", [False, True])

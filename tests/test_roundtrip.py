@@ -96,3 +96,20 @@ def test_writing_a_checkpoint_refuses_what_loading_would_refuse(tmp_path: Path) 
     with pytest.raises(TypeError, match=r"config.idx\[1\]"):
         save_checkpoint(tmp_path / "c.pt", "nerf", "tiny", {"idx": [1, np.int64(2)]}, {})
     assert not (tmp_path / "c.pt").exists()
+
+
+def test_a_run_folder_or_checkpoint_of_another_schema_is_refused_in_one_line(tmp_path: Path) -> None:
+    from neuralens.core import VERSION
+
+    run = tmp_path / "demo"
+    (run / "gradflow").mkdir(parents=True)
+    (run / "gradflow" / "gradflow.json").write_text(json.dumps({"schema": 0, "neuralens": "0.0.9", "models": {}}))
+    old = tmp_path / "old.pt"
+    save_checkpoint(old, "nerf", "tiny", {}, {})
+    ckpt = torch.load(old, weights_only=True)
+    torch.save({**ckpt, "format": "neuralens/0", "neuralens": "0.0.9"}, old)
+    results = run_many([({}, ["report", str(run)]), ({}, ["nerf", "eval", "--checkpoint", str(old)])], tmp_path)
+    for r in results:
+        assert r["rc"] == 2 and r["stderr"].count("\n") == 1, r["stderr"]
+        assert f"written by neuralens 0.0.9, schema 0; this is neuralens {VERSION}" in r["stderr"]
+        assert "rerun the command that made it" in r["stderr"]

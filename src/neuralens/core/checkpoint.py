@@ -1,8 +1,10 @@
 """The one checkpoint format, read without ever running code.
 
-Layout (``format`` ``neuralens/1``)::
+Layout (``format`` ``neuralens/SCHEMA``, the schema every JSON a run writes carries too)::
 
-    {"format", "kind", "arch", "config": {...}, "state_dict", "metrics", "train_state": {...}, **extra}
+    {"format", "neuralens", "kind", "arch", "config": {...}, "state_dict", "metrics", "train_state": {...}, **extra}
+
+A checkpoint of another schema is refused in one line (rerun it): no reader for our own older layouts.
 
 Every file is read with ``torch.load(weights_only=True)``: a checkpoint holds tensors and plain data only, so a
 ``.pt`` whose pickle would call a function is refused before anything in it runs.
@@ -18,10 +20,11 @@ from typing import Any
 import torch
 from safetensors import SafetensorError
 
+from neuralens.core import VERSION
 from neuralens.core.errors import NeuralensError
-from neuralens.core.io import atomic_path
+from neuralens.core.io import SCHEMA, atomic_path, schema_error
 
-FORMAT = "neuralens/1"
+FORMAT = f"neuralens/{SCHEMA}"
 
 
 def torch_save(obj: Any, path: str | Path) -> Path:
@@ -54,7 +57,7 @@ def save_checkpoint(path: str | Path, kind: str, arch: str, config: dict[str, An
                     **extra: Any) -> Path:
     """Write a checkpoint atomically (tensors moved to the CPU, so it loads anywhere)."""
     ckpt = {
-        "format": FORMAT, "kind": kind, "arch": arch, "config": config,
+        "format": FORMAT, "neuralens": VERSION, "kind": kind, "arch": arch, "config": config,
         "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()},
         "metrics": metrics or {}, "train_state": train_state or {}, **extra,
     }
@@ -79,11 +82,20 @@ def read_torch_file(path: str | Path) -> Any:
         raise NeuralensError(f"{p}: not a readable PyTorch checkpoint ({exc.__class__.__name__})") from None
 
 
+def is_checkpoint(raw: Any, path: str | Path) -> bool:
+    """Whether a loaded file is a neuralens checkpoint of this schema (else a foreign file: a state_dict, ...);
+    one of another neuralens schema is refused in one line."""
+    fmt = raw.get("format") if isinstance(raw, dict) else None
+    if isinstance(fmt, str) and fmt.startswith("neuralens/") and fmt != FORMAT:
+        raise schema_error(path, raw.get("neuralens"), fmt.removeprefix("neuralens/"))
+    return fmt == FORMAT
+
+
 def load_checkpoint(path: str | Path, kind: str | None = None) -> dict[str, Any]:
     """Read and validate a neuralens checkpoint; ``kind`` (``classifier``, ``nerf``) must match when given."""
     p = Path(path)
     ckpt = read_torch_file(p)
-    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+    if not is_checkpoint(ckpt, p):
         raise NeuralensError(f"{p}: not a neuralens checkpoint (no 'format': '{FORMAT}' entry)")
     if kind is not None and ckpt.get("kind") != kind:
         raise NeuralensError(f"{p}: is a {ckpt.get('kind')!r} checkpoint, expected a {kind!r} checkpoint")

@@ -91,7 +91,8 @@ class Registry(Generic[T]):
             prefix, n = family
             _, rule, accepts, _ = self._families[prefix]
             if not accepts(n):
-                raise NeuralensError(f"unknown {self.what} {name!r}: {prefix}N needs N = {rule}")
+                raise NeuralensError(f"unknown {self.what} {name!r}: {prefix}N needs N = {rule}; available: "
+                                     f"{', '.join(self.names())}")
             return name
         if name not in self._items:
             raise unknown(self.what, name, self.names())

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from neuralens.core.checkpoint import FORMAT, read_torch_file
+from neuralens.core.checkpoint import is_checkpoint, read_torch_file
 from neuralens.core.errors import NeuralensError
 from neuralens.models.cards import SHIPPED, card_normalization, check_classes, read_card
 from neuralens.models.registry import attach_preprocess, create_model, load_hub
@@ -65,16 +65,16 @@ def _read_weights(weights: str | None) -> Any:
     return None if weights is None or weights in ("imagenet", SHIPPED) else read_torch_file(weights)
 
 
-def _config_of(raw: Any) -> dict[str, Any] | None:
+def _config_of(raw: Any, path: str | None) -> dict[str, Any] | None:
     """A neuralens checkpoint's architecture and config (width, classes); None for any other content."""
-    if isinstance(raw, dict) and raw.get("format") == FORMAT:
+    if is_checkpoint(raw, path or "--weights"):
         return {"arch": raw.get("arch"), **(raw.get("config") or {})}
     return None
 
 
 def checkpoint_config(weights: str | None) -> dict[str, Any] | None:
     """The config of a neuralens checkpoint given as ``--weights`` (its width and classes), else None."""
-    return _config_of(_read_weights(weights))
+    return _config_of(_read_weights(weights), weights)
 
 
 def infer_width(arch: str, raw: Any) -> float | None:
@@ -122,7 +122,7 @@ def build_model(spec: ModelSpec | str, num_classes: int = 10, width: float | Non
     mean, std = parse_normalize(norm)
     raw = _read_weights(weights)  # read once: for a neuralens checkpoint's config, then for its weights
     if spec.kind == "registry":
-        saved = _config_of(raw)
+        saved = _config_of(raw, weights)
         size = resolve_width(spec, weights, width) or 1.0
         if saved is None and raw is not None and width is None:
             size = infer_width(spec.target, raw) or size

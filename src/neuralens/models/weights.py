@@ -12,7 +12,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from neuralens.core.checkpoint import FORMAT, read_torch_file
+from neuralens.core.checkpoint import is_checkpoint, read_torch_file
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import atomic_path
 from neuralens.models.cards import pretrained_dir, read_card
@@ -82,7 +82,7 @@ def load_weights(model: nn.Module, path: Path, arch: str, keep_normalization: bo
     already read it (it is then not read again).
     """
     raw = read_torch_file(path) if raw is None else raw
-    if isinstance(raw, dict) and raw.get("format") == FORMAT:
+    if is_checkpoint(raw, path):
         file_arch = raw.get("arch", "?")
         if file_arch != arch:
             raise NeuralensError(f"{path}: checkpoint is for architecture {file_arch!r}, not {arch!r}")

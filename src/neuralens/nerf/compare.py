@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from neuralens.core.checkpoint import load_checkpoint
 from neuralens.core.errors import INTERRUPTED_EXIT, NeuralensError
 from neuralens.core.io import read_json, save_npz, write_json
 from neuralens.core.plotting import plt, save_figure
@@ -27,7 +26,7 @@ from neuralens.data.scenes import Scene
 from neuralens.nerf.budget import Budget
 from neuralens.nerf.metrics import blank_psnr, psnr
 from neuralens.nerf.model import load_nerf
-from neuralens.nerf.trainer import Streams, evaluate_views, fit_to_scene, mean_scores, probe_view, train_nerf
+from neuralens.nerf.trainer import evaluate_views, fit_to_scene, mean_scores, probe_view, train_nerf
 from neuralens.nerf.variants import BASELINE, make_config
 from neuralens.nerf.viz import NOTEBOOK_AXIS, notebook_iterations
 
@@ -211,17 +210,6 @@ def train_here(variant: str, scene: Scene, budget: Budget, out: Path, log: Any =
     return metrics
 
 
-def on_common_batches(run: Path) -> bool:
-    """Whether one variant's run trained on its seed's ray batches throughout (so that its gain over the baseline
-    is paired): its metrics.json says so; one written before it recorded that did if its checkpoint holds two
-    random streams (no checkpoint: not known, False)."""
-    metrics = read_json(run / "metrics.json") if (run / "metrics.json").is_file() else {}
-    if "common_ray_batches" in metrics:
-        return bool(metrics["common_ray_batches"])
-    ckpt = run / "checkpoint.pt"
-    return ckpt.is_file() and Streams.split_in(load_checkpoint(ckpt).get("train_state", {}))
-
-
 #: the baseline's field is rendered again with this many times its samples per ray (see sampling_headroom)
 HEADROOM_FACTOR = 2
 
@@ -271,7 +259,6 @@ def run_compare(choice: SceneChoice, scene: Scene, budget: Budget, folder: Path,
     write_json(folder / "compare.json", {k: v for k, v in summary.items() if k != "logs"}
                | {"seconds_budget": budget.seconds, "iters_budget": budget.iters, "batch_rays": budget.batch_rays,
                   "scene": scene.name,
-                  "common_ray_batches": all(on_common_batches(folder / v) for v in variants),
                   "test_views": scene.test_idx,
                   "blank_psnr": blank, "probe_points": {v: len(h) for v, h in summary["logs"].items()}})
     return summary

@@ -22,7 +22,7 @@ from neuralens.core.stats import mean_interval
 from neuralens.data.scene_spec import SceneChoice
 from neuralens.data.scenes import Scene
 from neuralens.nerf.budget import Budget, recorded_budget
-from neuralens.nerf.compare import on_common_batches, psnr_at, run_compare
+from neuralens.nerf.compare import psnr_at, run_compare
 from neuralens.nerf.viz import NOTEBOOK_AXIS, notebook_iterations
 
 #: the figure of each improvement's probe-view gain over the baseline against training, one line per seed
@@ -54,28 +54,11 @@ def over_seeds(summaries: dict[int, dict[str, Any]]) -> dict[str, Any]:
                    "baseline_psnr": [p["baseline_psnr"] for p in pairs], "gains_db": gains,
                    "ssim_gains": [p["ssim"] - p["baseline_ssim"] for p in pairs], "gain": mean_interval(gains)}
     return {"seeds": seeds, "baseline": base, "runs": {str(s): seed_folder_name(s) for s in seeds},
-            "one_stream_seeds": one_stream_seeds(summaries),
             "final_psnr": {v: [summaries[s]["variants"][v]["psnr"] for s in seeds] for v in first["variants"]},
             "others_cpu_share": {v: [summaries[s]["variants"][v].get("others_cpu_share") for s in seeds]
                                  for v in first["variants"]},
             "blank_psnr": first.get("blank_psnr"), "seconds_budget": first.get("seconds_budget"),
             "iters_budget": first.get("iters_budget"), "scene": first.get("scene"), "variants": rows}
-
-
-def one_stream_seeds(summaries: dict[int, dict[str, Any]]) -> list[int]:
-    """The seeds whose comparison ran before ray batches had a stream of their own (``common_ray_batches`` not
-    true: :func:`ran_on_common_batches`): their variants saw different batches, so their paired gains carry the
-    batches' luck as well and spread more (tiny_hier at 180 s: 0.32 against 0.085 dB, BENCHMARKS.md). Not a bias,
-    more noise."""
-    return [s for s in sorted(summaries) if not summaries[s].get("common_ray_batches")]
-
-
-def ran_on_common_batches(summary: dict[str, Any], folder: Path) -> bool:
-    """Whether a finished seed's variants saw the same ray batches: its compare.json says so; one written before
-    it recorded that did if every variant's run did (:func:`on_common_batches`)."""
-    if "common_ray_batches" in summary:
-        return bool(summary["common_ray_batches"])
-    return all(on_common_batches(folder / v) for v in summary.get("variants", {}))
 
 
 def check_finished_seed(summary: dict[str, Any], budget: Budget, variants: list[str], scene: Scene,
@@ -142,11 +125,7 @@ def run_seeds(choice: SceneChoice, scene: Scene, budget: Budget, folder: Path, v
             log(f"seed {s}:")
             run_compare(choice, scene, replace(budget, seed=s), sub, variants, log=log, resume=resume)
         summaries[s] = read_json(sub / "compare.json")
-        summaries[s]["common_ray_batches"] = ran_on_common_batches(summaries[s], sub)
     result = over_seeds(summaries)
-    if result["one_stream_seeds"]:
-        log(f"note: seed(s) {', '.join(map(str, result['one_stream_seeds']))} ran before common ray batches: their "
-            "variants saw different batches, so their paired gains are noisier than the others'")
     improvements = [v for v, row in result["variants"].items() if row is not None]
     if improvements:
         plot_gains(folder, list(seeds), improvements, result["baseline"])

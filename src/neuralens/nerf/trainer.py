@@ -155,10 +155,6 @@ class _Progress:
     # the training steps' precision, one entry per change ("fp32", "bf16"): a run resumed on another machine or
     # with another --precision trained partly in each
     precisions: list[str] = field(default_factory=list)
-    # every step's ray batch came from the seed's own ray stream (False once resumed from a one-stream checkpoint,
-    # whose batches followed a stream shared with the sample jitter): only then does a variant see the same batches
-    # as the others trained with its seed
-    common_ray_batches: bool = True
     # steps retaken with noise on the raw density because their batch rendered nothing (cfg.revive_noise): how
     # many, and the first and last such step (1-based, as iterations are counted)
     revived: dict[str, int] = field(default_factory=dict)
@@ -240,19 +236,10 @@ class Streams:
     def state(self) -> dict[str, Tensor]:
         return {"generator": self.rays.get_state(), "sample_generator": self.samples.get_state()}
 
-    @staticmethod
-    def split_in(state: dict[str, Any]) -> bool:
-        """Whether a checkpoint's train_state was written with two streams (after the split)."""
-        return "sample_generator" in state
-
-    def load(self, state: dict[str, Any]) -> bool:
-        """Restore :meth:`state`; False for a checkpoint from before the split (one stream): its ray stream is
-        restored, the sample stream restarts from the seed, so the run goes on validly but not identically."""
+    def load(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state`."""
         self.rays.set_state(state["generator"])
-        if not self.split_in(state):
-            return False
         self.samples.set_state(state["sample_generator"])
-        return True
 
 
 def rendered_nothing(rendered: dict[str, Tensor]) -> bool:
@@ -398,12 +385,9 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
     if ckpt is not None:
         ts = ckpt["train_state"]
         optimizer.load_state_dict(ts["optimizer"])
-        split = gen.load(ts)
-        if not split:
-            log("this checkpoint predates separate ray and sample streams: the sample jitter restarts from the seed")
-        pos = _Progress(ts["iteration"], ts["elapsed"], ts.get("rays", 0), ts["history"], ts.get("scored", {}),
-                        ts.get("precisions", []), split and ts.get("common_ray_batches", True),
-                        ts.get("revived", {}))
+        gen.load(ts)
+        pos = _Progress(ts["iteration"], ts["elapsed"], ts["rays"], ts["history"], ts["scored"], ts["precisions"],
+                        ts["revived"])
         log(f"resuming at iteration {pos.it} ({pos.elapsed:.1f}s trained) from {ckpt_path}")
     step_gen_state = gen.state()
     here = "bf16" if amp_dtype else "fp32"
@@ -415,7 +399,7 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
                         {"optimizer": optimizer.state_dict(), **step_gen_state,
                          "iteration": pos.it, "elapsed": pos.elapsed, "rays": pos.rays, "history": pos.history,
                          "scored": pos.scored, "precisions": pos.precisions,
-                         "common_ray_batches": pos.common_ray_batches, "revived": pos.revived},
+                         "revived": pos.revived},
                         scene=scene_info(scene))
 
     by_time = cfg.seconds is not None and (cfg.iters is None or cfg.seconds < cfg.iters)
@@ -470,7 +454,7 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
                "iterations_per_s": pos.it / max(pos.elapsed, 1e-9), "precision": "+".join(pos.precisions),
                "model": cfg.variant, "scene": scene.name,
                "train_views": list(scene.train_idx), "test_views": res["indices"], "peak_rss_mb": peak_rss_mb(),
-               "scored_at": pos.scored, "common_ray_batches": pos.common_ray_batches, "revived": pos.revived,
+               "scored_at": pos.scored, "revived": pos.revived,
                "others_cpu_share": others}
     write_json(out / "metrics.json", metrics)
     write_json(out / "psnr_log.json", {"history": pos.history, "probe_view": probe})

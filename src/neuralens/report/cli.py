@@ -8,7 +8,7 @@ from pathlib import Path
 
 from neuralens.core.cliargs import Formatter
 from neuralens.core.errors import NeuralensError
-from neuralens.core.io import check_out
+from neuralens.core.io import check_out, read_json
 from neuralens.report.layout import RESULT_FILES
 
 
@@ -17,9 +17,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if not run_dir.is_dir():
         raise NeuralensError(f"{run_dir}: run folder not found")
     files = [f for options in RESULT_FILES.values() for f in options]
-    if not any((run_dir / f).is_file() for f in files):
+    found = [run_dir / f for f in files if (run_dir / f).is_file()]
+    if not found:
         raise NeuralensError(f"{run_dir}: no study results in it (none of {', '.join(files)}); give a `neuralens "
                              "demo` run folder")
+    for path in found:  # another schema's folder is refused here, in one line, before any figure is drawn
+        read_json(path)
     if args.out:
         check_out(Path(args.out).parent)
     from neuralens.report.builder import build_report

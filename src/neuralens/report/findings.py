@@ -435,9 +435,6 @@ def seeds_finding(variant: str, over: dict[str, Any], blank: float | None, learn
     numbers = (f"test views after the same steps, gain per seed ({seeds}): "
                + ", ".join(f"{x:+.2f}" for x in row["gains_db"]) + f" dB; mean {g['mean']:+.2f} dB, 95% interval "
                f"{interval}; SSIM gains " + ", ".join(f"{x:+.3f}" for x in row["ssim_gains"]))
-    if over.get("one_stream_seeds"):
-        numbers += (f"; seed(s) {', '.join(map(str, over['one_stream_seeds']))} ran before common ray batches "
-                    "(variants on different batches: noisier gains)")
     question = f"Does {variant} beat {base} after the same training, over {g['n']} seeds?"
     if not all(_learned(p, blank) for p in row["psnr"] + row["baseline_psnr"]):
         verdict = f"inconclusive: every run must have learned ({learned_rule})"
