@@ -38,42 +38,17 @@ def test_the_mean_interval_in_closed_form() -> None:
         mean_interval([])
 
 
-def _winner(finals: dict[str, list[float]]) -> str:
-    """The winner row's verdict over seeds for these final PSNRs (2000 steps each, blank image 11 dB)."""
-    over = {"seeds": [0, 1, 2], "baseline": "tiny", "final_psnr": finals, "iters_budget": 2000,
-            "seconds_budget": None, "variants": {}}
-    cmp = _seed_cmp({v: 0.0 for v in finals if v != "tiny"}) | {"iters_budget": 2000, "seconds_budget": None}
-    return nerf_findings(None, cmp, over)[0].verdict
-
-
-def test_the_winner_over_seeds_is_judged_by_its_paired_interval() -> None:
-    """Paired differences 0.5, 0.4, 0.5 dB: mean 0.4667, sd 0.0577, half-width t(2) * sd / sqrt(3)."""
-    half = 4.303 * math.sqrt(1 / 300) / math.sqrt(3)
-    verdict = _winner({"tiny": [20.0, 20.2, 19.9], "hier": [20.5, 20.6, 20.4], "dark": [11.0, 11.1, 11.2]})
-    low, high = 0.4667 - half, 0.4667 + half
-    assert verdict.startswith(f"hier: +0.47 dB over tiny at equal iterations on average, the 95% interval "
-                              f"[{low:+.2f}, {high:+.2f}] above zero")
-    assert _winner({"tiny": [20.0, 20.2, 19.9], "hier": [20.5, 20.0, 20.4]}).startswith(
-        "inconclusive: hier leads tiny by +0.27 dB on average, the 95% interval [")
-    assert _winner({"tiny": [20.0, 20.2, 19.9], "hier": [19.5, 20.0, 20.4]}).startswith(
-        "inconclusive: no improvement beats the baseline tiny on average")
-    assert _winner({"tiny": [11.0, 11.0, 11.0], "hier": [11.2, 11.0, 11.1]}).startswith(
-        "inconclusive: no variant learned in every seed")
-
-
-def test_a_ranking_over_seeds_in_equal_time_needs_the_cpu_to_itself() -> None:
-    """One run of three trained beside other work (60% of the CPU): in a time budget its steps measure the load, so
-    the ranking is inconclusive; at equal iterations the same numbers decide. Unmeasured runs (None) do not count."""
-    finals = {"tiny": [20.0, 20.2, 19.9], "hier": [20.5, 20.6, 20.4]}
-    shares = {"tiny": [0.01, None, 0.02], "hier": [0.02, 0.6, 0.01]}
-    timed = {"iters_budget": None, "seconds_budget": 180}
-    over = {"seeds": [0, 1, 2], "baseline": "tiny", "final_psnr": finals, "variants": {}, "others_cpu_share": shares}
-    row = nerf_findings(None, _seed_cmp({"hier": 0.0}) | timed, over | timed)[0]
-    assert row.verdict.startswith("inconclusive: a ranking in the same time needs the CPU to itself")
-    assert row.numbers.endswith("; other processes took 60% while hier trained")
-    steps = {"iters_budget": 2000, "seconds_budget": None}
-    assert nerf_findings(None, _seed_cmp({"hier": 0.0}) | steps, over | steps)[0].verdict.startswith(
-        "hier: +0.47 dB over tiny at equal iterations on average")
+def test_the_winner_over_seeds_is_the_best_variant_whose_interval_is_above_zero() -> None:
+    """Paired gains at equal steps per seed: hier 0.5, 0.4, 0.5 (interval above zero) and dirs 0.9, -0.5, 0.8
+    (larger mean, interval across zero): hier wins, with its own mean."""
+    summaries = {s: _seed_cmp({"hier": h, "dirs": d}) for s, (h, d) in enumerate([(0.5, 0.9), (0.4, -0.5),
+                                                                                    (0.5, 0.8)])}
+    rows = nerf_findings(None, summaries[0], over_seeds(summaries))
+    assert rows[0].decision.state == "yes" and rows[0].decision.evidence == {"best": "hier",
+                                                                             "gain": pytest.approx(0.4667, abs=1e-4)}
+    assert [r.decision.state for r in rows[1:]] == ["yes", "inconclusive"]
+    worse = {s: _seed_cmp({"hier": -g}) for s, g in enumerate([0.5, 0.4, 0.5])}
+    assert nerf_findings(None, worse[0], over_seeds(worse))[0].decision.state == "no"
 
 
 def test_an_interval_bound_near_zero_keeps_its_side() -> None:
@@ -115,20 +90,12 @@ def test_gains_are_paired_per_seed_and_judged_by_their_interval() -> None:
     assert hier["gains_db"] == pytest.approx([0.30, 0.25, 0.35]) and hier["gain"]["mean"] == pytest.approx(0.30)
     assert hier["ssim_gains"] == pytest.approx([0.02] * 3)
     assert over["variants"]["odd"] is None  # not scored at equal steps in seed 2: its gains would not be paired
-    verdicts = {f.question: f.verdict for f in nerf_findings(None, summaries[0], over)}
-    assert verdicts["Does hier beat tiny after the same training, over 3 seeds?"].startswith(
-        "yes: +0.30 dB on average, the 95% interval above zero")
-    dirs = verdicts["Does dirs beat tiny after the same training, over 3 seeds?"]
-    assert dirs.startswith("inconclusive: the 95% interval of the mean gain, [") and dirs.endswith(
-        "includes zero (ahead in 2 of 3 seeds)")
-    assert "Does odd beat tiny after the same training?" in verdicts  # one seed's own finding answers
-    assert nerf_findings(None, summaries[0], over)[0].question == "Which NeRF variant wins, and by how much, over " \
-        "3 seeds?"
-    worse = over_seeds({s: _seed_cmp({"hier": -g}) for s, g in ((0, 0.3), (1, 0.25), (2, 0.35))})
-    assert nerf_findings(None, _seed_cmp({"hier": -0.3}), worse)[1].verdict.startswith("no: -0.30 dB on average")
+    states = {f.question: f.decision.state for f in nerf_findings(None, summaries[0], over)}
+    assert states["Does hier beat tiny after the same training, over 3 seeds?"] == "yes"
+    assert states["Does dirs beat tiny after the same training, over 3 seeds?"] == "inconclusive"
+    assert "Does odd beat tiny after the same training?" in states  # one seed's own finding answers
     dark = over_seeds({s: _seed_cmp({"hier": 0.3}, base=11.0) for s in (0, 1, 2)})  # nothing learned
-    assert nerf_findings(None, _seed_cmp({"hier": 0.3}, base=11.0), dark)[1].verdict.startswith(
-        "inconclusive: every run must have learned")
+    assert nerf_findings(None, _seed_cmp({"hier": 0.3}, base=11.0), dark)[1].decision.rule == "not_learned"
 
 
 def test_the_report_reads_a_comparison_over_seeds(tmp_path: Path) -> None:

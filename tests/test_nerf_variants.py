@@ -417,31 +417,6 @@ def test_a_sampler_is_one_function_and_one_registry_line(tmp_path: Path) -> None
     assert not (tmp_path / "x").exists()
 
 
-def test_variants_are_compared_with_the_baseline_at_equal_iterations() -> None:
-    """Read off the probe curves at the furthest point both runs reached, linearly between probes."""
-    from neuralens.nerf.compare import at_equal_iterations, psnr_at
-
-    base = [{"iteration": 10, "images": 1.0, "psnr": 10.0}, {"iteration": 30, "images": 3.0, "psnr": 14.0}]
-    slow = [{"iteration": 5, "images": 0.5, "psnr": 9.0}, {"iteration": 20, "images": 2.0, "psnr": 16.0}]
-    assert psnr_at(base, 2.0) == pytest.approx(12.0)
-    assert psnr_at(base, 0.5) is None and psnr_at(base, 3.5) is None  # no extrapolation
-    eq = at_equal_iterations(slow, base)
-    # probes at 0.5 images (before the baseline's first: not compared) and 2.0 (16 against 12)
-    assert eq == pytest.approx({"images": 2.0, "psnr": 16.0, "baseline_psnr": 12.0, "gain_db": 4.0, "probes": 1,
-                                "ahead": 1, "mean_gain_db": 4.0})
-    wobbly = [{"iteration": 10, "images": 1.0, "psnr": 11.0}, {"iteration": 20, "images": 2.0, "psnr": 11.0},
-              {"iteration": 30, "images": 3.0, "psnr": 15.0}]  # ahead, behind, ahead: 1, -1, 1 dB
-    eq = at_equal_iterations(wobbly, base)
-    assert (eq["probes"], eq["ahead"]) == (3, 2) and eq["mean_gain_db"] == pytest.approx(1 / 3)
-    assert at_equal_iterations([], base) is None
-    around = [{"iteration": 5, "images": 0.5, "psnr": 9.0}, {"iteration": 40, "images": 4.0, "psnr": 23.0}]
-    eq = at_equal_iterations(around, base)  # no probe of its own inside the baseline's stretch: compared at its end
-    assert eq == pytest.approx({"images": 3.0, "psnr": 19.0, "baseline_psnr": 14.0, "gain_db": 5.0, "probes": 1,
-                                "ahead": 1, "mean_gain_db": 5.0})
-    late = [{"iteration": 40, "images": 4.0, "psnr": 20.0}]  # its first probe comes after the baseline's last
-    assert at_equal_iterations(late, base) is None
-
-
 def test_the_test_views_compare_a_variant_with_the_baseline_scored_after_as_many_steps() -> None:
     from neuralens.nerf.compare import fall_in_test_psnr, scores_at_equal_iterations
 

@@ -85,25 +85,6 @@ def psnr_at(history: list[dict[str, float]], images: float) -> float | None:
     return float(np.interp(images, xs, [h["psnr"] for h in history]))
 
 
-def at_equal_iterations(history: list[dict[str, float]], baseline: list[dict[str, float]]) -> dict[str, float] | None:
-    """A variant against the baseline after the same training (in images of rays): the claim NeRF's improvements
-    make, apart from their cost per step. ``gain_db`` at the furthest point both reached; since one probe view
-    moves by a dB between probes, also the whole shared stretch of the curves: at how many of the variant's
-    probes it was ahead (``ahead`` of ``probes``) and by how much on average (``mean_gain_db``)."""
-    if not history or not baseline:
-        return None
-    start = max(notebook_iterations(history[0]), notebook_iterations(baseline[0]))
-    common = min(notebook_iterations(history[-1]), notebook_iterations(baseline[-1]))
-    if start > common:  # the two curves share no stretch
-        return None
-    # the variant's probes inside the shared stretch, and that stretch's end (the last point, so never none)
-    xs = sorted({x for h in history if start <= (x := notebook_iterations(h)) <= common} | {common})
-    pairs = [(psnr_at(history, x), psnr_at(baseline, x)) for x in xs]
-    gaps = [mine - base for mine, base in pairs]
-    return {"images": common, "psnr": pairs[-1][0], "baseline_psnr": pairs[-1][1], "gain_db": gaps[-1],
-            "probes": len(gaps), "ahead": sum(g > 0 for g in gaps), "mean_gain_db": sum(gaps) / len(gaps)}
-
-
 def scores_at_equal_iterations(mine: dict[str, Any], base: dict[str, Any]) -> dict[str, Any] | None:
     """A variant's test-view scores against the baseline's after as many steps (two runs' metrics.json): the
     baseline's final scores when both trained as long, else its ``scored_at`` entry for the variant's count (see
@@ -132,7 +113,6 @@ def summarize(folder: Path, variants: list[str]) -> dict[str, Any]:
                    "images_of_rays": notebook_iterations(logs[v][-1]) if logs[v] else 0.0,
                    "peak_rss_mb": m.get("peak_rss_mb"), "time_to_baseline_final_psnr_s": reach,
                    "speedup_to_baseline_psnr": (logs[BASELINE][-1]["seconds"] / reach) if reach and compared else None,
-                   "at_equal_iterations": at_equal_iterations(logs[v], logs[BASELINE]) if compared else None,
                    "test_views_at_equal_iterations": (scores_at_equal_iterations(m, base_metrics)
                                                       if compared else None),
                    "revived": m.get("revived", {}), "others_cpu_share": m.get("others_cpu_share")}

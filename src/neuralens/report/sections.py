@@ -19,9 +19,10 @@ from neuralens.deform.explain import OFFSET_CHANNELS, OFFSET_IS_CONV
 from neuralens.nerf.explain import NERF_OTHER_SCENE, NERF_RENDERING
 from neuralens.nerf.seeds import GAIN_FIGURE
 from neuralens.nerf.variants import BASELINE, VARIANTS
-from neuralens.report.findings import compare_budget, compare_folder, experiment_finding, speed_words
+from neuralens.report.findings import compare_budget, compare_folder, experiment_finding
 from neuralens.report.html import esc, figure, paragraph, table
 from neuralens.report.interactive import plot_div, surface_figure, video
+from neuralens.report.wording import speed_words
 
 
 def cnn_section(folder: Path) -> str | None:
@@ -239,13 +240,6 @@ def _test_views_gain(views: dict[str, Any] | None) -> str | None:
     return f"{views['gain_db']:+.2f} dB after {views['iterations']}" if views else None
 
 
-def _probes_ahead(eq: dict[str, Any] | None) -> str | None:
-    """"k of n (+x.xx dB)": the variant's probes ahead of the baseline's curve over the stretch both covered."""
-    if not eq or "probes" not in eq:
-        return None
-    return f"{eq['ahead']} of {eq['probes']} ({eq['mean_gain_db']:+.2f} dB)"
-
-
 def seeds_part(over: dict[str, Any]) -> str:
     """The comparison over seeds: every variant's final test PSNR per seed and each improvement's paired gains
     at equal steps, their mean and its 95% interval."""
@@ -281,13 +275,10 @@ def nerf_section(folder: Path) -> str | None:
                            f"{cmp['scene']} "
                            f"(test views {cmp['test_views']} held out)."))
     rows = [[v, r["psnr"], r["ssim"], r["iterations"], r["iterations_per_s"], r["time_to_baseline_final_psnr_s"],
-             _test_views_gain(r.get("test_views_at_equal_iterations")),
-             (r.get("at_equal_iterations") or {}).get("gain_db"), _probes_ahead(r.get("at_equal_iterations")),
-             r["peak_rss_mb"]] for v, r in cmp["variants"].items()]
+             _test_views_gain(r.get("test_views_at_equal_iterations")), r["peak_rss_mb"]]
+            for v, r in cmp["variants"].items()]
     parts.append(table(["variant", "test PSNR dB", "SSIM", "iterations", "it/s", "s to baseline's final PSNR",
-                        "over the baseline at equal iterations (test views)",
-                        "dB over the baseline at equal iterations (probe view)",
-                        "probes ahead of the baseline (mean gain)", "peak RSS MB"], rows))
+                        "over the baseline at equal iterations (test views)", "peak RSS MB"], rows))
     parts.append(figure(cmp_dir / "psnr_vs_time.png", "PSNR on a held-out view against training time"))
     parts.append(figure(cmp_dir / "psnr_vs_iter.png", "the same against images of rays trained: the "
                                                       "x-axis of the tiny_nerf notebook's curve"))
