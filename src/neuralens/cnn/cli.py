@@ -237,8 +237,9 @@ def _add_landscape_args(p: argparse.ArgumentParser, steps: int) -> None:
     p.add_argument("--steps", type=positive_int, default=steps, help="grid points per axis (odd)")
     p.add_argument("--distance", type=positive_float, default=1.0, help="grid covers [-D, D]^2")
     p.add_argument("--eval-size", type=positive_int, default=512, help="test images the loss is measured on")
-    p.add_argument("--hessian-steps", type=nonneg_int, default=10,
-                   help="Lanczos steps (Hessian-vector products) for the top Hessian eigenvalue (0: skip)")
+    p.add_argument("--hessian-steps", type=nonneg_int, default=0,
+                   help="also the top Hessian eigenvalue by this many Lanczos steps (default: off; the Hessian is "
+                        "`neuralens hessian`'s job)")
     p.add_argument("--hessian-seeds", type=positive_int, default=2,
                    help="probe seeds of the Hessian numbers; their spread is reported")
     p.add_argument("--trace-probes", type=nonneg_int, default=0,

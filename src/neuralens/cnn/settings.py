@@ -37,7 +37,7 @@ class LandscapeSettings:
     directions: str = "filter"  # a registered direction method (neuralens.cnn.landscape.DIRECTIONS)
     direction_seeds: int = 1  # planes the sharpness rings are measured on (their spread is reported)
     ring_points: int = 8  # points on each sharpness circle (radius 0.5 and 1)
-    hessian_steps: int = 10  # Lanczos steps (Hessian-vector products) for the top Hessian eigenvalue (0: skip)
+    hessian_steps: int = 0  # opt-in Lanczos steps for the top Hessian eigenvalue (the Hessian is `neuralens hessian`'s)
     hessian_seeds: int = 2  # probe seeds of the Hessian numbers (their spread is reported)
     trace_probes: int = 0  # Hutchinson probes per seed for the Hessian trace (0: skip)
     interp_steps: int = 21  # points on the init -> trained line
