@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from neuralens.data.cifar import load_image_data
@@ -19,7 +20,7 @@ from neuralens.models.cards import PRETRAINED_DIR, read_card
 from neuralens.models.recipe import TrainConfig
 from neuralens.models.shipping import export_shipped
 
-ARCHS = ("resnet18", "plain18", "vgg16_bn")
+ARCHS = ("resnet18", "plain18", "vgg16_bn", "resnet20", "plain20", "resnet56", "plain56")
 
 
 def stages(run: Path) -> list[Path]:
@@ -52,8 +53,9 @@ def command_of(run: Path, arch: str, data: str) -> str:
     extra = "".join(f" --{k.replace('_', '-')} {a[k]:g}" if isinstance(a[k], float) else
                     f" --{k.replace('_', '-')} {a[k]}" for k in ("lr", "schedule", "swa_epochs", "pretrained")
                     if a.get(k) is not None and a[k] != getattr(TrainConfig, k))
-    return f"neuralens train --model {arch} --width 0.25 --epochs {a['epochs']} --seed {a['seed']}{extra} " \
-           f"--data {data} --out {run}"
+    out = os.path.relpath(run, Path(__file__).resolve().parents[1])  # as typed in the repository
+    return f"neuralens train --model {arch} --width {a['width']:g} --epochs {a['epochs']} --seed {a['seed']}{extra} " \
+           f"--data {data} --out {out}"
 
 
 def main() -> None:
@@ -64,6 +66,8 @@ def main() -> None:
     ap.add_argument("--data", default="../shared/data/cifar10")
     ap.add_argument("--archs", default=",".join(ARCHS), help="which nets to export (comma-separated)")
     ap.add_argument("--note", default="", help="how the run went (e.g. shared CPU), recorded in the card")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="the training's CPU threads, for runs whose config.json predates recording them")
     args = ap.parse_args()
     data = load_image_data(args.data)
     files = sorted(Path(args.data).glob("*.npz"))
@@ -79,7 +83,7 @@ def main() -> None:
         if json.loads((chain[0] / "config.json").read_text())["args"].get("pretrained") == "neuralens":
             command, history, named = shipped_start(arch)
             commands, earlier, note = [command, *commands], history + earlier, f"{note}; {named}".lstrip("; ")
-        card = export_shipped(run, data, PRETRAINED_DIR, " && ".join(commands), files, note, earlier)
+        card = export_shipped(run, data, PRETRAINED_DIR, " && ".join(commands), files, note, earlier, args.threads)
         m = card["metrics"]
         print(f"{arch}: accuracy {m['accuracy']:.4f} (float32 {m['accuracy_float32']:.4f}), loss {m['loss']:.4f}, "
               f"{card['bytes'] / 1e6:.2f} MB")

@@ -124,8 +124,9 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def environment() -> dict[str, str]:
-    """Versions that decide whether a run can be reproduced, and the device torch sees (when it is loaded)."""
+def environment() -> dict[str, Any]:
+    """Versions that decide whether a run can be reproduced, the device torch sees and its CPU threads (when it is
+    loaded: a model card's timings mean little without the thread count)."""
     torch = sys.modules.get("torch")
     device = ("cuda" if torch.cuda.is_available() else "cpu") if torch is not None else "unknown"
     return {
@@ -136,6 +137,7 @@ def environment() -> dict[str, str]:
         "platform": platform.platform(),
         "cpu": cpu_name(),
         "device": device,
+        "threads": torch.get_num_threads() if torch is not None else None,
     }
 
 

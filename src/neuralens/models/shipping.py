@@ -34,11 +34,13 @@ def _normalization(model: torch.nn.Module) -> dict[str, Any]:
 
 
 def export_shipped(run_dir: Path, data: ImageData, dest: Path, command: str, data_files: list[Path],
-                   note: str = "", earlier: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                   note: str = "", earlier: list[dict[str, Any]] | None = None,
+                   threads: int | None = None) -> dict[str, Any]:
     """Write ``dest/ARCH.safetensors`` and ``dest/ARCH.json`` from the run in ``run_dir``; return the card.
 
     ``earlier``: the epoch history of the runs this one continued (``train --pretrained RUN/model.pt``), so the
-    card's epochs, seconds and per-epoch accuracies cover the whole recipe, not only its last stage."""
+    card's epochs, seconds and per-epoch accuracies cover the whole recipe, not only its last stage. ``threads``:
+    the training's CPU threads (default: what the run's config.json recorded)."""
     ckpt = load_checkpoint(run_dir / "model.pt", kind="classifier")
     arch, config = ckpt["arch"], ckpt["config"]
     model = model_from_checkpoint(ckpt, run_dir / "model.pt").eval()
@@ -52,6 +54,8 @@ def export_shipped(run_dir: Path, data: ImageData, dest: Path, command: str, dat
     metrics = read_json(run_dir / "metrics.json") if (run_dir / "metrics.json").is_file() else {}
     history = list(earlier or []) + (metrics.get("history") or ckpt.get("train_state", {}).get("history", []))
     recipe = config.get("train", {})
+    if threads is None:
+        threads = read_json(run_dir / "config.json")["env"].get("threads")
     card = {
         "arch": arch, "width": float(config["width"]), "num_classes": n, "classes": list(data.classes),
         "normalization": _normalization(stored),
@@ -69,7 +73,7 @@ def export_shipped(run_dir: Path, data: ImageData, dest: Path, command: str, dat
                      "epochs": len(history) if earlier else recipe.get("epochs", len(history)),
                      "seconds": round(sum(h.get("seconds", 0.0) for h in history), 1),
                      "test_accuracy_per_epoch": [round(h["test_acc"], 4) for h in history],
-                     "cpu": cpu_name(), "threads": torch.get_num_threads(), "note": note},
+                     "cpu": cpu_name(), "threads": threads, "note": note},
         "exported": {"date": datetime.date.today().isoformat(), "neuralens": VERSION, "torch": torch.__version__},
     }
     write_json(dest / f"{arch}.json", card)
