@@ -169,7 +169,7 @@ def test_the_wording_is_the_state_then_what_fired() -> None:
         "inconclusive: +0.30 dB is inside the 0.9 dB a comparison resolves (a fall)"
     d = rules.combine({"at init": rules.shortcut_rule([0.9] * 3, [0.01] * 3, res_name="R", plain_name="P",
                                                       unit="seeds")})
-    assert verdict_text("gradient", d) == "yes: at init: yes, the shortcut keeps the gradient nearer 1 (P 0.01, R " \
+    assert verdict_text("conditions", d) == "yes: at init: yes, the shortcut keeps the gradient nearer 1 (P 0.01, R " \
                                           "0.9 over 3 seeds)"
     for question, by_rule in __import__("neuralens.report.wording", fromlist=["TEMPLATES"]).TEMPLATES.items():
         assert by_rule, question

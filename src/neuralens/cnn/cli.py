@@ -164,6 +164,27 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return compare_command(args, landscapes)
 
 
+def _cmd_depth(args: argparse.Namespace) -> int:
+    """The registry's depth series (``--depths``) or the user's (``--models``), checked before torch."""
+    if args.models:
+        models, weights = split_list(args.models), split_list(args.weights, keep_empty=True)
+    else:
+        if not all(d.isdigit() for d in split_list(args.depths)):
+            raise NeuralensError(f"--depths {args.depths}: give depths as integers, e.g. 8,20,56,110")
+        models = [f"{fam}{d}" for d in split_list(args.depths) for fam in ("resnet", "plain")]
+        for n in models:
+            check_model_name(n)
+        # the shipped weights where a net has them; the other depths are studied at initialisation only
+        shipped = set(available()) if (args.weights or SHIPPED) == SHIPPED else set()
+        weights = [SHIPPED if n in shipped else "" for n in models]
+    pairs = check_models(models, weights, None, args.normalize)
+    check_out(args.out)
+    check_data_args(args)
+    from neuralens.cnn.commands import depth_command
+
+    return depth_command(args, pairs)
+
+
 # ----------------------------------------------------------------------------------------------- parsers
 def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a CIFAR classifier", formatter_class=Formatter,
@@ -305,6 +326,27 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_compare)
 
 
+def _add_depth(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("depth", help="does the identity shortcut matter, depth by depth (resnetN vs plainN)",
+                       formatter_class=Formatter,
+                       epilog="examples:\n  neuralens depth --out runs/depth\n"
+                              "  neuralens depth --depths 8,20,56,110,164 --seeds 5\n"
+                              "  neuralens depth --models nets.py:resnet20,nets.py:plain20 --weights r20.pt,p20.pt "
+                              "--normalize cifar")
+    p.add_argument("--depths", default="8,20,56,110", help="depths 6n+2 of the registry's resnetN/plainN pairs")
+    p.add_argument("--seeds", type=positive_int, default=3, help="initialisations per net (their spread decides)")
+    p.add_argument("--batch-size", type=positive_int, default=128, help="training images of the gradient batch")
+    g = p.add_argument_group("your own series (instead of --depths)")
+    g.add_argument("--models", default=None, help="comma-separated specs, one per net: " + MODEL_HELP)
+    g.add_argument("--weights", default=None, help=f"comma-separated, one per net (empty: at initialisation only); "
+                   f"default for --depths: {SHIPPED} where shipped")
+    g.add_argument("--normalize", default=None, help=NORMALIZE_HELP)
+    p.add_argument("--out", default="runs/depth", help="run folder")
+    p.add_argument("--seed", type=nonneg_int, default=0, help="first initialisation seed")
+    add_data_args(p)
+    p.set_defaults(func=_cmd_depth)
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    for add in (_add_train, _add_eval, _add_gradflow, _add_landscape, _add_hessian, _add_compare):
+    for add in (_add_train, _add_eval, _add_gradflow, _add_landscape, _add_hessian, _add_compare, _add_depth):
         add(sub)

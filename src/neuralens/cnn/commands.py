@@ -170,3 +170,17 @@ def trajectory_command(args: argparse.Namespace, run_dir: Path) -> int:
         print(f"{meta['model']}: PCA plane of {len(meta['epochs'])} snapshots explains {100 * ev[0]:.1f}% + "
               f"{100 * ev[1]:.1f}% of the path's variance -> {out / 'trajectory.png'}")
     return 0
+
+
+def depth_command(args: argparse.Namespace, pairs: list[tuple[ModelSpec, str]]) -> int:
+    """``neuralens depth``: the series measured into one run folder, then one verdict line per depth."""
+    from neuralens.cnn.depth_run import run_depth
+    from neuralens.report.findings import depth_findings
+
+    data = load_data_from_args(args)
+    with run_folder(args.out, vars(args)):
+        result = run_depth(pairs, data, list(range(args.seed, args.seed + args.seeds)), args.batch_size,
+                           Path(args.out))
+    for f in depth_findings(result):
+        print(f"{f.question} {f.verdict}")
+    return 0

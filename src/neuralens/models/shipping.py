@@ -73,6 +73,8 @@ def export_shipped(run_dir: Path, data: ImageData, dest: Path, command: str, dat
                      "epochs": len(history) if earlier else recipe.get("epochs", len(history)),
                      "seconds": round(sum(h.get("seconds", 0.0) for h in history), 1),
                      "test_accuracy_per_epoch": [round(h["test_acc"], 4) for h in history],
+                     "train_loss_per_epoch": [round(h["train_loss"], 4) if "train_loss" in h else None
+                                              for h in history],
                      "cpu": cpu_name(), "threads": threads, "note": note},
         "exported": {"date": datetime.date.today().isoformat(), "neuralens": VERSION, "torch": torch.__version__},
     }

@@ -79,7 +79,39 @@ def gradient_finding(gf: dict[str, Any]) -> Finding | None:
             _seed_values(models[res]), _seed_values(models[vgg]), res_name="ResNet18", plain_name="VGG16",
             unit="seeds")
     d = rules.combine(conditions) if conditions else Decision("inconclusive", "conditions", {"conditions": {}})
-    return finding("Does the identity shortcut keep gradients alive with depth?", numbers, "gradflow", "gradient", d)
+    return finding("Does the identity shortcut keep gradients alive with depth?", numbers, "gradflow", "conditions", d)
+
+
+def depth_pairs(nets: dict[str, dict[str, Any]]) -> dict[int, tuple[str, str]]:
+    """(residual net, plain net) per depth where the series has both."""
+    by = {(n["family"], n["depth"]): name for name, n in nets.items()}
+    return {d: (by[("resnet", d)], by[("plain", d)]) for f, d in sorted(by) if f == "resnet" and ("plain", d) in by}
+
+
+def depth_findings(result: dict[str, Any]) -> list[Finding]:
+    """Does the shortcut matter at depth D? One row per depth of a ``neuralens depth`` series (rules.depth_rule):
+    the gradient at initialisation with batch norm and, where both nets are trained, their test accuracy decide;
+    the gradient without batch norm is stated beside."""
+    out, grads, trained = [], result["gradients"], result["trained"]
+    for depth, (res, plain) in depth_pairs(result["nets"]).items():
+        def cond(c: str, res: str = res, plain: str = plain) -> Decision:
+            return rules.shortcut_rule(grads[c][res]["ratios"], grads[c][plain]["ratios"], res_name=res,
+                                       plain_name=plain, unit="seeds")
+        voting = {"gradient at init": cond("with batch norm")}
+        numbers = (f"first/last block-input gradient at init over {len(result['seeds'])} seeds: {res} "
+                   f"{span(grads['with batch norm'][res]['ratios'])}, {plain} "
+                   f"{span(grads['with batch norm'][plain]['ratios'])}; without batch norm {res} "
+                   f"{span(grads['without batch norm'][res]['ratios'])}, {plain} "
+                   f"{span(grads['without batch norm'][plain]['ratios'])}")
+        if res in trained and plain in trained:
+            a, b = trained[res], trained[plain]
+            voting["trained test accuracy"] = rules.difference_rule(a["accuracy"], b["accuracy"], min(a["n_test"],
+                                                                    b["n_test"]), 10, a_name=res, b_name=plain)
+            numbers += f"; trained: {res} {a['accuracy']:.4f}, {plain} {b['accuracy']:.4f} on {a['n_test']} images"
+        d = rules.depth_rule(voting, {"without batch norm, gradient at init": cond("without batch norm")})
+        out.append(finding(f"Does the identity shortcut matter at {depth} layers?", numbers, "depth", "conditions",
+                           d))
+    return out
 
 
 def _rises(meta: dict[str, Any]) -> list[float]:

@@ -54,8 +54,8 @@ def shortcut_rule(res: list[float], plain: list[float], **labels: str) -> Decisi
     """Does the shortcut keep the gradient nearer 1? yes: every plain ratio further from 1 (in decades) than every
     residual one by more than MARGIN; no: the reverse; inconclusive: overlap, or fewer than MIN_SEEDS values.
     ``labels`` (the nets' names, the unit of the values) travel with the evidence for the words."""
-    ev = {"res": res, "plain": plain, "n": min(len(res), len(plain)), "needed": MIN_SEEDS, "margin": MARGIN,
-          **labels}
+    ev = {"kind": "shortcut", "res": res, "plain": plain, "n": min(len(res), len(plain)), "needed": MIN_SEEDS,
+          "margin": MARGIN, **labels}
     if ev["n"] < MIN_SEEDS:
         return Decision("inconclusive", "thin", ev)
     side = apart([decades_from_one(v) for v in plain], [decades_from_one(v) for v in res], math.log10(MARGIN))
@@ -69,6 +69,13 @@ def combine(conditions: dict[str, Decision]) -> Decision:
     state = "inconclusive" if {"yes", "no"} <= states else "yes" if "yes" in states else \
         "no" if "no" in states else "inconclusive"
     return Decision(state, "disagree" if {"yes", "no"} <= states else "conditions", {"conditions": conditions})
+
+
+def depth_rule(voting: dict[str, Decision], aside: dict[str, Decision]) -> Decision:
+    """Does the shortcut matter at this depth? The nets as built (with batch norm) decide, by :func:`combine` over
+    their conditions; ``aside`` (without batch norm) is stated with the answer, a condition of it, not a vote."""
+    d = combine(voting)
+    return Decision(d.state, d.rule, {"conditions": voting, "aside": aside})
 
 
 def flatter_rule(rises_a: list[float], rises_b: list[float], eig_a: list[float], eig_b: list[float],
@@ -102,10 +109,10 @@ def accuracy_rule(acc: dict[str, float], num_classes: int, n: int) -> Decision:
                     {"chance": chance, "classes": num_classes})
 
 
-def difference_rule(a: float, b: float, n: int, num_classes: int) -> Decision:
+def difference_rule(a: float, b: float, n: int, num_classes: int, **labels: str) -> Decision:
     """Does A score higher than B on ``n`` test images? Both above chance, the difference beyond two standard
-    errors of a difference of two proportions."""
-    ev = {"diff": a - b, "n": n, "classes": num_classes}
+    errors of a difference of two proportions. ``labels`` (the nets' names) travel with the evidence."""
+    ev = {"kind": "difference", "a": a, "b": b, "diff": a - b, "n": n, "classes": num_classes, **labels}
     if not n or not (above_chance(a, num_classes, n) and above_chance(b, num_classes, n)):
         return Decision("inconclusive", "chance", ev)
     p = (a + b) / 2

@@ -27,11 +27,24 @@ def _learned_rule(e: dict[str, Any]) -> str:
     return f"learned = held-out PSNR at least {e['learned_db']} dB above the better blank image"
 
 
-def _gradient(d: Decision) -> str:
-    """A shortcut decision (:func:`rules.shortcut_rule`), or several conditions' (:func:`rules.combine`)."""
-    if d.rule in ("conditions", "disagree"):
-        parts = [f"{c}: {d2.state}, {_gradient(d2)}" for c, d2 in d.evidence["conditions"].items()]
-        return ("the conditions disagree: " if d.rule == "disagree" else "") + "; ".join(parts)
+def _conditions(d: Decision) -> str:
+    """A decision over conditions (:func:`rules.combine`, :func:`rules.depth_rule`), each condition worded by its
+    own rule's kind."""
+    parts = [f"{c}: {d2.state}, {_condition(d2)}" for c, d2 in d.evidence["conditions"].items()]
+    text = ("the conditions disagree: " if d.rule == "disagree" else "") + "; ".join(parts)
+    aside = [f"{c}: {d2.state}, {_condition(d2)}" for c, d2 in d.evidence.get("aside", {}).items()]
+    return text + (f" (not voting: {'; '.join(aside)})" if aside else "")
+
+
+def _condition(d: Decision) -> str:
+    if d.evidence.get("kind") == "difference":
+        e = d.evidence
+        return f"{e['a_name']} {e['a']:.4f} vs {e['b_name']} {e['b']:.4f}: " + TEMPLATES["difference"][d.rule](e, {})
+    return _shortcut(d)
+
+
+def _shortcut(d: Decision) -> str:
+    """A shortcut decision (:func:`rules.shortcut_rule`)."""
     e = d.evidence
     ranges = f"{e['plain_name']} {span(e['plain'])}, {e['res_name']} {span(e['res'])} over {e['n']} {e['unit']}"
     return {"thin": f"{e['n']} {e['unit']}, the rule needs {e['needed']} to see the spread",
@@ -101,6 +114,6 @@ TEMPLATES: dict[str, dict[str, Callable[[dict[str, Any], dict[str, str]], str]]]
 
 def verdict_text(question: str, d: Decision, **names: str) -> str:
     """``yes: ...`` / ``no: ...`` / ``inconclusive: ...`` for ``d``, the decision on ``question`` (a key of
-    TEMPLATES, or ``gradient``)."""
-    words = _gradient(d) if question == "gradient" else TEMPLATES[question][d.rule](d.evidence, names)
+    TEMPLATES, or ``conditions`` for a decision over conditions)."""
+    words = _conditions(d) if question == "conditions" else TEMPLATES[question][d.rule](d.evidence, names)
     return f"{d.state}: {words}"

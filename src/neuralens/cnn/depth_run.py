@@ -1,0 +1,89 @@
+"""``neuralens depth``: the depth series measured, written (``depth.json``, figures) and judged per depth.
+
+Registry nets by default (``resnetN`` / ``plainN`` for each ``--depths`` N, width 1 as He et al.); a user's own
+series as model specs, each net's depth and family read off the net itself (:mod:`neuralens.cnn.depth`). Trained
+evidence comes from weights: the shipped cards (their accuracy and per-epoch history) or the user's ``--weights``
+scored on the test images.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from neuralens.cnn.depth import (
+    has_shortcut,
+    init_gradients,
+    plot_histories,
+    plot_profiles,
+    plot_ratios,
+    weight_depth,
+)
+from neuralens.cnn.runs import study_model
+from neuralens.core.errors import NeuralensError
+from neuralens.core.io import write_json
+from neuralens.core.progress import progress
+from neuralens.data.cifar import ImageData, to_float
+from neuralens.models.cards import SHIPPED, read_card
+from neuralens.models.spec import ModelSpec
+from neuralens.models.train import evaluate
+
+CONDITIONS = {"with batch norm": True, "without batch norm": False}
+
+
+def describe(spec: ModelSpec, num_classes: int) -> dict[str, Any]:
+    """A net's depth (counted weight layers) and family (a shortcut in its traced graph, else its name)."""
+    model = study_model(spec, None, None, num_classes, 1.0 if spec.kind == "registry" else None, 0, init=True)
+    found = has_shortcut(model)
+    how = "a shortcut found in its traced graph" if found else "no addition of activations in its traced graph"
+    if found is None:
+        name = spec.text.lower()
+        if "plain" not in name and "res" not in name:
+            raise NeuralensError(f"--models {spec.text}: cannot trace the net to find a shortcut, and its name says "
+                                 "neither 'plain' nor 'res'; name the callable so (e.g. plain56 / resnet56)")
+        found, how = "plain" not in name, "its name (the net could not be traced)"
+    return {"depth": weight_depth(model), "family": "resnet" if found else "plain", "family_from": how,
+            "depth_from": "counted weight layers (convs wider than 1x1, linear layers)", "spec": spec.text}
+
+
+def trained_evidence(spec: ModelSpec, weights: str, data: ImageData) -> dict[str, Any]:
+    """Accuracy (and, for shipped nets, the card's per-epoch history) of a trained net of the series."""
+    if weights == SHIPPED:
+        card = read_card(spec.target)
+        t = card["training"]
+        history = [{"test_acc": a, "train_loss": loss} for a, loss in
+                   zip(t["test_accuracy_per_epoch"], t.get("train_loss_per_epoch") or [])]
+        return {"accuracy": card["metrics"]["accuracy"], "n_test": card["metrics"]["n_test"], "history": history,
+                "source": f"the shipped card ({t['epochs']} epochs: {t['command'].split(' && ')[-1]})"}
+    model = study_model(spec, weights, None, data.num_classes, None, 0)
+    res = evaluate(model.eval(), data.x_test, data.y_test, data.num_classes)
+    return {"accuracy": res["accuracy"], "n_test": len(data.y_test), "history": [], "source": weights}
+
+
+def run_depth(specs: list[tuple[ModelSpec, str]], data: ImageData, seeds: list[int], batch_size: int,
+              out: Path) -> dict[str, Any]:
+    """Gradients at initialisation under both conditions, trained evidence where there are weights; write
+    ``depth.json`` and the figures into ``out``."""
+    nets = {spec.slug: describe(spec, data.num_classes) for spec, _ in specs}
+    x, y = to_float(data.x_train[:batch_size]), data.y_train[:batch_size]
+    gradients: dict[str, dict[str, Any]] = {}
+    for cond, bn in CONDITIONS.items():
+        gradients[cond] = {}
+        for spec, _ in progress(specs, f"gradients at init, {cond}", unit="net"):
+            size = 1.0 if spec.kind == "registry" else None
+            gradients[cond][spec.slug] = init_gradients(
+                lambda seed, spec=spec, size=size: study_model(spec, None, None, data.num_classes, size, seed,
+                                                               init=True),
+                seeds, x, y, batch_norm=bn)
+    trained = {spec.slug: trained_evidence(spec, w, data) for spec, w in specs if w}
+    result = {"nets": nets, "seeds": seeds, "images": batch_size, "gradients": gradients, "trained": trained,
+              "measure": "first / last residual-block input gradient RMS at initialisation (stem and head left "
+                         "out), one batch of training images, per seed"}
+    write_json(out / "depth.json", result)
+    plot_ratios(gradients["with batch norm"], nets, out / "ratio_vs_depth.png", "with batch norm")
+    plot_ratios(gradients["without batch norm"], nets, out / "ratio_vs_depth_no_bn.png", "without batch norm")
+    plot_profiles(gradients["with batch norm"], nets, out / "profiles.png")
+    histories = {n: t["history"] for n, t in trained.items() if t["history"]}
+    if histories:
+        plot_histories(histories, nets, out / "training.png", "epoch")
+    return result
