@@ -177,6 +177,12 @@ def _cmd_depth(args: argparse.Namespace) -> int:
         # the shipped weights where a net has them; the other depths are studied at initialisation only
         shipped = set(available()) if (args.weights or SHIPPED) == SHIPPED else set()
         weights = [SHIPPED if n in shipped else "" for n in models]
+    if not all(d.isdigit() for d in split_list(args.train_depths)):
+        raise NeuralensError(f"--train-depths {args.train_depths}: give depths as integers, e.g. 8,20,56")
+    args.train_names = [] if args.models else [f"{fam}{d}" for d in split_list(args.train_depths)
+                                               for fam in ("resnet", "plain")]
+    for n in args.train_names:
+        check_model_name(n)
     pairs = check_models(models, weights, None, args.normalize)
     check_out(args.out)
     check_data_args(args)
@@ -336,6 +342,9 @@ def _add_depth(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--depths", default="8,20,56,110", help="depths 6n+2 of the registry's resnetN/plainN pairs")
     p.add_argument("--seeds", type=positive_int, default=3, help="initialisations per net (their spread decides)")
     p.add_argument("--batch-size", type=positive_int, default=128, help="training images of the gradient batch")
+    p.add_argument("--train-depths", default="8,20,56", help="depths whose pairs train with one short recipe "
+                   "(trainability; --depths series only)")
+    p.add_argument("--train-steps", type=nonneg_int, default=200, help="steps of that recipe (0: no training)")
     g = p.add_argument_group("your own series (instead of --depths)")
     g.add_argument("--models", default=None, help="comma-separated specs, one per net: " + MODEL_HELP)
     g.add_argument("--weights", default=None, help=f"comma-separated, one per net (empty: at initialisation only); "

@@ -180,7 +180,7 @@ def depth_command(args: argparse.Namespace, pairs: list[tuple[ModelSpec, str]]) 
     data = load_data_from_args(args)
     with run_folder(args.out, vars(args)):
         result = run_depth(pairs, data, list(range(args.seed, args.seed + args.seeds)), args.batch_size,
-                           Path(args.out))
+                           Path(args.out), args.train_names, args.train_steps)
     for f in depth_findings(result):
         print(f"{f.question} {f.verdict}")
     return 0

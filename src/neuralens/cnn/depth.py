@@ -135,7 +135,7 @@ def plot_histories(histories: dict[str, list[dict[str, float]]], nets: dict[str,
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for name, hist in sorted(histories.items(), key=lambda kv: (nets[kv[0]]["family"], nets[kv[0]]["depth"])):
         style = "-" if nets[name]["family"] != "plain" else "--"
-        xs = list(range(1, len(hist) + 1))
+        xs = [h.get("step", i + 1) for i, h in enumerate(hist)]  # (steps of a short training; else epochs)
         axes[0].plot(xs, [h["train_loss"] for h in hist], style, label=name)
         axes[1].plot(xs, [h["test_acc"] for h in hist], style, label=name)
     axes[0].set_ylabel("training loss")

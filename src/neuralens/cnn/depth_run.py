@@ -8,6 +8,7 @@ scored on the test images.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,12 @@ from neuralens.core.io import write_json
 from neuralens.core.progress import progress
 from neuralens.data.cifar import ImageData, to_float
 from neuralens.models.cards import SHIPPED, read_card
+from neuralens.models.recipe import TrainConfig
 from neuralens.models.spec import ModelSpec
-from neuralens.models.train import evaluate
+from neuralens.models.train import evaluate, train
+
+#: test images the short trainings are scored on at each of their points (a standard error of about 1.5 points)
+TRAIN_TEST_IMAGES = 1000
 
 CONDITIONS = {"with batch norm": True, "without batch norm": False}
 
@@ -60,10 +65,26 @@ def trained_evidence(spec: ModelSpec, weights: str, data: ImageData) -> dict[str
     return {"accuracy": res["accuracy"], "n_test": len(data.y_test), "history": [], "source": weights}
 
 
+def trainability(names: list[str], data: ImageData, steps: int, points: int, seed: int, out: Path
+                 ) -> dict[str, list[dict[str, float]]]:
+    """Registry nets trained with one short recipe (the same steps, images in the same order, seed and one-cycle
+    schedule; ``neuralens train``'s defaults otherwise): training loss and test accuracy on TRAIN_TEST_IMAGES
+    images at ``points`` evenly spaced steps (He et al.'s Figure 6 in miniature)."""
+    test = replace(data, x_test=data.x_test[:TRAIN_TEST_IMAGES], y_test=data.y_test[:TRAIN_TEST_IMAGES])
+    per = max(steps // points, 1)
+    curves = {}
+    for name in progress(names, "short trainings", unit="net"):
+        cfg = TrainConfig(model=name, width=1.0, epochs=points, steps_per_epoch=per, seed=seed, data=data.source)
+        history = train(cfg, test, out / "train" / name, log=lambda m: None, progress=False)["history"]
+        curves[name] = [{**h, "step": h["epoch"] * per} for h in history]
+    return curves
+
+
 def run_depth(specs: list[tuple[ModelSpec, str]], data: ImageData, seeds: list[int], batch_size: int,
-              out: Path) -> dict[str, Any]:
-    """Gradients at initialisation under both conditions, trained evidence where there are weights; write
-    ``depth.json`` and the figures into ``out``."""
+              out: Path, train_names: list[str] | None = None, train_steps: int = 0, train_points: int = 5
+              ) -> dict[str, Any]:
+    """Gradients at initialisation under both conditions, trained evidence where there are weights, and the short
+    trainings of ``train_names``; write ``depth.json`` and the figures into ``out``."""
     nets = {spec.slug: describe(spec, data.num_classes) for spec, _ in specs}
     x, y = to_float(data.x_train[:batch_size]), data.y_train[:batch_size]
     gradients: dict[str, dict[str, Any]] = {}
@@ -76,7 +97,9 @@ def run_depth(specs: list[tuple[ModelSpec, str]], data: ImageData, seeds: list[i
                                                                init=True),
                 seeds, x, y, batch_norm=bn)
     trained = {spec.slug: trained_evidence(spec, w, data) for spec, w in specs if w}
+    short = trainability(train_names or [], data, train_steps, train_points, seeds[0], out) if train_steps else {}
     result = {"nets": nets, "seeds": seeds, "images": batch_size, "gradients": gradients, "trained": trained,
+              "short_training": {"steps": train_steps, "test_images": TRAIN_TEST_IMAGES, "curves": short},
               "measure": "first / last residual-block input gradient RMS at initialisation (stem and head left "
                          "out), one batch of training images, per seed"}
     write_json(out / "depth.json", result)
@@ -86,4 +109,6 @@ def run_depth(specs: list[tuple[ModelSpec, str]], data: ImageData, seeds: list[i
     histories = {n: t["history"] for n, t in trained.items() if t["history"]}
     if histories:
         plot_histories(histories, nets, out / "training.png", "epoch")
+    if short:
+        plot_histories(short, nets, out / "short_training.png", "training step")
     return result

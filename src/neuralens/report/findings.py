@@ -108,6 +108,14 @@ def depth_findings(result: dict[str, Any]) -> list[Finding]:
             voting["trained test accuracy"] = rules.difference_rule(a["accuracy"], b["accuracy"], min(a["n_test"],
                                                                     b["n_test"]), 10, a_name=res, b_name=plain)
             numbers += f"; trained: {res} {a['accuracy']:.4f}, {plain} {b['accuracy']:.4f} on {a['n_test']} images"
+        curves = result.get("short_training", {}).get("curves", {})
+        if res in curves and plain in curves:
+            a, b, n = curves[res][-1], curves[plain][-1], result["short_training"]["test_images"]
+            voting["short training"] = rules.difference_rule(a["test_acc"], b["test_acc"], n, 10, a_name=res,
+                                                             b_name=plain)
+            numbers += (f"; after {result['short_training']['steps']} steps: {res} {a['test_acc']:.3f}, {plain} "
+                        f"{b['test_acc']:.3f} on {n} images (training loss {a['train_loss']:.3f}, "
+                        f"{b['train_loss']:.3f})")
         d = rules.depth_rule(voting, {"without batch norm, gradient at init": cond("without batch norm")})
         out.append(finding(f"Does the identity shortcut matter at {depth} layers?", numbers, "depth", "conditions",
                            d))
