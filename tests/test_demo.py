@@ -87,7 +87,7 @@ def test_quick_demo_writes_a_complete_report(quick_demo: tuple[Path, subprocess.
     before = {p: p.stat().st_mtime_ns for p in results}
     again = subprocess.run([sys.executable, "-m", "neuralens.cli", "demo", "--quick", "--offline", "--out", str(out),
                             "--data-root", str(tmp_path / "no-cifar")], capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0 and again.stderr.count("skipped") == 5
+    assert again.returncode == 0 and again.stderr.count("skipped") == 6
     assert {p: p.stat().st_mtime_ns for p in results} == before
 
 
@@ -103,7 +103,9 @@ def test_findings_come_first_and_no_paragraph_is_repeated(
     judged = [v for v, r in nerf.items() if r.get("test_views_at_equal_iterations")]  # one row each
     assert [r.question for r in rows if r.question.endswith("after the same training?")] == \
         [f"Does {v} beat tiny after the same training?" for v in judged]
-    assert len(rows) == 8 + len(judged) and all(r.verdict for r in rows)
+    depths = json.loads((out / "depth" / "depth.json").read_text())["nets"]
+    assert [r.question for r in rows[:3]] == [f"Does the identity shortcut matter at {d} layers?" for d in (8, 20, 56)]
+    assert len(rows) == 8 + len(judged) + len(depths) // 2 and all(r.verdict for r in rows)
     assert html.index("Findings") < html.index("<section") < html.index("Appendix: run settings")
     for r in rows:  # every verdict is on the page, computed from the run's numbers
         assert escape(r.verdict) in html

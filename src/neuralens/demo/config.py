@@ -14,6 +14,7 @@ from neuralens.models.spec import check_models
 STEP_TITLES: dict[str, str] = {
     "cnn": "CNNs: the pretrained nets (or the user's) predict",
     "gradflow": "gradient flow",
+    "depth": "the shortcut question by depth: resnetN vs plainN",
     "landscape": "loss landscapes and the VGG/ResNet comparison",
     "deform": "deformable convolution: check, speed, experiment, figures",
     "nerf": "tiny NeRF: sampling, baseline vs improved, orbit video, another scene",

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from neuralens.cnn.compare import compare
+from neuralens.cnn.depth_run import run_depth
 from neuralens.cnn.runs import run_gradflow, run_hessian, run_landscape, run_trajectory
 from neuralens.cnn.settings import HessianSettings, LandscapeSettings
 from neuralens.cnn.viz import plot_confusion, plot_history, plot_predictions
@@ -36,7 +37,7 @@ from neuralens.deform.speed import time_one_shape
 from neuralens.deform.viz import plot_experiment, plot_offset_heatmaps, plot_sampling_points
 from neuralens.demo.config import STEP_TITLES, DemoConfig
 from neuralens.models.build import build_model, check_model_data
-from neuralens.models.cards import SHIPPED, read_card
+from neuralens.models.cards import SHIPPED, available, read_card
 from neuralens.models.checkpoint import model_from_checkpoint
 from neuralens.models.spec import parse_model_spec
 from neuralens.models.train import TrainConfig, evaluate, train
@@ -198,6 +199,20 @@ def _gradflow_step(run: DemoRun, folder: Path) -> None:
                  device=run.cfg.device)
 
 
+#: the depth series of the demo (He et al.'s CIFAR pairs); --quick leaves out the costly 110 layers
+DEPTHS, QUICK_DEPTHS = (8, 20, 56, 110), (8, 20, 56)
+
+
+def _depth_step(run: DemoRun, folder: Path) -> None:
+    """resnetN against plainN: gradients at initialisation over three seeds, with and without batch norm, and the
+    shipped depth nets' cards (accuracy, per-epoch history) where this run studies shipped nets."""
+    depths = QUICK_DEPTHS if run.quick else DEPTHS
+    shipped = set(available()) if run.mode == "shipped" else set()
+    names = [f"{fam}{d}" for d in depths for fam in ("resnet", "plain")]
+    specs = [(parse_model_spec(n), SHIPPED if n in shipped else "") for n in names]
+    run_depth(specs, run.data(128, 64), [run.cfg.seed + k for k in range(3)], 64 if run.quick else 128, folder)
+
+
 def landscape_settings(run: DemoRun) -> LandscapeSettings:
     """The demo's landscape budget: small grids, but the sharpness over several direction seeds."""
     if run.quick:
@@ -342,7 +357,8 @@ def _nerf_step(run: DemoRun, folder: Path) -> None:
 
 
 STEPS: list[Step] = [Step(name, STEP_TITLES[name], fn) for name, fn in (
-    ("cnn", _cnn_step), ("gradflow", _gradflow_step), ("landscape", _landscape_step), ("deform", _deform_step),
+    ("cnn", _cnn_step), ("gradflow", _gradflow_step), ("depth", _depth_step), ("landscape", _landscape_step),
+    ("deform", _deform_step),
     ("nerf", _nerf_step))]
 
 

@@ -298,7 +298,8 @@ def compare_budget(cmp: dict[str, Any]) -> tuple[str, str]:
 
 def findings(run_dir: Path) -> list[Finding]:
     """Every finding the run folder holds numbers for, in the order of the study."""
-    out: list[Finding] = []
+    depth = _json(run_dir / "depth" / "depth.json")
+    out: list[Finding] = depth_findings(depth) if depth else []
     summary = _json(run_dir / "cnn" / "summary.json")
     accuracy = {m["model"]: m for m in summary["models"]} if summary else {}
     gf = _json(run_dir / "gradflow" / "gradflow.json")

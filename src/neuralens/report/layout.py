@@ -5,6 +5,7 @@ from __future__ import annotations
 
 #: section folder -> the files whose presence (any one) means the study ran there
 RESULT_FILES: dict[str, tuple[str, ...]] = {
+    "depth": ("depth/depth.json",),
     "cnn": ("cnn/summary.json",),
     "gradflow": ("gradflow/gradflow.json",),
     "landscape": ("landscape/compare.json",),

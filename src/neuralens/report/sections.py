@@ -19,6 +19,7 @@ from neuralens.deform.explain import OFFSET_CHANNELS, OFFSET_IS_CONV
 from neuralens.nerf.explain import NERF_OTHER_SCENE, NERF_RENDERING
 from neuralens.nerf.seeds import GAIN_FIGURE
 from neuralens.nerf.variants import BASELINE, VARIANTS
+from neuralens.report.depth_section import depth_section
 from neuralens.report.findings import compare_budget, compare_folder, experiment_finding
 from neuralens.report.html import esc, figure, paragraph, table
 from neuralens.report.interactive import plot_div, surface_figure, video
@@ -311,6 +312,7 @@ def nerf_section(folder: Path) -> str | None:
 
 #: (folder under the run folder, title, section function), in report order
 SECTIONS: list[tuple[str, str, Callable[[Path], str | None]]] = [
+    ("depth", "Does the identity shortcut matter? Depth by depth", depth_section),
     ("cnn", "CNNs (VGG16-BN, ResNet18, Plain18): predictions", cnn_section),
     ("gradflow", "Gradient flow through depth", gradflow_section),
     ("landscape", "Loss landscapes and the VGG/ResNet comparison", landscape_section),
