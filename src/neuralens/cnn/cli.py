@@ -345,6 +345,8 @@ def _add_depth(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--train-depths", default="8,20,56", help="depths whose pairs train with one short recipe "
                    "(trainability; --depths series only)")
     p.add_argument("--train-steps", type=nonneg_int, default=200, help="steps of that recipe (0: no training)")
+    p.add_argument("--no-curvature", action="store_true", help="skip the trained nets' landscapes and curvature "
+                   "(top Hessian eigenvalue, non-convexity map, roughness)")
     g = p.add_argument_group("your own series (instead of --depths)")
     g.add_argument("--models", default=None, help="comma-separated specs, one per net: " + MODEL_HELP)
     g.add_argument("--weights", default=None, help=f"comma-separated, one per net (empty: at initialisation only); "

@@ -174,13 +174,14 @@ def trajectory_command(args: argparse.Namespace, run_dir: Path) -> int:
 
 def depth_command(args: argparse.Namespace, pairs: list[tuple[ModelSpec, str]]) -> int:
     """``neuralens depth``: the series measured into one run folder, then one verdict line per depth."""
-    from neuralens.cnn.depth_run import run_depth
+    from neuralens.cnn.depth_run import CurvatureSettings, run_depth
     from neuralens.report.findings import depth_findings
 
     data = load_data_from_args(args)
     with run_folder(args.out, vars(args)):
         result = run_depth(pairs, data, list(range(args.seed, args.seed + args.seeds)), args.batch_size,
-                           Path(args.out), args.train_names, args.train_steps)
+                           Path(args.out), args.train_names, args.train_steps,
+                           curvature_settings=None if args.no_curvature else CurvatureSettings())
     for f in depth_findings(result):
         print(f"{f.question} {f.verdict}")
     return 0

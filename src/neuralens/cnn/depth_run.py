@@ -8,10 +8,14 @@ scored on the test images.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
+
+from neuralens.cnn.curvature import nonconvexity_map, roughness
 from neuralens.cnn.depth import (
     has_shortcut,
     init_gradients,
@@ -20,6 +24,7 @@ from neuralens.cnn.depth import (
     plot_ratios,
     weight_depth,
 )
+from neuralens.cnn.landscape import compute_landscape, direction_pair
 from neuralens.cnn.runs import study_model
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import write_json
@@ -29,6 +34,38 @@ from neuralens.models.cards import SHIPPED, read_card
 from neuralens.models.recipe import TrainConfig
 from neuralens.models.spec import ModelSpec
 from neuralens.models.train import evaluate, train
+
+
+@dataclass(frozen=True)
+class CurvatureSettings:
+    """How the trained nets' landscapes and curvature are measured (the depth study's third kind of evidence)."""
+
+    steps: int = 9  # grid points per axis of the filter-normalised plane
+    images: int = 128  # test images the loss and its Hessian are measured on
+    direction_seeds: int = 2  # planes of the loss-rise rings
+    hessian_steps: int = 8  # Lanczos steps per top-eigenvalue run
+    probe_seeds: int = 2  # top-eigenvalue runs (their spread decides)
+    map_points: int = 3  # the non-convexity map's grid points per axis (0: no map)
+    map_steps: int = 6  # Lanczos steps per map point
+
+
+def curvature(model: torch.nn.Module, data: ImageData, settings: CurvatureSettings, seed: int) -> dict[str, Any]:
+    """A trained net's landscape numbers: loss rise over direction seeds, roughness of the grid, top Hessian
+    eigenvalue over probe seeds, and Li et al.'s non-convexity map on a coarse grid of the same plane."""
+    x, y = to_float(data.x_test[:settings.images]), data.y_test[:settings.images]
+    land = compute_landscape(model, x, y, steps=settings.steps, seed=seed, direction_seeds=settings.direction_seeds,
+                             hessian_steps=settings.hessian_steps, hessian_seeds=settings.probe_seeds,
+                             progress=False)
+    s = land["sharpness"]
+    out = {"rise_r0.5": [r["mean_rise_r0.5"] for r in s["per_direction_seed"]],
+           "top_hessian_eigenvalue": s["top_hessian_eigenvalue_spread"],
+           "roughness": roughness(land["alphas"], land["betas"], land["loss"]), "loss": land["loss"].tolist()}
+    if settings.map_points:
+        d1, d2 = direction_pair(model, "filter", seed)
+        grid = np.linspace(-1.0, 1.0, settings.map_points)
+        out["nonconvexity"] = nonconvexity_map(model, x, y, d1, d2, grid, settings.map_steps, seed).tolist()
+    return out
+
 
 #: test images the short trainings are scored on at each of their points (a standard error of about 1.5 points)
 TRAIN_TEST_IMAGES = 1000
@@ -81,10 +118,11 @@ def trainability(names: list[str], data: ImageData, steps: int, points: int, see
 
 
 def run_depth(specs: list[tuple[ModelSpec, str]], data: ImageData, seeds: list[int], batch_size: int,
-              out: Path, train_names: list[str] | None = None, train_steps: int = 0, train_points: int = 5
-              ) -> dict[str, Any]:
-    """Gradients at initialisation under both conditions, trained evidence where there are weights, and the short
-    trainings of ``train_names``; write ``depth.json`` and the figures into ``out``."""
+              out: Path, train_names: list[str] | None = None, train_steps: int = 0, train_points: int = 5,
+              curvature_settings: CurvatureSettings | None = None) -> dict[str, Any]:
+    """Gradients at initialisation under both conditions, trained evidence where there are weights (with their
+    curvature unless ``curvature_settings`` is None), and the short trainings of ``train_names``; write
+    ``depth.json`` and the figures into ``out``."""
     nets = {spec.slug: describe(spec, data.num_classes) for spec, _ in specs}
     x, y = to_float(data.x_train[:batch_size]), data.y_train[:batch_size]
     gradients: dict[str, dict[str, Any]] = {}
@@ -97,9 +135,14 @@ def run_depth(specs: list[tuple[ModelSpec, str]], data: ImageData, seeds: list[i
                                                                init=True),
                 seeds, x, y, batch_norm=bn)
     trained = {spec.slug: trained_evidence(spec, w, data) for spec, w in specs if w}
+    if curvature_settings is not None:
+        for spec, w in progress([(sp, w) for sp, w in specs if w], "landscapes and curvature", unit="net"):
+            model = study_model(spec, w, None, data.num_classes, None, seeds[0])
+            trained[spec.slug]["curvature"] = curvature(model, data, curvature_settings, seeds[0])
     short = trainability(train_names or [], data, train_steps, train_points, seeds[0], out) if train_steps else {}
     result = {"nets": nets, "seeds": seeds, "images": batch_size, "gradients": gradients, "trained": trained,
               "short_training": {"steps": train_steps, "test_images": TRAIN_TEST_IMAGES, "curves": short},
+              "curvature_settings": asdict(curvature_settings) if curvature_settings else None,
               "measure": "first / last residual-block input gradient RMS at initialisation (stem and head left "
                          "out), one batch of training images, per seed"}
     write_json(out / "depth.json", result)

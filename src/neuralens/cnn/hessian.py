@@ -59,16 +59,23 @@ class HessianOperator:
             xb, yb = self.x[i:i + self.batch_size], self.y[i:i + self.batch_size]
             yield nn.functional.cross_entropy(self.model(xb), yb) * len(xb) / n
 
+    def _grads(self, loss: Tensor) -> list[Tensor]:
+        """dL/dW with a graph for the second derivative; a weight the forward pass leaves unused (a user's net may
+        hold one) gets zeros, which is its true gradient and Hessian row."""
+        grads = torch.autograd.grad(loss, self.params, create_graph=True, allow_unused=True)
+        return [torch.zeros_like(p) if g is None else g for g, p in zip(grads, self.params)]
+
     def matvec(self, v: Tensor) -> Tensor:
         """H v (flat), summed over batches of the data."""
         self.calls += 1
         vs = self._split(v.to(self.params[0].device, self.params[0].dtype))
         out = [torch.zeros_like(p) for p in self.params]
         for loss in self._batches():
-            grads = torch.autograd.grad(loss, self.params, create_graph=True)
+            grads = self._grads(loss)
             dot = sum((g * u).sum() for g, u in zip(grads, vs))
-            for acc, h in zip(out, torch.autograd.grad(dot, self.params)):
-                acc += h
+            for acc, h in zip(out, torch.autograd.grad(dot, self.params, allow_unused=True)):
+                if h is not None:
+                    acc += h
         return torch.cat([h.reshape(-1) for h in out]).to(v.device, v.dtype)
 
     def block_matvecs(self, vs: list[Tensor]) -> list[Tensor]:
@@ -76,10 +83,13 @@ class HessianOperator:
         self.calls += 1
         out = [torch.zeros_like(p) for p in self.params]
         for loss in self._batches():
-            grads = torch.autograd.grad(loss, self.params, create_graph=True)
+            grads = self._grads(loss)
             for k, (g, u, p) in enumerate(zip(grads, vs, self.params)):
-                (h,) = torch.autograd.grad((g * u).sum(), p, retain_graph=k < len(grads) - 1)
-                out[k] += h
+                if not g.requires_grad:  # an unused weight: its block is zero
+                    continue
+                (h,) = torch.autograd.grad((g * u).sum(), p, retain_graph=True, allow_unused=True)
+                if h is not None:
+                    out[k] += h
         return out
 
 

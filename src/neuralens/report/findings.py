@@ -108,6 +108,15 @@ def depth_findings(result: dict[str, Any]) -> list[Finding]:
             voting["trained test accuracy"] = rules.difference_rule(a["accuracy"], b["accuracy"], min(a["n_test"],
                                                                     b["n_test"]), 10, a_name=res, b_name=plain)
             numbers += f"; trained: {res} {a['accuracy']:.4f}, {plain} {b['accuracy']:.4f} on {a['n_test']} images"
+        if "curvature" in trained.get(res, {}) and "curvature" in trained.get(plain, {}):
+            ca, cb = trained[res]["curvature"], trained[plain]["curvature"]
+            eigs = [[c["top_hessian_eigenvalue"]["min"], c["top_hessian_eigenvalue"]["max"]] for c in (ca, cb)]
+            voting["top Hessian eigenvalue"] = rules.curvature_rule(*eigs, res_name=res, plain_name=plain)
+            numbers += "; " + ", ".join(
+                f"{n}: top Hessian eigenvalue {span(e)}, loss rise at r=0.5 {span(c['rise_r0.5'])}, roughness "
+                f"{c['roughness']:.3f}" + (f", |lambda_min/lambda_max| up to {max(map(max, c['nonconvexity'])):.2f}"
+                                           if "nonconvexity" in c else "")
+                for n, c, e in ((res, ca, eigs[0]), (plain, cb, eigs[1])))
         curves = result.get("short_training", {}).get("curves", {})
         if res in curves and plain in curves:
             a, b, n = curves[res][-1], curves[plain][-1], result["short_training"]["test_images"]

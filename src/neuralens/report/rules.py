@@ -71,6 +71,18 @@ def combine(conditions: dict[str, Decision]) -> Decision:
     return Decision(state, "disagree" if {"yes", "no"} <= states else "conditions", {"conditions": conditions})
 
 
+def curvature_rule(res: list[float], plain: list[float], **labels: str) -> Decision:
+    """Is the residual net's loss flatter than its plain twin's, by the top Hessian eigenvalue? yes / no when every
+    probe seed's value of one is beyond every value of the other by MARGIN; fewer than MIN_DIRECTION_SEEDS probe
+    seeds, or overlap, is inconclusive."""
+    ev = {"kind": "curvature", "res": res, "plain": plain, "n": min(len(res), len(plain)),
+          "needed": MIN_DIRECTION_SEEDS, "margin": MARGIN, **labels}
+    if ev["n"] < MIN_DIRECTION_SEEDS:
+        return Decision("inconclusive", "thin", ev)
+    side = apart(plain, res, MARGIN, factor=True)
+    return Decision({1: "yes", -1: "no", 0: "inconclusive"}[side], {1: "apart", -1: "reversed", 0: "overlap"}[side], ev)
+
+
 def depth_rule(voting: dict[str, Decision], aside: dict[str, Decision]) -> Decision:
     """Does the shortcut matter at this depth? The nets as built (with batch norm) decide, by :func:`combine` over
     their conditions; ``aside`` (without batch norm) is stated with the answer, a condition of it, not a vote."""

@@ -37,6 +37,13 @@ def _conditions(d: Decision) -> str:
 
 
 def _condition(d: Decision) -> str:
+    if d.evidence.get("kind") == "curvature":
+        e = d.evidence
+        ranges = f"{e['plain_name']} {span(e['plain'])}, {e['res_name']} {span(e['res'])} over {e['n']} probe seeds"
+        return {"thin": f"{e['n']} probe seed(s), the rule needs {e['needed']}",
+                "apart": f"the residual net's loss is flatter, its top Hessian eigenvalue lower ({ranges})",
+                "reversed": f"the plain net's top Hessian eigenvalue is the lower ({ranges})",
+                "overlap": f"the top Hessian eigenvalues overlap within {e['margin']}x ({ranges})"}[d.rule]
     if d.evidence.get("kind") == "difference":
         e = d.evidence
         return f"{e['a_name']} {e['a']:.4f} vs {e['b_name']} {e['b']:.4f}: " + TEMPLATES["difference"][d.rule](e, {})
