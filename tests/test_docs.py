@@ -34,6 +34,7 @@ SMALL = {
                     "--batches": "1", "--batch-size": "16", "--init-seeds": "1", "--train-size": "32",
                     "--test-size": "16"},
     "demo": {"--quick": None, "--offline": None, "--only": "deform"},
+    "depth": {"--batch-size": "16", "--train-steps": "4", "--no-curvature": None},
     "nerf train": {"--seconds": "2", "--iters": "3"},
     "nerf compare": {"--seconds": "1", "--variants": "tiny,fast"},
     "nerf render": {"--frames": "2", "--size": "16"},
