@@ -15,10 +15,11 @@ from typing import Any
 from torch import nn
 
 from neuralens.cnn.compare import compare
-from neuralens.cnn.runs import is_rank0, run_gradflow, run_hessian, run_landscape, run_trajectory
+from neuralens.cnn.runs import run_gradflow, run_hessian, run_landscape, run_trajectory
 from neuralens.cnn.settings import HessianSettings, landscape_settings
 from neuralens.cnn.viz import plot_confusion, plot_history, plot_predictions
 from neuralens.core.checkpoint import load_checkpoint
+from neuralens.core.distributed import is_rank0
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import log, run_folder, write_json
 from neuralens.core.runtime import resolve_device
@@ -36,11 +37,12 @@ def train_command(args: argparse.Namespace, cfg: TrainConfig) -> int:
     check_data(cfg, data)
     if args.resume:
         check_resume(cfg, data, args.out)
-    with run_folder(args.out, vars(args)):
+    with run_folder(args.out, vars(args)) if is_rank0() else contextlib.nullcontext():  # torchrun: rank 0 writes
         metrics = train(cfg, data, args.out, resume=args.resume, log=log)
-        if metrics["history"]:
+        if metrics["history"] and is_rank0():
             plot_history(metrics["history"], Path(args.out) / "history.png", f"{args.model} x{args.width}")
-    print(f"test accuracy {metrics['accuracy']:.4f}  loss {metrics['loss']:.4f}  -> {Path(args.out) / 'model.pt'}")
+    if is_rank0():
+        print(f"test accuracy {metrics['accuracy']:.4f}  loss {metrics['loss']:.4f}  -> {Path(args.out) / 'model.pt'}")
     return 0
 
 
@@ -150,8 +152,10 @@ def hessian_command(args: argparse.Namespace, spec: ModelSpec, settings: Hessian
     data = load_data_from_args(args)
     _check_all([(spec, args.weights or "")], data)
     out = Path(args.out)
-    with run_folder(out, vars(args)):
+    with run_folder(out, vars(args)) if is_rank0() else contextlib.nullcontext():  # torchrun: rank 0 writes
         res = run_hessian(spec.text, args.weights, data, settings, out, args.width, args.normalize)
+    if not is_rank0():
+        return 0
     tops = ", ".join(f"{t['mean']:.4g} +- {t['std']:.2g}" for t in res["top_eigenvalues"]["spread"])
     trace = res["trace"]["spread"]
     print(f"{spec.text}: top eigenvalues {tops}" + (f"; trace {trace['mean']:.4g} +- {trace['std']:.2g}" if trace

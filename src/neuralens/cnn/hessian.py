@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from neuralens.core.distributed import all_reduce_sum, world
 from neuralens.core.progress import Progress, progress
 
 
@@ -35,6 +36,8 @@ class HessianOperator:
     """v -> H v for the mean cross-entropy of ``model`` on ``x``/``y`` w.r.t. its conv/linear weights.
 
     Vectors are flat float tensors of length :attr:`dim` (the weights concatenated in ``named_parameters()`` order).
+    Under torchrun each process takes every world-th image and the products are summed over the processes: the
+    same H v as one process on all the images (and, the Lanczos vectors being seeded alike, the same spectrum).
     """
 
     def __init__(self, model: nn.Module, x: Tensor, y: Tensor, batch_size: int = 256) -> None:
@@ -47,17 +50,18 @@ class HessianOperator:
         self.params = [p for _, p in self.named]
         self.sizes = [p.numel() for p in self.params]
         self.dim = sum(self.sizes)
-        self.x, self.y, self.batch_size = x, y, batch_size
+        rank, size = world()
+        self.n = len(x)  # the mean is over all images, whichever process holds them
+        self.x, self.y, self.batch_size = x[rank::size], y[rank::size], batch_size
         self.calls = 0
 
     def _split(self, v: Tensor) -> list[Tensor]:
         return [c.view_as(p) for c, p in zip(torch.split(v, self.sizes), self.params)]
 
     def _batches(self) -> Any:
-        n = len(self.x)
-        for i in range(0, n, self.batch_size):
+        for i in range(0, len(self.x), self.batch_size):
             xb, yb = self.x[i:i + self.batch_size], self.y[i:i + self.batch_size]
-            yield nn.functional.cross_entropy(self.model(xb), yb) * len(xb) / n
+            yield nn.functional.cross_entropy(self.model(xb), yb) * len(xb) / self.n
 
     def _grads(self, loss: Tensor) -> list[Tensor]:
         """dL/dW with a graph for the second derivative; a weight the forward pass leaves unused (a user's net may
@@ -76,7 +80,7 @@ class HessianOperator:
             for acc, h in zip(out, torch.autograd.grad(dot, self.params, allow_unused=True)):
                 if h is not None:
                     acc += h
-        return torch.cat([h.reshape(-1) for h in out]).to(v.device, v.dtype)
+        return all_reduce_sum(torch.cat([h.reshape(-1) for h in out])).to(v.device, v.dtype)
 
     def block_matvecs(self, vs: list[Tensor]) -> list[Tensor]:
         """H_ll v_l for every layer l at once (the diagonal blocks), ``vs`` one tensor per layer."""
@@ -90,7 +94,7 @@ class HessianOperator:
                 (h,) = torch.autograd.grad((g * u).sum(), p, retain_graph=True, allow_unused=True)
                 if h is not None:
                     out[k] += h
-        return out
+        return [all_reduce_sum(h) for h in out]
 
 
 def lanczos(matvec: Any, dim: int, steps: int, generator: torch.Generator, dtype: torch.dtype = torch.float64,

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +32,7 @@ from torch import Tensor, nn
 
 from neuralens.cnn.hessian import HessianOperator, hutchinson_trace, perturbed, top_eigenvalues
 from neuralens.cnn.settings import DIRECTIONS
+from neuralens.core.distributed import in_distributed_run, world
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import read_json, read_npz
 from neuralens.core.progress import Progress
@@ -261,15 +261,8 @@ def any_plane(model: nn.Module, metric: LossAccuracy, d1: list[Tensor], d2: list
     """The grid in this process, or shared by the ranks of a torchrun (identical results either way)."""
     if not in_distributed_run():
         return evaluate_plane(model, metric, d1, d2, steps, distance, progress=progress, buffer_dirs=buffer_dirs)
-    import torch.distributed as dist  # lazy: only torchrun runs need the distributed package
-
-    if not dist.is_initialized():
-        dist.init_process_group("gloo")
+    world()
     return distributed_plane(model, metric, d1, d2, steps, distance, buffer_dirs)
-
-
-def in_distributed_run() -> bool:
-    return "WORLD_SIZE" in os.environ and int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
 def compute_landscape(model: nn.Module, x: Tensor, y: Tensor, steps: int = 21, distance: float = 1.0,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -24,7 +23,6 @@ from neuralens.cnn.landscape import (
     any_plane,
     compute_landscape,
     grid_points,
-    in_distributed_run,
     interpolate,
     spread,
 )
@@ -38,6 +36,7 @@ from neuralens.cnn.viz import (
     plot_overlay,
     plot_trajectory,
 )
+from neuralens.core.distributed import is_rank0
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import save_npz, write_json
 from neuralens.core.progress import progress
@@ -46,11 +45,6 @@ from neuralens.data.cifar import ImageData, to_float
 from neuralens.models.build import build_model, checkpoint_config
 from neuralens.models.cards import SHIPPED
 from neuralens.models.spec import NAMED_WEIGHTS, ModelSpec, pair_weights, parse_model_spec, resolve_width
-
-
-def is_rank0() -> bool:
-    """True outside torchrun and on its rank 0: the one process that writes the run folder."""
-    return not in_distributed_run() or int(os.environ.get("RANK", "0")) == 0
 
 
 def study_model(spec: ModelSpec, weights: str | None, normalize: str | None, num_classes: int, width: float | None,
@@ -215,6 +209,8 @@ def run_hessian(model_spec: str, weights: str | None, data: ImageData, settings:
         "trace": {"per_seed": [t["trace"] for t in traces], "std_error_per_seed": [t["std_error"] for t in traces],
                   "spread": spread([t["trace"] for t in traces]) if traces else None},
         "density": density, "layers": layers, "seconds": times}
+    if not is_rank0():  # (under torchrun every rank holds the same numbers: the products were summed over ranks)
+        return result
     t0 = time.perf_counter()
     plot_hessian(result, out)
     times["figures"] = time.perf_counter() - t0

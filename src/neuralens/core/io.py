@@ -27,8 +27,10 @@ from neuralens.core.errors import NeuralensError
 
 
 def log(msg: str) -> None:
-    """Progress and notes go to stderr, so stdout carries only a command's result."""
-    print(msg, file=sys.stderr, flush=True)
+    """Progress and notes go to stderr, so stdout carries only a command's result; under torchrun rank 0 speaks
+    for all."""
+    if os.environ.get("RANK", "0") == "0":
+        print(msg, file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager

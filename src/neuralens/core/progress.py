@@ -25,7 +25,10 @@ def set_quiet(quiet: bool) -> None:
 
 
 def is_quiet() -> bool:
-    return _QUIET["on"] or os.environ.get("NEURALENS_QUIET", "") not in ("", "0")
+    """-q, $NEURALENS_QUIET, or a torchrun process other than rank 0 (one progress line per step, not one per
+    process)."""
+    return (_QUIET["on"] or os.environ.get("NEURALENS_QUIET", "") not in ("", "0")
+            or os.environ.get("RANK", "0") != "0")
 
 
 def _fmt_seconds(s: float) -> str:

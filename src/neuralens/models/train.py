@@ -23,9 +23,11 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel
 
 from neuralens.core.checkpoint import save_checkpoint
+from neuralens.core.distributed import all_reduce_sum, globalize_batchnorm, world
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import atomic_path, write_json
 from neuralens.core.progress import Progress
@@ -198,9 +200,16 @@ def train(cfg: TrainConfig, data: ImageData, out: str | Path, resume: bool = Fal
           log: Any = print, progress: bool = True) -> dict[str, Any]:
     """Train ``cfg.model`` on ``data``; write ``model.pt`` every epoch, ``metrics.json`` and ``history.csv``.
 
-    Ctrl-C saves a resumable checkpoint at a step boundary before the interrupt propagates.
+    Ctrl-C saves a resumable checkpoint at a step boundary before the interrupt propagates. Under torchrun each of
+    the N processes takes 1/N of every step's images (the images one process would take, augmented alike) in a
+    DistributedDataParallel model whose batch norm uses the global batch's statistics: the processes together
+    take the one-process step. Rank 0 writes the run folder.
     """
     check_data(cfg, data)
+    rank, size = world()
+    if cfg.batch_size % size:
+        raise NeuralensError(f"--batch-size {cfg.batch_size} does not divide among {size} processes; give a "
+                             "multiple of the process count")
     out = Path(out)
     ckpt_path = out / "model.pt"
     device = resolve_device(cfg.device)
@@ -213,6 +222,8 @@ def train(cfg: TrainConfig, data: ImageData, out: str | Path, resume: bool = Fal
         run.model.load_state_dict(ckpt["state_dict"])
         run.load_train_state(ckpt["train_state"])
         log(f"resuming from epoch {run.epoch + 1}, step {run.step} of {ckpt_path}")
+    net = run.model if size == 1 else DistributedDataParallel(globalize_batchnorm(run.model))
+    shard = slice(rank * cfg.batch_size // size, (rank + 1) * cfg.batch_size // size)
     criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     config = {"num_classes": data.num_classes, "width": cfg.width, "classes": data.classes,
               "normalisation": "inside the model (preprocess.mean/std)", "data": data.source,
@@ -221,8 +232,9 @@ def train(cfg: TrainConfig, data: ImageData, out: str | Path, resume: bool = Fal
     step_start: dict[str, torch.Tensor] | None = None  # BN statistics at the start of a running step
 
     def checkpoint(metrics: dict[str, Any] | None = None) -> None:
-        save_checkpoint(ckpt_path, "classifier", cfg.model, config, run.model.state_dict(), metrics,
-                        run.train_state())
+        if rank == 0:
+            save_checkpoint(ckpt_path, "classifier", cfg.model, config, run.model.state_dict(), metrics,
+                            run.train_state())
 
     def save_interrupted() -> None:  # undo a half-done step's BN update, so the checkpoint is a step boundary
         if step_start is not None:
@@ -232,7 +244,7 @@ def train(cfg: TrainConfig, data: ImageData, out: str | Path, resume: bool = Fal
         checkpoint()
 
     n = len(data.x_train)
-    if cfg.snapshots and run.epoch == 0 and run.step == 0:
+    if cfg.snapshots and run.epoch == 0 and run.step == 0 and rank == 0:
         save_half(run.model, out / "snapshots" / "epoch_000.safetensors")  # the path starts at initialisation
     with interruptible(save_interrupted, ckpt_path, log) as guard:
         while run.epoch < cfg.epochs:
@@ -245,9 +257,12 @@ def train(cfg: TrainConfig, data: ImageData, out: str | Path, resume: bool = Fal
                 step_start = _buffers(run.model)
                 idx = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size]
                 xb = augment_batch(data.x_train[idx], _batch_gen(cfg.seed, run.epoch, step), pad=cfg.crop_pad)
-                xb = xb.to(device).contiguous(memory_format=memory_format)
-                yb = data.y_train[idx].to(device)
-                loss, correct = _step(run, criterion, xb, yb, amp_dtype)
+                xb = xb[shard].to(device).contiguous(memory_format=memory_format)
+                yb = data.y_train[idx][shard].to(device)
+                loss, correct = _step(run, net, criterion, xb, yb, amp_dtype)
+                if size > 1:  # the global batch's mean loss and correct count
+                    total = all_reduce_sum(torch.tensor([loss * len(yb), correct], dtype=torch.float64))
+                    loss, correct = float(total[0]) / len(idx), int(total[1])
                 step_start = None
                 if not math.isfinite(loss):
                     raise NeuralensError(f"loss became {loss} at epoch {run.epoch + 1} step {step}; lower --lr")
@@ -262,10 +277,11 @@ def train(cfg: TrainConfig, data: ImageData, out: str | Path, resume: bool = Fal
             scores = _end_epoch(run, cfg, data, device, time.perf_counter() - t0, log)
             if run.average is not None and run.epoch > cfg.epochs - cfg.swa_epochs:
                 run.average.update_parameters(run.model)
-            if cfg.snapshots:  # before the checkpoint: a resumed run redoes (and rewrites) an unrecorded epoch
+            if cfg.snapshots and rank == 0:  # before the checkpoint: a resumed run redoes an unrecorded epoch
                 save_half(run.model, out / "snapshots" / f"epoch_{run.epoch:03d}.safetensors")
             checkpoint(scores)
-            _write_history(out / "history.csv", run.history)
+            if rank == 0:
+                _write_history(out / "history.csv", run.history)
             guard.check()
 
     averaging = run.average is not None and not run.averaged
@@ -283,15 +299,17 @@ def train(cfg: TrainConfig, data: ImageData, out: str | Path, resume: bool = Fal
     metrics["accuracy_flip_tta"] = evaluate(run.model, data.x_test, data.y_test, data.num_classes, device=device,
                                             flip_tta=True)["accuracy"]
     metrics["history"] = run.history
-    write_json(out / "metrics.json", metrics)
+    if rank == 0:
+        write_json(out / "metrics.json", metrics)
     return metrics
 
 
-def _step(run: _Run, criterion: nn.Module, xb: torch.Tensor, yb: torch.Tensor, amp_dtype: torch.dtype | None
-          ) -> tuple[float, int]:
-    """One SGD step; returns the batch loss and the number of correct predictions."""
+def _step(run: _Run, net: nn.Module, criterion: nn.Module, xb: torch.Tensor, yb: torch.Tensor,
+          amp_dtype: torch.dtype | None) -> tuple[float, int]:
+    """One SGD step of ``net`` (the model, or its DistributedDataParallel wrapper); returns the batch loss and the
+    number of correct predictions."""
     with torch.autocast(xb.device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-        logits = run.model(xb)
+        logits = net(xb)
         loss = criterion(logits, yb)
     run.optimizer.zero_grad(set_to_none=True)
     loss.backward()
