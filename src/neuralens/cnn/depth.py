@@ -144,3 +144,26 @@ def plot_histories(histories: dict[str, list[dict[str, float]]], nets: dict[str,
         ax.set_xlabel(xlabel)
         ax.legend(fontsize=7)
     return save_figure(fig, path)
+
+
+def plot_surfaces(trained: dict[str, dict[str, Any]], nets: dict[str, dict[str, Any]], path: Path) -> Path:
+    """Each trained net's loss on its filter-normalised plane (contours, the net at the centre), residual nets
+    above, their plain twins below, by depth: Li et al.'s Figure 5 in miniature."""
+    names = sorted((n for n in trained if "curvature" in trained[n]), key=lambda n: (nets[n]["family"] == "plain",
+                                                                                     nets[n]["depth"]))
+    cols = max(1, sum(nets[n]["family"] != "plain" for n in names), sum(nets[n]["family"] == "plain" for n in names))
+    fig, axes = plt.subplots(2, cols, figsize=(3.2 * cols, 6.2), squeeze=False)
+    for ax in axes.flat:
+        ax.set_visible(False)
+    counts = {"resnet": 0, "plain": 0}
+    for n in names:
+        row = int(nets[n]["family"] == "plain")
+        ax = axes[row, counts["plain" if row else "resnet"]]
+        counts["plain" if row else "resnet"] += 1
+        loss = torch.tensor(trained[n]["curvature"]["loss"])
+        ax.set_visible(True)
+        ax.contour(loss.numpy(), levels=15, cmap="viridis")
+        ax.set_title(f"{n}: roughness {trained[n]['curvature']['roughness']:.3f}", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return save_figure(fig, path)

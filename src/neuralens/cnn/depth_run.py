@@ -22,6 +22,7 @@ from neuralens.cnn.depth import (
     plot_histories,
     plot_profiles,
     plot_ratios,
+    plot_surfaces,
     weight_depth,
 )
 from neuralens.cnn.landscape import compute_landscape, direction_pair
@@ -149,6 +150,8 @@ def run_depth(specs: list[tuple[ModelSpec, str]], data: ImageData, seeds: list[i
     plot_ratios(gradients["with batch norm"], nets, out / "ratio_vs_depth.png", "with batch norm")
     plot_ratios(gradients["without batch norm"], nets, out / "ratio_vs_depth_no_bn.png", "without batch norm")
     plot_profiles(gradients["with batch norm"], nets, out / "profiles.png")
+    if any("curvature" in t for t in trained.values()):
+        plot_surfaces(trained, nets, out / "surfaces.png")
     histories = {n: t["history"] for n, t in trained.items() if t["history"]}
     if histories:
         plot_histories(histories, nets, out / "training.png", "epoch")

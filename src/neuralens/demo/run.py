@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from neuralens.cnn.compare import compare
-from neuralens.cnn.depth_run import run_depth
+from neuralens.cnn.depth_run import CurvatureSettings, run_depth
 from neuralens.cnn.runs import run_gradflow, run_hessian, run_landscape, run_trajectory
 from neuralens.cnn.settings import HessianSettings, LandscapeSettings
 from neuralens.cnn.viz import plot_confusion, plot_history, plot_predictions
@@ -203,14 +203,21 @@ def _gradflow_step(run: DemoRun, folder: Path) -> None:
 DEPTHS, QUICK_DEPTHS = (8, 20, 56, 110), (8, 20, 56)
 
 
+#: the full demo's landscapes of the shipped depth nets: small planes, the top eigenvalue over two probe seeds;
+#: the non-convexity map is `neuralens depth`'s
+DEMO_CURVATURE = CurvatureSettings(steps=7, images=64, hessian_steps=6, map_points=0)
+
+
 def _depth_step(run: DemoRun, folder: Path) -> None:
     """resnetN against plainN: gradients at initialisation over three seeds, with and without batch norm, and the
-    shipped depth nets' cards (accuracy, per-epoch history) where this run studies shipped nets."""
+    shipped depth nets' cards (accuracy, per-epoch history) where this run studies shipped nets, with their
+    landscapes and top Hessian eigenvalue in the full demo."""
     depths = QUICK_DEPTHS if run.quick else DEPTHS
     shipped = set(available()) if run.mode == "shipped" else set()
     names = [f"{fam}{d}" for d in depths for fam in ("resnet", "plain")]
     specs = [(parse_model_spec(n), SHIPPED if n in shipped else "") for n in names]
-    run_depth(specs, run.data(128, 64), [run.cfg.seed + k for k in range(3)], 64 if run.quick else 128, folder)
+    run_depth(specs, run.data(128, 64), [run.cfg.seed + k for k in range(3)], 64 if run.quick else 128, folder,
+              curvature_settings=None if run.quick else DEMO_CURVATURE)
 
 
 def landscape_settings(run: DemoRun) -> LandscapeSettings:

@@ -55,6 +55,7 @@ def depth_section(folder: Path) -> str | None:
                           ("profiles.png", "block-input gradient through each net (seed 0), relative to its last "
                                            "block"),
                           ("training.png", "the shipped depth nets' training: loss and test accuracy per epoch"),
+                          ("surfaces.png", "the trained nets' loss on a filter-normalised plane around each"),
                           ("short_training.png", "every pair trained with one short recipe")):
         if (folder / name).is_file():
             parts.append(figure(folder / name, caption))
