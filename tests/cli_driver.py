@@ -40,10 +40,9 @@ def run_many(jobs: list[tuple[dict[str, str], list[str]]], cwd: Path, env: dict[
     return results
 
 
-def assert_torchrun_matches_one_process(common: list[str], tmp_path: Path, port: int) -> None:
-    """``neuralens COMMON`` in one process and over ``torchrun --nproc-per-node 2`` give the same landscape grid."""
-    import numpy as np
-
+def one_and_torchrun(common: list[str], tmp_path: Path, port: int) -> tuple[Path, Path]:
+    """``neuralens COMMON`` in one process (into ``tmp_path/one``) and over ``torchrun --nproc-per-node 2``
+    (``tmp_path/two``, gloo); both must succeed, and under torchrun rank 0 alone reports."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     one = subprocess.run([sys.executable, "-m", "neuralens.cli", *common, "--out", str(tmp_path / "one")],
                          capture_output=True, text=True, timeout=300, env=env)
@@ -52,6 +51,15 @@ def assert_torchrun_matches_one_process(common: list[str], tmp_path: Path, port:
                           str(port), "-m", "neuralens.cli", *common, "--out", str(tmp_path / "two")],
                          capture_output=True, text=True, timeout=300, env=env)
     assert two.returncode == 0, two.stderr[-2000:]
+    assert two.stdout.count("->") <= 1
+    return tmp_path / "one", tmp_path / "two"
+
+
+def assert_torchrun_matches_one_process(common: list[str], tmp_path: Path, port: int) -> None:
+    """``neuralens COMMON`` in one process and over ``torchrun --nproc-per-node 2`` give the same landscape grid."""
+    import numpy as np
+
+    one_and_torchrun(common, tmp_path, port)
     a, b = np.load(tmp_path / "one" / "landscape.npz"), np.load(tmp_path / "two" / "landscape.npz")
     for k in ("alphas", "betas", "loss", "accuracy"):
         np.testing.assert_allclose(a[k], b[k], rtol=1e-6, err_msg=k)

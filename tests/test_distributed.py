@@ -14,33 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cli_driver import one_and_torchrun
 from neuralens.models import load_checkpoint
 
 
-def _both(common: list[str], tmp_path: Path, port: int) -> tuple[Path, Path]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    one = subprocess.run([sys.executable, "-m", "neuralens.cli", *common, "--out", str(tmp_path / "one")],
-                         capture_output=True, text=True, timeout=300, env=env)
-    assert one.returncode == 0, one.stderr[-2000:]
-    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port",
-                          str(port), "-m", "neuralens.cli", *common, "--out", str(tmp_path / "two")],
-                         capture_output=True, text=True, timeout=300, env=env)
-    assert two.returncode == 0, two.stderr[-2000:]
-    assert two.stdout.count("->") == 1  # rank 0 alone reports (and writes)
-    return tmp_path / "one", tmp_path / "two"
-
-
-@pytest.fixture()
-def data(tmp_path: Path) -> Path:
-    rng = np.random.default_rng(0)
-    path = tmp_path / "tiny.npz"
-    np.savez(path, x=rng.integers(0, 256, (96, 32, 32, 3), dtype=np.uint8), y=np.arange(96) % 10)
-    return path
-
-
-def test_two_processes_train_as_one(tmp_path: Path, data: Path) -> None:
-    one, two = _both(["train", "--model", "resnet8", "--width", "0.5", "--epochs", "2", "--steps-per-epoch", "3",
-                      "--batch-size", "16", "--precision", "fp32", "--data", str(data), "-q"], tmp_path, 29641)
+def test_two_processes_train_as_one(tmp_path: Path, tiny_npz: Path) -> None:
+    one, two = one_and_torchrun(["train", "--model", "resnet8", "--width", "0.5", "--epochs", "2",
+                                 "--steps-per-epoch", "3", "--batch-size", "16", "--precision", "fp32", "--data",
+                                 str(tiny_npz), "-q"], tmp_path, 29641)
     rows = [list(csv.DictReader((d / "history.csv").open())) for d in (one, two)]
     for a, b in zip(*rows):  # (batch norm local to each process's 8 images moves the training loss by 6e-4)
         for k in ("train_loss", "train_acc", "test_loss", "test_acc"):
@@ -49,19 +30,19 @@ def test_two_processes_train_as_one(tmp_path: Path, data: Path) -> None:
     assert sa.keys() == sb.keys()  # global-batch batch norm keeps BatchNorm2d's keys
 
 
-def test_two_processes_give_the_hessian_of_one(tmp_path: Path, data: Path) -> None:
-    one, two = _both(["hessian", "--model", "resnet8", "--width", "0.5", "--data", str(data), "--eval-size", "16",
-                      "--top-k", "2", "--lanczos-steps", "6", "--trace-probes", "2", "--probe-seeds", "1",
-                      "--layer-iters", "2", "-q"], tmp_path, 29642)
+def test_two_processes_give_the_hessian_of_one(tmp_path: Path, tiny_npz: Path) -> None:
+    one, two = one_and_torchrun(["hessian", "--model", "resnet8", "--width", "0.5", "--data", str(tiny_npz),
+                                 "--eval-size", "10", "--top-k", "2", "--lanczos-steps", "6", "--trace-probes", "2",
+                                 "--probe-seeds", "1", "--layer-iters", "2", "-q"], tmp_path, 29642)
     a, b = (json.loads((d / "hessian.json").read_text()) for d in (one, two))
     np.testing.assert_allclose(a["top_eigenvalues"]["per_seed"], b["top_eigenvalues"]["per_seed"], rtol=1e-5)
     np.testing.assert_allclose(a["trace"]["per_seed"], b["trace"]["per_seed"], rtol=1e-5)
     np.testing.assert_allclose(list(a["layers"].values()), list(b["layers"].values()), rtol=1e-4)
 
 
-def test_a_batch_that_does_not_split_evenly_is_refused(tmp_path: Path, data: Path) -> None:
+def test_a_batch_that_does_not_split_evenly_is_refused(tmp_path: Path, tiny_npz: Path) -> None:
     res = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port",
                           "29643", "-m", "neuralens.cli", "train", "--model", "resnet8", "--batch-size", "15",
-                          "--epochs", "1", "--data", str(data), "--out", str(tmp_path / "o"), "-q"],
+                          "--epochs", "1", "--data", str(tiny_npz), "--out", str(tmp_path / "o"), "-q"],
                          capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert res.returncode != 0 and "--batch-size 15 does not divide among 2 processes" in res.stderr

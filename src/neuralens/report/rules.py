@@ -76,7 +76,7 @@ def curvature_rule(res: list[float], plain: list[float], **labels: str) -> Decis
     probe seed's value of one is beyond every value of the other by MARGIN; fewer than MIN_DIRECTION_SEEDS probe
     seeds, or overlap, is inconclusive."""
     ev = {"kind": "curvature", "res": res, "plain": plain, "n": min(len(res), len(plain)),
-          "needed": MIN_DIRECTION_SEEDS, "margin": MARGIN, **labels}
+          "needed": MIN_DIRECTION_SEEDS, "margin": MARGIN, "unit": "probe seeds", **labels}
     if ev["n"] < MIN_DIRECTION_SEEDS:
         return Decision("inconclusive", "thin", ev)
     side = apart(plain, res, MARGIN, factor=True)

@@ -36,27 +36,21 @@ def _conditions(d: Decision) -> str:
     return text + (f" (not voting: {'; '.join(aside)})" if aside else "")
 
 
+#: what "apart" and "reversed" say for each kind of paired evidence (a residual net against its plain twin)
+PAIRED = {"shortcut": ("the shortcut keeps the gradient nearer 1", "{plain_name} keeps its gradient nearer 1"),
+          "curvature": ("the residual net's top Hessian eigenvalue is the lower: its loss is flatter",
+                        "{plain_name}'s top Hessian eigenvalue is the lower")}
+
+
 def _condition(d: Decision) -> str:
-    if d.evidence.get("kind") == "curvature":
-        e = d.evidence
-        ranges = f"{e['plain_name']} {span(e['plain'])}, {e['res_name']} {span(e['res'])} over {e['n']} probe seeds"
-        return {"thin": f"{e['n']} probe seed(s), the rule needs {e['needed']}",
-                "apart": f"the residual net's loss is flatter, its top Hessian eigenvalue lower ({ranges})",
-                "reversed": f"the plain net's top Hessian eigenvalue is the lower ({ranges})",
-                "overlap": f"the top Hessian eigenvalues overlap within {e['margin']}x ({ranges})"}[d.rule]
-    if d.evidence.get("kind") == "difference":
-        e = d.evidence
-        return f"{e['a_name']} {e['a']:.4f} vs {e['b_name']} {e['b']:.4f}: " + TEMPLATES["difference"][d.rule](e, {})
-    return _shortcut(d)
-
-
-def _shortcut(d: Decision) -> str:
-    """A shortcut decision (:func:`rules.shortcut_rule`)."""
+    """One condition's words: a difference of accuracies, or paired spreads (:data:`PAIRED`)."""
     e = d.evidence
+    if e.get("kind") == "difference":
+        return f"{e['a_name']} {e['a']:.4f} vs {e['b_name']} {e['b']:.4f}: " + TEMPLATES["difference"][d.rule](e, {})
     ranges = f"{e['plain_name']} {span(e['plain'])}, {e['res_name']} {span(e['res'])} over {e['n']} {e['unit']}"
+    yes, reverse = PAIRED[e["kind"]]
     return {"thin": f"{e['n']} {e['unit']}, the rule needs {e['needed']} to see the spread",
-            "apart": f"the shortcut keeps the gradient nearer 1 ({ranges})",
-            "reversed": f"{e['plain_name']} keeps its gradient nearer 1 ({ranges})",
+            "apart": f"{yes} ({ranges})", "reversed": f"{reverse.format(**e)} ({ranges})",
             "overlap": f"the ranges overlap within {e['margin']}x ({ranges})"}[d.rule]
 
 
