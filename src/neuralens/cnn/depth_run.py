@@ -8,6 +8,7 @@ scored on the test images.
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,8 @@ def run_depth(specs: list[tuple[ModelSpec, str]], data: ImageData, seeds: list[i
     """Gradients at initialisation under both conditions, trained evidence where there are weights (with their
     curvature unless ``curvature_settings`` is None), and the short trainings of ``train_names``; write
     ``depth.json`` and the figures into ``out``."""
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
     nets = {spec.slug: describe(spec, data.num_classes) for spec, _ in specs}
     x, y = to_float(data.x_train[:batch_size]), data.y_train[:batch_size]
     gradients: dict[str, dict[str, Any]] = {}
@@ -135,13 +138,20 @@ def run_depth(specs: list[tuple[ModelSpec, str]], data: ImageData, seeds: list[i
                 lambda seed, spec=spec, size=size: study_model(spec, None, None, data.num_classes, size, seed,
                                                                init=True),
                 seeds, x, y, batch_norm=bn)
+    seconds["gradients"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     trained = {spec.slug: trained_evidence(spec, w, data) for spec, w in specs if w}
+    seconds["trained_accuracy"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     if curvature_settings is not None:
         for spec, w in progress([(sp, w) for sp, w in specs if w], "landscapes and curvature", unit="net"):
             model = study_model(spec, w, None, data.num_classes, None, seeds[0])
             trained[spec.slug]["curvature"] = curvature(model, data, curvature_settings, seeds[0])
+    seconds["curvature"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     short = trainability(train_names or [], data, train_steps, train_points, seeds[0], out) if train_steps else {}
-    result = {"nets": nets, "seeds": seeds, "images": batch_size, "gradients": gradients, "trained": trained,
+    seconds["short_training"] = time.perf_counter() - t0
+    result = {"seconds": seconds, "nets": nets, "seeds": seeds, "images": batch_size, "gradients": gradients, "trained": trained,
               "short_training": {"steps": train_steps, "test_images": TRAIN_TEST_IMAGES, "curves": short},
               "curvature_settings": asdict(curvature_settings) if curvature_settings else None,
               "measure": "first / last residual-block input gradient RMS at initialisation (stem and head left "
