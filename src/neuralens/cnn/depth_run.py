@@ -151,7 +151,8 @@ def run_depth(specs: list[tuple[ModelSpec, str]], data: ImageData, seeds: list[i
     t0 = time.perf_counter()
     short = trainability(train_names or [], data, train_steps, train_points, seeds[0], out) if train_steps else {}
     seconds["short_training"] = time.perf_counter() - t0
-    result = {"seconds": seconds, "nets": nets, "seeds": seeds, "images": batch_size, "gradients": gradients, "trained": trained,
+    result = {"seconds": seconds, "nets": nets, "seeds": seeds, "images": batch_size, "gradients": gradients,
+              "trained": trained,
               "short_training": {"steps": train_steps, "test_images": TRAIN_TEST_IMAGES, "curves": short},
               "curvature_settings": asdict(curvature_settings) if curvature_settings else None,
               "measure": "first / last residual-block input gradient RMS at initialisation (stem and head left "
