@@ -13,9 +13,9 @@ import torch
 from torch import nn
 
 from neuralens.cnn.depth import has_shortcut, init_gradients, weight_depth, without_batchnorm
+from neuralens.core.rules import depth_rule, shortcut_rule
 from neuralens.models import create_model
 from neuralens.report.findings import depth_findings
-from neuralens.report.rules import depth_rule, shortcut_rule
 
 
 @pytest.mark.parametrize("depth", [8, 20, 56, 110])

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from neuralens.core import rules
 from neuralens.core.io import write_json
-from neuralens.report import rules
+from neuralens.core.rules import Decision, apart
+from neuralens.core.wording import speed_words, verdict_text
 from neuralens.report.findings import findings, gradient_finding, landscape_finding, nerf_findings
 from neuralens.report.html import table
-from neuralens.report.rules import Decision, apart
 from neuralens.report.sections import baseline_budget_sentence, precision_words
-from neuralens.report.wording import speed_words, verdict_text
 
 
 def _states(d: Decision) -> tuple[str, str]:
@@ -171,7 +171,7 @@ def test_the_wording_is_the_state_then_what_fired() -> None:
                                                       unit="seeds")})
     assert verdict_text("conditions", d) == "yes: at init: yes, the shortcut keeps the gradient nearer 1 (P 0.01, R " \
                                           "0.9 over 3 seeds)"
-    for question, by_rule in __import__("neuralens.report.wording", fromlist=["TEMPLATES"]).TEMPLATES.items():
+    for question, by_rule in __import__("neuralens.core.wording", fromlist=["TEMPLATES"]).TEMPLATES.items():
         assert by_rule, question
 
 

@@ -15,6 +15,8 @@ from typing import Any
 from torch import nn
 
 from neuralens.cnn.compare import compare
+from neuralens.cnn.depth_run import CurvatureSettings, run_depth
+from neuralens.cnn.depth_verdicts import depth_verdicts
 from neuralens.cnn.runs import run_gradflow, run_hessian, run_landscape, run_trajectory
 from neuralens.cnn.settings import HessianSettings, landscape_settings
 from neuralens.cnn.viz import plot_confusion, plot_history, plot_predictions
@@ -23,6 +25,7 @@ from neuralens.core.distributed import is_rank0
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import log, run_folder, write_json
 from neuralens.core.runtime import resolve_device
+from neuralens.core.wording import verdict_text
 from neuralens.data.cifar import ImageData, load_data_from_args
 from neuralens.models.build import build_model, check_model_data, set_normalization
 from neuralens.models.cards import check_classes
@@ -178,14 +181,11 @@ def trajectory_command(args: argparse.Namespace, run_dir: Path) -> int:
 
 def depth_command(args: argparse.Namespace, pairs: list[tuple[ModelSpec, str]]) -> int:
     """``neuralens depth``: the series measured into one run folder, then one verdict line per depth."""
-    from neuralens.cnn.depth_run import CurvatureSettings, run_depth
-    from neuralens.report.findings import depth_findings
-
     data = load_data_from_args(args)
     with run_folder(args.out, vars(args)):
         result = run_depth(pairs, data, list(range(args.seed, args.seed + args.seeds)), args.batch_size,
                            Path(args.out), args.train_names, args.train_steps,
                            curvature_settings=None if args.no_curvature else CurvatureSettings())
-    for f in depth_findings(result):
-        print(f"{f.question} {f.verdict}")
+    for question, _, decision in depth_verdicts(result):
+        print(f"{question} {verdict_text('conditions', decision)}")
     return 0

@@ -39,7 +39,7 @@ def is_rank0() -> bool:
 def all_reduce_sum(t: Tensor) -> Tensor:
     """``t`` summed over the processes, in place (unchanged outside torchrun)."""
     if in_distributed_run():
-        import torch.distributed as dist
+        import torch.distributed as dist  # lazy: only torchrun runs need the distributed package
 
         world()
         dist.all_reduce(t)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from neuralens.cnn.depth_verdicts import depth_pairs
 from neuralens.core.io import read_json
-from neuralens.report.findings import depth_findings, depth_pairs
+from neuralens.core.wording import span
+from neuralens.report.findings import depth_findings
 from neuralens.report.html import figure, paragraph, table
-from neuralens.report.wording import span
 
 #: published CIFAR-10 test error (%) by depth, as the papers report them (not measured here)
 PUBLISHED = [

@@ -15,6 +15,7 @@ from neuralens.cnn.landscape import load_landscape
 from neuralens.cnn.settings import DIRECTIONS
 from neuralens.core.io import read_json
 from neuralens.core.stats import interval_text
+from neuralens.core.wording import speed_words
 from neuralens.deform.explain import OFFSET_CHANNELS, OFFSET_IS_CONV
 from neuralens.nerf.explain import NERF_OTHER_SCENE, NERF_RENDERING
 from neuralens.nerf.seeds import GAIN_FIGURE
@@ -23,7 +24,6 @@ from neuralens.report.depth_section import depth_section
 from neuralens.report.findings import compare_budget, compare_folder, experiment_finding
 from neuralens.report.html import esc, figure, paragraph, table
 from neuralens.report.interactive import plot_div, surface_figure, video
-from neuralens.report.wording import speed_words
 
 
 def cnn_section(folder: Path) -> str | None:

@@ -1,12 +1,12 @@
-"""The one place that words decisions (:mod:`neuralens.report.rules`): a verdict is its state, then what fired."""
+"""The one place that words decisions (:mod:`neuralens.core.rules`): a verdict is its state, then what fired."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from neuralens.core.rules import Decision
 from neuralens.core.stats import interval_text
-from neuralens.report.rules import Decision
 
 
 def g(x: float) -> str:

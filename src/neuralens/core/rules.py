@@ -1,7 +1,7 @@
 """The study's questions as rules: each a small function from evidence (plain numbers) to a :class:`Decision`.
 
 A decision is ``yes`` / ``no`` / ``inconclusive``, the name of the rule that fired and the numbers it used; the
-words are :mod:`neuralens.report.wording`'s. Every comparison of two spreads goes through :func:`apart`.
+words are :mod:`neuralens.core.wording`'s. Every comparison of two spreads goes through :func:`apart`.
 """
 
 from __future__ import annotations
