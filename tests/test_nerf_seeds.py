@@ -68,7 +68,8 @@ def test_probe_gains_are_read_after_the_same_training() -> None:
 
 def _seed_cmp(gains: dict[str, float | None], base: float = 20.0, it: int = 400) -> dict:
     """One seed's compare.json: tiny at ``base`` dB, each improvement ``gain`` dB over it after ``it`` steps."""
-    common = {"iterations_per_s": 2.0, "time_to_baseline_final_psnr_s": None, "peak_rss_mb": 900.0}
+    common = {"iterations_per_s": 2.0, "time_to_baseline_final_psnr_s": None, "peak_rss_mb": 900.0,
+              "seconds": 180.0, "images_of_rays": 10.0}
     rows = {"tiny": {"psnr": base + 0.3, "ssim": 0.7, "iterations": 2 * it, **common}}
     for v, gain in gains.items():
         views = None if gain is None else {"iterations": it, "psnr": base + gain, "ssim": 0.72,
@@ -76,8 +77,8 @@ def _seed_cmp(gains: dict[str, float | None], base: float = 20.0, it: int = 400)
         rows[v] = {"psnr": base + (gain or 0), "ssim": 0.72, "iterations": it,
                    "test_views_at_equal_iterations": views, **common}
     return {"baseline": "tiny", "best": "tiny", "seconds_budget": 180, "iters_budget": None, "scene": "s",
-            "blank_psnr": {"best": 11.0}, "probe_points": {v: 9 for v in rows}, "variants": rows,
-            "test_views": [0, 1]}
+            "blank_psnr": {"best": 11.0}, "variants": rows, "test_views": [0, 1],
+            "precision": {v: "fp32" for v in rows}}
 
 
 def test_gains_are_paired_per_seed_and_judged_by_their_interval() -> None:

@@ -147,11 +147,11 @@ class _Run:
     def load_train_state(self, state: dict[str, Any]) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        self.epoch, self.step, self.history = state["epoch"], state["step"], state.get("history", [])
-        self.tally = list(state.get("tally", [0, 0, 0.0]))
+        self.epoch, self.step, self.history = state["epoch"], state["step"], state["history"]
+        self.tally = list(state["tally"])
         if self.average is not None:
             self.average.load_state_dict(state["average"])
-        self.averaged = bool(state.get("averaged", False))
+        self.averaged = bool(state["averaged"])
 
 
 def _setup(cfg: TrainConfig, data: ImageData, device: torch.device, memory_format: torch.memory_format) -> _Run:

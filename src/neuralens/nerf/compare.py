@@ -240,5 +240,5 @@ def run_compare(choice: SceneChoice, scene: Scene, budget: Budget, folder: Path,
                | {"seconds_budget": budget.seconds, "iters_budget": budget.iters, "batch_rays": budget.batch_rays,
                   "scene": scene.name,
                   "test_views": scene.test_idx,
-                  "blank_psnr": blank, "probe_points": {v: len(h) for v, h in summary["logs"].items()}})
+                  "blank_psnr": blank})
     return summary

@@ -31,7 +31,7 @@ def cnn_section(folder: Path) -> str | None:
     if summary is None:
         return None
     models = summary["models"]
-    mode = summary.get("mode", "train" if any(m.get("trained_here", True) for m in models) else "user")
+    mode = summary["mode"]
     intro = {"shipped": "The nets neuralens ships (--weights neuralens): VGG16-BN, ResNet18 and Plain18 (ResNet18 "
                         "with every shortcut removed), trained on the full CIFAR-10 training set; their model cards "
                         "record how. Nothing is trained here.",
@@ -208,23 +208,17 @@ def deform_section(folder: Path) -> str | None:
     return "".join(parts)
 
 
-def baseline_budget_sentence(base: dict, seconds: float | None) -> str:
-    """How much training the faithful baseline got, in its own and in the notebook's iterations (its measured
-    training time; the budget ``seconds`` for rows that lack it)."""
-    images = base.get("images_of_rays")
-    seen = f", {images:.1f} images' worth of rays" if images is not None else ""
-    trained = base.get("seconds", seconds)
-    took = f" in {trained:.1f} s" if trained is not None else ""
-    return (f"The faithful tiny_nerf baseline got {base['iterations']} iterations{took} "
-            f"({base['iterations_per_s']:.2f} it/s){seen}. The notebook trains 1000 iterations of one whole image "
-            "each; the curve against images of rays puts the two on one axis.")
+def baseline_budget_sentence(base: dict) -> str:
+    """How much training the faithful baseline got, in its own and in the notebook's iterations."""
+    return (f"The faithful tiny_nerf baseline got {base['iterations']} iterations in {base['seconds']:.1f} s "
+            f"({base['iterations_per_s']:.2f} it/s), {base['images_of_rays']:.1f} images' worth of rays. The "
+            "notebook trains 1000 iterations of one whole image each; the curve against images of rays puts the two "
+            "on one axis.")
 
 
-def precision_words(precision: dict[str, str | None] | None) -> str:
+def precision_words(precision: dict[str, str | None]) -> str:
     """Which variants' training steps ran in bfloat16 (compare.json's ``precision``: "bf16", "fp32", or both
-    joined by "+" for a run resumed in the other); empty when none did (and for comparisons from before it was
-    recorded, which trained in float32)."""
-    precision = precision or {}
+    joined by "+" for a run resumed in the other); empty when none did."""
     low = [v for v, p in precision.items() if p == "bf16"]
     mixed = [v for v, p in precision.items() if p and "+" in p]
     if not low and not mixed:
@@ -272,7 +266,7 @@ def nerf_section(folder: Path) -> str | None:
                             "the probe view against training, a thin line per seed, their mean thick"))
     rays = f", {cmp['batch_rays']} rays per step each" if cmp.get("batch_rays") else ""
     length, same = compare_budget(cmp)
-    parts.append(paragraph(f"Every variant trained for {length}{rays}{precision_words(cmp.get('precision'))} on "
+    parts.append(paragraph(f"Every variant trained for {length}{rays}{precision_words(cmp['precision'])} on "
                            f"{cmp['scene']} "
                            f"(test views {cmp['test_views']} held out)."))
     rows = [[v, r["psnr"], r["ssim"], r["iterations"], r["iterations_per_s"], r["time_to_baseline_final_psnr_s"],
@@ -286,7 +280,7 @@ def nerf_section(folder: Path) -> str | None:
     parts.append(figure(cmp_dir / "side_by_side.png", "a held-out view: each variant and its error"))
     base = cmp["variants"].get(BASELINE)
     if base:
-        parts.append(paragraph(baseline_budget_sentence(base, cmp.get("seconds_budget"))))
+        parts.append(paragraph(baseline_budget_sentence(base)))
     items = []
     for v, r in cmp["variants"].items():
         gain = f" Measured: {r['psnr']:.2f} dB"
