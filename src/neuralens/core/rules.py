@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neuralens.core.cpu_share import OTHER_WORK_LIMIT
+from neuralens.core.stats import mean_interval
 
 #: a landscape or gradient measure must differ by this factor (beyond the spread) before one model wins
 MARGIN = 1.25
@@ -106,6 +107,26 @@ def flatter_rule(rises_a: list[float], rises_b: list[float], eig_a: list[float],
     if eig_a and eig_b and apart(eig_a, eig_b, MARGIN, factor=True) == side:
         return Decision("inconclusive", "measures_disagree", ev)
     return Decision("yes" if side > 0 else "no", "apart", ev)
+
+
+#: a rank correlation whose interval stays inside +-this is "flat": no relation worth the name
+FLAT_CORRELATION = 0.2
+
+
+def adapts_rule(rhos: list[float]) -> Decision:
+    """Does the receptive field adapt to the object's size? Over >= MIN_SEEDS training seeds, each seed's rank
+    correlation of object scale and effective dilation: yes when the 95% interval of their mean lies above zero,
+    no when it lies inside +-FLAT_CORRELATION (flat within the spread), else inconclusive."""
+    ev: dict[str, Any] = {"kind": "adapts", "rhos": rhos, "needed": MIN_SEEDS, "flat": FLAT_CORRELATION}
+    if len(rhos) < MIN_SEEDS:
+        return Decision("inconclusive", "thin", ev)
+    ev.update(mean_interval(rhos))
+    lo, hi = ev["ci95"]
+    if lo > 0:
+        return Decision("yes", "grows", ev)
+    if -FLAT_CORRELATION < lo and hi < FLAT_CORRELATION:
+        return Decision("no", "flat", ev)
+    return Decision("inconclusive", "wide", ev)
 
 
 def above_chance(accuracy: float, num_classes: int, n: int) -> bool:

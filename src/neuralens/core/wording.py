@@ -99,6 +99,15 @@ TEMPLATES: dict[str, dict[str, Callable[[dict[str, Any], dict[str, str]], str]]]
         "none_better": lambda e, n: f"every variant's own rule says it does not beat {n['base']}",
         "none_decided": lambda e, n: f"no variant beats {n['base']} by its own rule (rows below)",
     },
+    "adapts": {
+        "thin": lambda e, n: f"{len(e['rhos'])} training seed(s), the rule needs {e['needed']}",
+        "grows": lambda e, n: f"the dilation grows with the object: rank correlation {e['mean']:+.2f} over "
+                              f"{e['n']} seeds, 95% interval {interval_text(e['ci95'])}",
+        "flat": lambda e, n: f"flat: rank correlation {e['mean']:+.2f}, 95% interval {interval_text(e['ci95'])} "
+                             f"inside +-{e['flat']}",
+        "wide": lambda e, n: f"rank correlation {e['mean']:+.2f}, 95% interval {interval_text(e['ci95'])}: neither "
+                             f"above zero nor inside +-{e['flat']}",
+    },
     "headroom": {
         "not_learned": lambda e, n: f"{n['variant']} did not learn ({_learned_rule(e)})",
         "lifts": lambda e, n: f"{n['more']} samples lift its render by {e['gain']:.1f} dB",
