@@ -89,3 +89,19 @@ def test_composed_sampling_locations_equal_a_direct_computation() -> None:
     direct_top = moved(torch.tensor([[5.0, 6.0]]), 1)
     assert torch.allclose(top, direct_top, atol=1e-5)
     assert torch.allclose(both, moved(direct_top, 0), atol=1e-4)
+
+
+def test_the_task_knows_each_objects_scale_and_an_untrained_dcn_reads_no() -> None:
+    """The geometry task's masks grow with the drawn scale; a small_dcn at initialisation (zero offsets) samples
+    like a plain conv, dilation 1 on object and background alike, so the rule says "no"."""
+    from neuralens.deform.adaptation import AdaptSettings, layer_dilations, scaled_shapes
+    from neuralens.models import create_model
+
+    data, scale, masks = scaled_shapes(AdaptSettings(n_train=40, n_test=60))
+    assert scale.min() >= 0.25 and scale.max() <= 0.9 and scale.max() / scale.min() > 3
+    assert spearman(scale, masks.mean((1, 2))) > 0.9
+    torch.manual_seed(0)
+    layers = layer_dilations(create_model("small_dcn", num_classes=10), data.x_test, masks)
+    assert len(layers) == 3 and all(np.allclose(lay["object"], 1.0) for lay in layers)
+    rhos = [rank_correlation(scale, np.asarray(lay["object"]), 100, k)["rho"] for k, lay in enumerate(layers)]
+    assert adapts_rule(rhos).state == "no"

@@ -42,19 +42,29 @@ def _shape_mask(label: int, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def make_synthetic_arrays(n: int, seed: int, size: int = 32) -> tuple[np.ndarray, np.ndarray]:
     """Return ``x`` (n, size, size, 3) uint8 and balanced labels ``y`` (n,) int64, fully determined by seed."""
+    x, y, _, _ = make_shapes(n, seed, size)
+    return x, y
+
+
+def make_shapes(n: int, seed: int, size: int = 32, scales: tuple[float, float] = (0.45, 0.8),
+                shift: float = 0.3) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The shapes of :func:`make_synthetic_arrays` with their geometry: ``x`` uint8 (n, size, size, 3), labels
+    ``y``, each object's ``scale`` (n,) (its half-size in units of half the image, drawn uniformly from
+    ``scales``) and its pixel ``mask`` (n, size, size) bool; centres within +-``shift`` of the middle."""
     rng = np.random.default_rng(seed)
     y = np.arange(n) % 10
     rng.shuffle(y)
     lin = (np.arange(size) + 0.5) / size * 2 - 1
     v, u = np.meshgrid(lin, lin, indexing="ij")  # v: rows (down), u: columns (right)
     images = np.empty((n, size, size, 3), dtype=np.float32)
+    scale_of, masks = np.empty(n), np.empty((n, size, size), dtype=bool)
     for label in range(10):
         idx = np.nonzero(y == label)[0]
         k = len(idx)
         if k == 0:
             continue
-        cx, cy = rng.uniform(-0.3, 0.3, (2, k, 1, 1))
-        scale = rng.uniform(0.45, 0.8, (k, 1, 1))
+        cx, cy = rng.uniform(-shift, shift, (2, k, 1, 1))
+        scale = rng.uniform(*scales, (k, 1, 1))
         theta = np.deg2rad(rng.uniform(-20, 20, (k, 1, 1)))
         du, dv = (u - cx) / scale, (v - cy) / scale
         xs = np.cos(theta) * du + np.sin(theta) * dv
@@ -70,5 +80,6 @@ def make_synthetic_arrays(n: int, seed: int, size: int = 32) -> tuple[np.ndarray
         img = np.where(mask, fg, bg + gradient)
         img = img + rng.normal(0, 0.05, img.shape)
         images[idx] = img.astype(np.float32)
+        scale_of[idx], masks[idx] = scale[:, 0, 0], mask[..., 0]
     x = (np.clip(images, 0, 1) * 255 + 0.5).astype(np.uint8)
-    return x, y.astype(np.int64)
+    return x, y.astype(np.int64), scale_of, masks
