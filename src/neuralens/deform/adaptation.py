@@ -19,10 +19,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from neuralens.core import rules
+from neuralens.core.io import write_json
 from neuralens.core.progress import progress
+from neuralens.core.rules import Decision
+from neuralens.core.wording import span
 from neuralens.data.cifar import ImageData
 from neuralens.data.synthetic import SYNTHETIC_CLASSES, make_shapes
 from neuralens.deform.dilation import effective_dilation, object_mean, rank_correlation
+from neuralens.deform.viz import plot_dilation_by_scale, plot_small_and_large
 from neuralens.models.checkpoint import load_classifier
 from neuralens.models.train import TrainConfig, train
 
@@ -86,4 +91,28 @@ def run_adaptation(settings: AdaptSettings, out: Path, log: Any = print, device:
         runs.append(row)
     result = {"settings": asdict(settings), "data": data.source, "n_test": len(scale), "scales": scale.tolist(),
               "bins": BINS, "runs": runs}
+    write_json(out / "adapt.json", result)
+    plot_dilation_by_scale(result, out / "dilation_by_scale.png")
+    model, _ = load_classifier(out / "seed_0" / "small_dcn" / "model.pt", "small_dcn")
+    plot_small_and_large(model, data.x_test[int(np.argmin(scale))].float() / 255,
+                         data.x_test[int(np.argmax(scale))].float() / 255, out / "small_and_large.png")
     return result
+
+
+def adaptation_verdicts(result: dict[str, Any]) -> list[tuple[str, str, str, Decision]]:
+    """(question, numbers, wording key, decision): does the last deformable layer's dilation grow with the object
+    (rules.adapts_rule over training seeds), and does the deformable net score higher than the plain one (the
+    seeds' mean accuracies, beyond two standard errors of the test images)."""
+    runs = result["runs"]
+    last = [run["layers"][-1]["correlation"] for run in runs]
+    numbers = ("rank correlation of object scale and the last deformable layer's mean effective dilation, per "
+               "training seed: " + ", ".join(f"{c['rho']:+.2f} [{c['ci95'][0]:+.2f}, {c['ci95'][1]:+.2f}]"
+                                              for c in last) + f" over {result['n_test']} test images")
+    acc = {n: [run[n]["accuracy"] for run in runs] for n in ("small_dcn", "small_cnn")}
+    mean = {n: sum(v) / len(v) for n, v in acc.items()}
+    return [("Does the deformable receptive field adapt to the object's size?", numbers, "adapts",
+             rules.adapts_rule([c["rho"] for c in last])),
+            ("Does the deformable net score higher on it than the same net with plain convs?",
+             f"test accuracy per seed: small_dcn {span(acc['small_dcn'])}, small_cnn {span(acc['small_cnn'])} "
+             f"on {result['n_test']} images", "difference",
+             rules.difference_rule(mean["small_dcn"], mean["small_cnn"], result["n_test"], 10))]

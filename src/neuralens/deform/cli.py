@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from neuralens.core.cliargs import Formatter, nonneg_int, positive_float, positive_int, width_multiplier
+from neuralens.core.cliargs import Formatter, device_name, nonneg_int, positive_float, positive_int, width_multiplier
 from neuralens.core.files import check_weights_file
 from neuralens.core.io import check_out
 from neuralens.data.args import add_data_args, check_data_args
@@ -25,6 +25,13 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     from neuralens.deform.commands import experiment_command
 
     return experiment_command(args)
+
+
+def _cmd_adapt(args: argparse.Namespace) -> int:
+    check_out(args.out)
+    from neuralens.deform.commands import adapt_command
+
+    return adapt_command(args)
 
 
 def _cmd_viz(args: argparse.Namespace) -> int:
@@ -61,6 +68,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--out", default="runs/dcn", help="run folder: one subfolder per net, results.json, curves.png")
     add_data_args(e)
     e.set_defaults(func=_cmd_experiment)
+
+    a = dsub.add_parser("adapt", help="does the receptive field adapt to the object's size? (Dai et al. 2017, "
+                        "Table 2)", formatter_class=Formatter,
+                        epilog="example:\n  neuralens deform adapt --out runs/adapt")
+    a.add_argument("--epochs", type=positive_int, default=6, help="passes over the training images, both nets")
+    a.add_argument("--seeds", type=positive_int, default=3, help="training seeds (the verdict needs 3)")
+    a.add_argument("--train-size", type=positive_int, default=6000, help="training images of the shapes task")
+    a.add_argument("--test-size", type=positive_int, default=600, help="test images measured")
+    a.add_argument("--device", type=device_name, default="auto", help="auto | cpu | cuda[:N]")
+    a.add_argument("--out", default="runs/adapt", help="run folder: adapt.json, figures, one folder per seed")
+    a.set_defaults(func=_cmd_adapt)
 
     v = dsub.add_parser("viz", help="sampling points of one pixel through 1-3 deformable layers; offset heat map",
                         formatter_class=Formatter,

@@ -10,7 +10,9 @@ import torch
 
 from neuralens.core.errors import NeuralensError
 from neuralens.core.io import log, run_folder, write_json
+from neuralens.core.wording import verdict_text
 from neuralens.data.cifar import load_data_from_args
+from neuralens.deform.adaptation import AdaptSettings, adaptation_verdicts, run_adaptation
 from neuralens.deform.check import TOLERANCE, check_report
 from neuralens.deform.experiment import run_experiment, warped_data
 from neuralens.deform.viz import plot_experiment, plot_offset_heatmaps, plot_sampling_points
@@ -60,4 +62,14 @@ def viz_command(args: argparse.Namespace) -> int:
     print(plot_sampling_points(model, image, out / "sampling_points.png",
                                title=f"where one output pixel samples: {note}"))
     print(plot_offset_heatmaps(model, image, out / "offset_magnitude.png"))
+    return 0
+
+
+def adapt_command(args: argparse.Namespace) -> int:
+    """``neuralens deform adapt``: the adaptation experiment into one run folder, then its two verdicts."""
+    settings = AdaptSettings(n_train=args.train_size, n_test=args.test_size, epochs=args.epochs, seeds=args.seeds)
+    with run_folder(Path(args.out), vars(args)):
+        result = run_adaptation(settings, Path(args.out), log=log, device=args.device)
+    for question, _, key, decision in adaptation_verdicts(result):
+        print(f"{question} {verdict_text(key, decision)}")
     return 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -85,4 +86,47 @@ def plot_experiment(results: dict[str, Any], path: str | Path) -> Path:
     b.set_ylabel("test loss")
     b.legend(fontsize=8)
     fig.suptitle(f"plain vs deformable 3x3 layers on {results['data']}")
+    return save_figure(fig, path)
+
+
+def plot_dilation_by_scale(result: dict[str, Any], path: str | Path) -> Path:
+    """Dai et al.'s Table 2 as a figure: each deformable layer's mean effective dilation over the object's pixels
+    per scale bin, and over the background, pooled over training seeds (a box per bin)."""
+    scale = np.asarray(result["scales"])
+    layers = len(result["runs"][0]["layers"])
+    fig, axes = plt.subplots(1, layers, figsize=(4.2 * layers, 3.8), sharey=True, squeeze=False)
+    for k, ax in enumerate(axes[0]):
+        boxes, labels = [], []
+        for name, (lo, hi) in result["bins"].items():
+            inside = (scale >= lo) & (scale < hi)
+            boxes.append([v for run in result["runs"] for v, ok in zip(run["layers"][k]["object"], inside)
+                          if ok and v == v])
+            labels.append(f"{name}\n({lo:.2f}-{hi:.2f})")
+        boxes.append([v for run in result["runs"] for v in run["layers"][k]["background"] if v == v])
+        labels.append("background")
+        ax.boxplot(boxes, showfliers=False)
+        ax.set_xticks(range(1, len(labels) + 1), labels, fontsize=8)
+        rhos = ", ".join(f"{run['layers'][k]['correlation']['rho']:+.2f}" for run in result["runs"])
+        ax.set_title(f"deformable layer {k + 1}: rank correlation {rhos}", fontsize=9)
+        ax.axhline(1.0, color="0.5", ls=":", lw=1)
+    axes[0][0].set_ylabel("mean effective dilation (pixels)")
+    fig.suptitle("how far apart the learned taps sample, by object size (Dai et al. 2017, Table 2)")
+    return save_figure(fig, path)
+
+
+def plot_small_and_large(model: SmallCNN, small: Tensor, large: Tensor, path: str | Path) -> Path:
+    """Where the centre pixel of the last deformable layer samples (all three layers composed) on a small and on
+    a large object, side by side: adaptation made visible."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.6))
+    model.eval()
+    for ax, image, name in zip(axes, (small, large), ("smallest object", "largest object")):
+        with torch.no_grad():
+            model(image[None])
+        layers = model.deform_layers()
+        h = layers[-1].last_offset.shape[-2]
+        pts = _to_input(receptive_points(layers, h / 2, h / 2)[-1], image.shape[-1] / h)
+        ax.imshow(image.permute(1, 2, 0).numpy(), extent=(-0.5, image.shape[-1] - 0.5, image.shape[-2] - 0.5, -0.5))
+        ax.scatter(pts[:, 1], pts[:, 0], s=4, c="yellow", edgecolors="black", linewidths=0.2)
+        ax.set_title(f"{name}: {len(pts)} sampling points of one pixel", fontsize=9)
+        ax.axis("off")
     return save_figure(fig, path)
