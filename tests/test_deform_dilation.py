@@ -105,3 +105,21 @@ def test_the_task_knows_each_objects_scale_and_an_untrained_dcn_reads_no() -> No
     assert len(layers) == 3 and all(np.allclose(lay["object"], 1.0) for lay in layers)
     rhos = [rank_correlation(scale, np.asarray(lay["object"]), 100, k)["rho"] for k, lay in enumerate(layers)]
     assert adapts_rule(rhos).state == "no"
+
+
+def test_the_adapt_command_writes_its_measurements_and_refuses_to_judge_an_untrained_net(tmp_path) -> None:
+    """End to end at a toy size: one epoch on 256 images leaves both nets at chance, so the adaptation verdict is
+    "inconclusive" (untrained offsets), not the "no" their zero offsets would give."""
+    import json
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "neuralens.cli", "-q", "deform", "adapt", "--epochs", "1",
+                          "--train-size", "256", "--test-size", "64", "--out", str(tmp_path / "a")],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    result = json.loads((tmp_path / "a" / "adapt.json").read_text())
+    assert len(result["runs"]) == 3 and len(result["runs"][0]["layers"]) == 3 and len(result["scales"]) == 64
+    assert "adapt to the object's size? inconclusive: the deformable net is at chance" in res.stdout
+    for fig in ("dilation_by_scale.png", "small_and_large.png"):
+        assert (tmp_path / "a" / fig).stat().st_size > 0

@@ -105,7 +105,7 @@ def test_findings_come_first_and_no_paragraph_is_repeated(
         [f"Does {v} beat tiny after the same training?" for v in judged]
     depths = json.loads((out / "depth" / "depth.json").read_text())["nets"]
     assert [r.question for r in rows[:3]] == [f"Does the identity shortcut matter at {d} layers?" for d in (8, 20, 56)]
-    assert len(rows) == 8 + len(judged) + len(depths) // 2 and all(r.verdict for r in rows)
+    assert len(rows) == 9 + len(judged) + len(depths) // 2 and all(r.verdict for r in rows)
     assert html.index("Findings") < html.index("<section") < html.index("Appendix: run settings")
     for r in rows:  # every verdict is on the page, computed from the run's numbers
         assert escape(r.verdict) in html

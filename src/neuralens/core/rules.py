@@ -113,11 +113,14 @@ def flatter_rule(rises_a: list[float], rises_b: list[float], eig_a: list[float],
 FLAT_CORRELATION = 0.2
 
 
-def adapts_rule(rhos: list[float]) -> Decision:
+def adapts_rule(rhos: list[float], learned: bool = True) -> Decision:
     """Does the receptive field adapt to the object's size? Over >= MIN_SEEDS training seeds, each seed's rank
     correlation of object scale and effective dilation: yes when the 95% interval of their mean lies above zero,
-    no when it lies inside +-FLAT_CORRELATION (flat within the spread), else inconclusive."""
+    no when it lies inside +-FLAT_CORRELATION (flat within the spread), else inconclusive. A net that has not
+    ``learned`` the task (at chance) says nothing either way: its offsets are still the initial zeros."""
     ev: dict[str, Any] = {"kind": "adapts", "rhos": rhos, "needed": MIN_SEEDS, "flat": FLAT_CORRELATION}
+    if not learned:
+        return Decision("inconclusive", "not_learned", ev)
     if len(rhos) < MIN_SEEDS:
         return Decision("inconclusive", "thin", ev)
     ev.update(mean_interval(rhos))

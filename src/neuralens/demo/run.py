@@ -31,14 +31,14 @@ from neuralens.data.cifar import ImageData, load_image_data
 from neuralens.data.home import FETCHERS, TINY_NERF_FILE, cifar_root, data_home, has_cifar, nerf_scene
 from neuralens.data.scene_spec import SceneChoice
 from neuralens.data.scenes import load_choice, load_scene
+from neuralens.deform.adaptation import AdaptSettings, run_adaptation, scaled_shapes
 from neuralens.deform.check import check_report
-from neuralens.deform.experiment import run_experiment, warped_data
 from neuralens.deform.speed import time_one_shape
-from neuralens.deform.viz import plot_experiment, plot_offset_heatmaps, plot_sampling_points
+from neuralens.deform.viz import plot_offset_heatmaps, plot_sampling_points
 from neuralens.demo.config import STEP_TITLES, DemoConfig
 from neuralens.models.build import build_model, check_model_data
 from neuralens.models.cards import SHIPPED, available, read_card
-from neuralens.models.checkpoint import model_from_checkpoint
+from neuralens.models.checkpoint import load_classifier, model_from_checkpoint
 from neuralens.models.spec import parse_model_spec
 from neuralens.models.train import TrainConfig, evaluate, train
 from neuralens.nerf.budget import Budget
@@ -266,23 +266,27 @@ def _trajectory(run: DemoRun, folder: Path, settings: LandscapeSettings) -> None
     run_trajectory(folder / "run", data, replace(settings, steps=5 if run.quick else 11), folder)
 
 
+#: the demo's adaptation experiment: three training seeds (the verdict needs them), fewer images and epochs than
+#: `neuralens deform adapt`'s defaults (the report says which)
+DEMO_ADAPT = AdaptSettings(n_train=3000, n_test=300, epochs=4)
+DEMO_ADAPT_QUICK = AdaptSettings(n_train=512, n_test=128, epochs=1)
+
+
 def _deform_step(run: DemoRun, folder: Path) -> None:
-    """Op check against torchvision, interleaved timings, the DCN-vs-CNN experiment and the sampling figures."""
+    """Op check against torchvision, interleaved timings, the adaptation experiment (does the receptive field
+    follow the object's size?) and the sampling figures of its deformable net."""
     quick, seed = run.quick, run.cfg.seed
     write_json(folder / "check.json", check_report(4 if quick else 8, seed))
     shape = (2, 32, 16) if quick else (8, 64, 32)
     write_json(folder / "speed.json", time_one_shape(*shape, repeats=5 if quick else 7))
-    n_train, n_test, epochs = (512, 256, 1) if quick else (3000, 1000, 3)
-    data = warped_data(run.data(n_train, n_test), seed)
-    res = run_experiment(data, folder / "experiment", epochs, 0.5, seed, log=log, device=run.cfg.device)
-    write_json(folder / "experiment" / "results.json", {**res, "num_classes": data.num_classes,
-                                                         "n_test": len(data.x_test)})
-    plot_experiment(res, folder / "experiment" / "curves.png")
-    model = model_from_checkpoint(load_checkpoint(folder / "experiment" / "small_dcn" / "model.pt"))
-    image = data.x_test[0].float() / 255
-    plot_sampling_points(model, image, folder / "sampling_points.png",
-                         title="where one output pixel samples, with the experiment's learned offsets")
-    plot_offset_heatmaps(model, image, folder / "offset_magnitude.png")
+    settings = DEMO_ADAPT_QUICK if quick else DEMO_ADAPT
+    run_adaptation(settings, folder / "adapt", log=log, device=run.cfg.device)
+    model, _ = load_classifier(folder / "adapt" / "seed_0" / "small_dcn" / "model.pt", "small_dcn")
+    data, _, _ = scaled_shapes(settings)
+    plot_sampling_points(model, data.x_test[0].float() / 255, folder / "sampling_points.png",
+                         title="where one output pixel samples, with the adaptation experiment's learned offsets")
+    plot_offset_heatmaps(model, data.x_test[0].float() / 255, folder / "offset_magnitude.png")
+
 
 
 def resolve_data(run: DemoRun) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from neuralens.core.io import read_json
 from neuralens.core.rules import Decision
 from neuralens.core.stats import interval_text
 from neuralens.core.wording import span, verdict_text
+from neuralens.deform.adaptation import adaptation_verdicts
 from neuralens.deform.check import TOLERANCE
 from neuralens.nerf.budget import recorded_budget
 
@@ -150,16 +151,9 @@ def deform_findings(check: dict[str, Any], speed: dict[str, Any] | None) -> list
     return out
 
 
-def experiment_finding(res: dict[str, Any]) -> Finding | None:
-    """Does the deformable net beat the plain one on warped images? See rules.difference_rule."""
-    acc = {n: r["accuracy"] for n, r in res.get("models", {}).items()}
-    if not {"small_cnn", "small_dcn"} <= set(acc):
-        return None
-    n = res.get("n_test", 0)
-    numbers = (f"small_dcn {acc['small_dcn']:.4f}, small_cnn {acc['small_cnn']:.4f} on {n or '?'} warped test "
-               f"images after {res.get('epochs')} epoch(s)")
-    d = rules.difference_rule(acc["small_dcn"], acc["small_cnn"], n, res.get("num_classes", 10))
-    return finding("Do deformable layers help on geometrically varied images?", numbers, "deform", "difference", d)
+def adaptation_findings(result: dict[str, Any]) -> list[Finding]:
+    """The deformable adaptation experiment's two rows (:func:`neuralens.deform.adaptation.adaptation_verdicts`)."""
+    return [finding(q, numbers, "deform", key, d) for q, numbers, key, d in adaptation_verdicts(result)]
 
 
 def nerf_findings(cross: dict[str, Any] | None, cmp: dict[str, Any] | None,
@@ -280,9 +274,8 @@ def findings(run_dir: Path) -> list[Finding]:
         out.append(accuracy_finding(summary))
     if check := _json(run_dir / "deform" / "check.json"):
         out += deform_findings(check, _json(run_dir / "deform" / "speed.json"))
-    experiment = _json(run_dir / "deform" / "experiment" / "results.json")
-    if experiment and (f := experiment_finding(experiment)):
-        out.append(f)
+    if adapt := _json(run_dir / "deform" / "adapt" / "adapt.json"):
+        out += adaptation_findings(adapt)
     over = _json(run_dir / "nerf" / "compare" / "seeds.json")
     out += nerf_findings(_json(run_dir / "nerf" / "cross_scene.json"),
                          _json(compare_folder(run_dir / "nerf", over) / "compare.json"), over)

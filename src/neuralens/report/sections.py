@@ -21,7 +21,7 @@ from neuralens.nerf.explain import NERF_OTHER_SCENE, NERF_RENDERING
 from neuralens.nerf.seeds import GAIN_FIGURE
 from neuralens.nerf.variants import BASELINE, VARIANTS
 from neuralens.report.depth_section import depth_section
-from neuralens.report.findings import compare_budget, compare_folder, experiment_finding
+from neuralens.report.findings import compare_budget, compare_folder
 from neuralens.report.html import esc, figure, paragraph, table
 from neuralens.report.interactive import plot_div, surface_figure, video
 
@@ -189,23 +189,32 @@ def deform_section(folder: Path) -> str | None:
                                f"{len(rounds)} interleaved rounds: {speed_words(sp['speedup_vs_torchvision'])} than "
                                f"torchvision's CPU kernel (median; rounds from {min(rounds):.2f}x to "
                                f"{max(rounds):.2f}x). The full table with peak memory is in BENCHMARKS.md."))
-    res_path = folder / "experiment" / "results.json"
-    if res_path.is_file():
-        res = read_json(res_path)
-        rows = [[n, r["accuracy"], r["loss"], r["params"], r["seconds"]] for n, r in res["models"].items()]
-        parts.append(paragraph(f"Experiment: {res['data']}, {res['epochs']} epoch(s), width {res['width']}, "
-                               "same recipe and budget for both networks."))
-        parts.append(table(["model", "test accuracy", "test loss", "parameters", "train s"], rows))
-        verdict = experiment_finding(res)
-        if verdict is not None:
-            parts.append(paragraph(f"Verdict: {verdict.verdict}."))
-        parts.append(figure(folder / "experiment" / "curves.png", "accuracy and loss per epoch"))
+    if (folder / "adapt" / "adapt.json").is_file():
+        parts.append(adaptation_part(folder / "adapt"))
     parts.append(figure(folder / "sampling_points.png", "where one output pixel samples: regular grid vs 1, 2, 3 "
                                                         "deformable layers (9, 81, 729 points)"))
     parts.append(figure(folder / "offset_magnitude.png", "offset magnitude per output location"))
     parts.append(paragraph(OFFSET_CHANNELS, "explain"))
     parts.append(paragraph(OFFSET_IS_CONV, "explain"))
     return "".join(parts)
+
+
+def adaptation_part(folder: Path) -> str:
+    """The adaptation experiment: its settings, the dilation per object size and the two figures."""
+    res = read_json(folder / "adapt.json")
+    st = res["settings"]
+    rows = [[run["seed"], run["small_dcn"]["accuracy"], run["small_cnn"]["accuracy"],
+             *(f"{lay['correlation']['rho']:+.2f}" for lay in run["layers"])] for run in res["runs"]]
+    text = (f"Does the receptive field adapt to the object? {res['data']}: small_dcn and small_cnn trained "
+            f"{st['epochs']} epoch(s) on {st['n_train']} images per training seed, {len(res['runs'])} seeds; each "
+            f"deformable layer's mean effective dilation (mean distance between adjacent taps' sampling locations, "
+            f"Dai et al. 2017) on the object's pixels of {res['n_test']} test images, against the object's scale.")
+    layers = len(res["runs"][0]["layers"])
+    return (paragraph(text) + table(["seed", "small_dcn accuracy", "small_cnn accuracy",
+                                     *(f"layer {k + 1} rank correlation" for k in range(layers))], rows)
+            + figure(folder / "dilation_by_scale.png", "effective dilation by object size, and on the background")
+            + figure(folder / "small_and_large.png", "one pixel's sampling points on the smallest and the largest "
+                                                     "object (seed 0)"))
 
 
 def baseline_budget_sentence(base: dict) -> str:
