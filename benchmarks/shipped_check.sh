@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 data=${DATA:-../shared/data/cifar10}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-for arch in resnet18 vgg16_bn plain18; do
+archs=$(python -c "from neuralens.models.cards import available; print(' '.join(available()))")
+for arch in $archs; do
   line=$(neuralens -q eval --model "$arch" --weights neuralens --data "$data" --out "$tmp/$arch" | grep -i accuracy)
   card=$(python -c "from neuralens.models.cards import read_card; print(read_card('$arch')['metrics']['accuracy'])")
   got=$(python -c "import json; print(json.load(open('$tmp/$arch/metrics.json'))['accuracy'])")
@@ -23,7 +24,9 @@ from neuralens.models import create_model
 from neuralens.models.cards import PRETRAINED_DIR
 
 assert "/venv/" in neuralens.__file__, neuralens.__file__  # the installed wheel, not this checkout
-for arch in ("resnet18", "vgg16_bn", "plain18"):
+from neuralens.models.cards import available
+
+for arch in available():
     net = create_model(arch, pretrained=True)
     print(f"fresh venv: {arch} from {PRETRAINED_DIR}: card accuracy {net.neuralens_card['metrics']['accuracy']:.4f}")
 EOF
