@@ -67,7 +67,7 @@ def main() -> None:
     ap.add_argument("--archs", default=",".join(ARCHS), help="which nets to export (comma-separated)")
     ap.add_argument("--note", default="", help="how the run went (e.g. shared CPU), recorded in the card")
     ap.add_argument("--threads", type=int, default=None,
-                    help="the training's CPU threads, for runs whose config.json predates recording them")
+                    help="the training's CPU threads, for runs whose checkpoint predates recording them")
     args = ap.parse_args()
     data = load_image_data(args.data)
     files = sorted(Path(args.data).glob("*.npz"))

@@ -122,8 +122,9 @@ def landscape_command(args: argparse.Namespace, spec: ModelSpec) -> int:
     with run_folder(out, vars(args)) if is_rank0() else contextlib.nullcontext():  # torchrun: rank 0 writes
         res = run_landscape(spec.text, args.weights, data, landscape_settings(args), out, args.width, args.normalize)
     s = res["sharpness"]
-    print(f"{spec.text}: centre loss {s['loss_centre']:.4f}, rise at r=0.5 {s['mean_rise_r0.5']:.4g}, "
-          f"at r=1 {s['mean_rise_r1']:.4g} -> {out / 'landscape.npz'}")
+    if is_rank0():  # (torchrun: every rank holds the same grid; one speaks)
+        print(f"{spec.text}: centre loss {s['loss_centre']:.4f}, rise at r=0.5 {s['mean_rise_r0.5']:.4g}, "
+              f"at r=1 {s['mean_rise_r1']:.4g} -> {out / 'landscape.npz'}")
     return 0
 
 

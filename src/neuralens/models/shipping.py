@@ -40,7 +40,7 @@ def export_shipped(run_dir: Path, data: ImageData, dest: Path, command: str, dat
 
     ``earlier``: the epoch history of the runs this one continued (``train --pretrained RUN/model.pt``), so the
     card's epochs, seconds and per-epoch accuracies cover the whole recipe, not only its last stage. ``threads``:
-    the training's CPU threads (default: what the run's config.json recorded)."""
+    the training's CPU threads (default: what its checkpoint recorded)."""
     ckpt = load_checkpoint(run_dir / "model.pt", kind="classifier")
     arch, config = ckpt["arch"], ckpt["config"]
     model = model_from_checkpoint(ckpt, run_dir / "model.pt").eval()
@@ -54,8 +54,7 @@ def export_shipped(run_dir: Path, data: ImageData, dest: Path, command: str, dat
     metrics = read_json(run_dir / "metrics.json") if (run_dir / "metrics.json").is_file() else {}
     history = list(earlier or []) + (metrics.get("history") or ckpt.get("train_state", {}).get("history", []))
     recipe = config.get("train", {})
-    if threads is None:
-        threads = read_json(run_dir / "config.json")["env"].get("threads")
+    threads = config["threads"] if threads is None else threads
     card = {
         "arch": arch, "width": float(config["width"]), "num_classes": n, "classes": list(data.classes),
         "normalization": _normalization(stored),

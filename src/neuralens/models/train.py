@@ -226,6 +226,7 @@ def train(cfg: TrainConfig, data: ImageData, out: str | Path, resume: bool = Fal
     shard = slice(rank * cfg.batch_size // size, (rank + 1) * cfg.batch_size // size)
     criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     config = {"num_classes": data.num_classes, "width": cfg.width, "classes": data.classes,
+              "threads": torch.get_num_threads(), "processes": size,
               "normalisation": "inside the model (preprocess.mean/std)", "data": data.source,
               "data_spec": cfg.data, "train": {**{k: v for k, v in asdict(cfg).items() if k != "resume_keys"},
                                                **_data_identity(data)}}
