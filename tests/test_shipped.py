@@ -137,14 +137,16 @@ def _env() -> dict[str, str]:
 SHIPPED_NETS = ("resnet18", "vgg16_bn", "plain18")
 #: a floor that catches a broken export or a bad recipe change (these nets measure 0.872-0.881 here); the issue's
 #: targets (resnet18 0.88, vgg16_bn 0.87) and whether they were met are in BENCHMARKS.md, not asserted here
-FLOORS = {"resnet18": 0.85, "vgg16_bn": 0.85, "plain18": 0.80}
+FLOORS = {"resnet18": 0.85, "vgg16_bn": 0.85, "plain18": 0.80, "resnet20": 0.84, "plain20": 0.82,
+          "resnet56": 0.85, "plain56": 0.65}
 
 
-def test_the_package_ships_three_cifar10_nets_within_the_size_budget() -> None:
+def test_the_package_ships_its_cifar10_nets_within_the_size_budget() -> None:
+    """The three nets of the study (8 MB at most) and the depth series (8 MB more at most)."""
     assert set(SHIPPED_NETS) <= set(available()), f"shipped: {available()} (see benchmarks/export_pretrained.py)"
     total = sum(p.stat().st_size for p in PRETRAINED_DIR.iterdir())
-    assert total <= 8 * 2**20, f"{total / 2**20:.1f} MiB of shipped weights"
-    for arch in SHIPPED_NETS:
+    assert total <= 16 * 2**20, f"{total / 2**20:.1f} MiB of shipped weights"
+    for arch in available():
         card = read_card(arch)
         assert card["num_classes"] == 10 and card["classes"][0] == "airplane" and card["metrics"]["n_test"] == 10000
         assert card["metrics"]["accuracy"] >= FLOORS[arch], (arch, card["metrics"]["accuracy"])
