@@ -94,14 +94,18 @@ def test_composed_sampling_locations_equal_a_direct_computation() -> None:
 def test_the_task_knows_each_objects_scale_and_an_untrained_dcn_reads_no() -> None:
     """The geometry task's masks grow with the drawn scale; a small_dcn at initialisation (zero offsets) samples
     like a plain conv, dilation 1 on object and background alike, so the rule says "no"."""
-    from neuralens.deform.adaptation import AdaptSettings, layer_dilations, scaled_shapes
-    from neuralens.models import create_model
+    from neuralens.deform.adaptation import BACKGROUND, AdaptSettings, layer_dilations, make_net, scaled_shapes
 
-    data, scale, masks = scaled_shapes(AdaptSettings(n_train=40, n_test=60))
+    task = scaled_shapes(AdaptSettings(n_train=40, n_test=60))
+    scale, masks = task.scales, task.masks
     assert scale.min() >= 0.25 and scale.max() <= 0.9 and scale.max() / scale.min() > 3
     assert spearman(scale, masks.mean((1, 2))) > 0.9
+    # each cell's label: the shape's class where the object covers at least half of its 2x2 pixels
+    cover = masks.reshape(60, 16, 2, 16, 2).mean((2, 4)) >= 0.5
+    on = (task.labels_test != BACKGROUND).numpy()
+    assert (on == cover).all() and on.any((1, 2)).all()
     torch.manual_seed(0)
-    layers = layer_dilations(create_model("small_dcn", num_classes=10), data.x_test, masks)
+    layers = layer_dilations(make_net(deformable=True), task.x_test, masks)
     assert len(layers) == 3 and all(np.allclose(lay["object"], 1.0) for lay in layers)
     rhos = [rank_correlation(scale, np.asarray(lay["object"]), 100, k)["rho"] for k, lay in enumerate(layers)]
     assert adapts_rule(rhos).state == "no"

@@ -42,13 +42,13 @@ from neuralens.models.train import evaluate, train
 class CurvatureSettings:
     """How the trained nets' landscapes and curvature are measured (the depth study's third kind of evidence)."""
 
-    steps: int = 9  # grid points per axis of the filter-normalised plane
-    images: int = 128  # test images the loss and its Hessian are measured on
+    steps: int = 7  # grid points per axis of the filter-normalised plane
+    images: int = 64  # test images the loss and its Hessian are measured on
     direction_seeds: int = 2  # planes of the loss-rise rings
-    hessian_steps: int = 8  # Lanczos steps per top-eigenvalue run
+    hessian_steps: int = 6  # Lanczos steps per top-eigenvalue run
     probe_seeds: int = 2  # top-eigenvalue runs (their spread decides)
     map_points: int = 3  # the non-convexity map's grid points per axis (0: no map)
-    map_steps: int = 6  # Lanczos steps per map point
+    map_steps: int = 4  # Lanczos steps per map point
 
 
 def curvature(model: torch.nn.Module, data: ImageData, settings: CurvatureSettings, seed: int) -> dict[str, Any]:

@@ -72,12 +72,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     a = dsub.add_parser("adapt", help="does the receptive field adapt to the object's size? (Dai et al. 2017, "
                         "Table 2)", formatter_class=Formatter,
                         epilog="example:\n  neuralens deform adapt --out runs/adapt")
-    a.add_argument("--epochs", type=positive_int, default=6, help="passes over the training images, both nets")
+    a.add_argument("--epochs", type=positive_int, default=8, help="passes over the training images, both nets")
     a.add_argument("--seeds", type=positive_int, default=3, help="training seeds (the verdict needs 3)")
     a.add_argument("--train-size", type=positive_int, default=6000, help="training images of the shapes task")
     a.add_argument("--test-size", type=positive_int, default=600, help="test images measured")
     a.add_argument("--device", type=device_name, default="auto", help="auto | cpu | cuda[:N]")
-    a.add_argument("--out", default="runs/adapt", help="run folder: adapt.json, figures, one folder per seed")
+    a.add_argument("--out", default="runs/adapt", help="run folder: adapt.json, figures, the deformable net of seed 0")
     a.set_defaults(func=_cmd_adapt)
 
     v = dsub.add_parser("viz", help="sampling points of one pixel through 1-3 deformable layers; offset heat map",

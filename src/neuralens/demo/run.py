@@ -31,14 +31,14 @@ from neuralens.data.cifar import ImageData, load_image_data
 from neuralens.data.home import FETCHERS, TINY_NERF_FILE, cifar_root, data_home, has_cifar, nerf_scene
 from neuralens.data.scene_spec import SceneChoice
 from neuralens.data.scenes import load_choice, load_scene
-from neuralens.deform.adaptation import AdaptSettings, run_adaptation, scaled_shapes
+from neuralens.deform.adaptation import AdaptSettings, adapted_model, run_adaptation, scaled_shapes
 from neuralens.deform.check import check_report
 from neuralens.deform.speed import time_one_shape
 from neuralens.deform.viz import plot_offset_heatmaps, plot_sampling_points
 from neuralens.demo.config import STEP_TITLES, DemoConfig
 from neuralens.models.build import build_model, check_model_data
 from neuralens.models.cards import SHIPPED, available, read_card
-from neuralens.models.checkpoint import load_classifier, model_from_checkpoint
+from neuralens.models.checkpoint import model_from_checkpoint
 from neuralens.models.spec import parse_model_spec
 from neuralens.models.train import TrainConfig, evaluate, train
 from neuralens.nerf.budget import Budget
@@ -205,7 +205,7 @@ DEPTHS, QUICK_DEPTHS = (8, 20, 56, 110), (8, 20, 56)
 
 #: the full demo's landscapes of the shipped depth nets: small planes, the top eigenvalue over two probe seeds;
 #: the non-convexity map is `neuralens depth`'s
-DEMO_CURVATURE = CurvatureSettings(steps=7, images=64, hessian_steps=6, map_points=0)
+DEMO_CURVATURE = CurvatureSettings(map_points=0)
 
 
 def _depth_step(run: DemoRun, folder: Path) -> None:
@@ -268,7 +268,7 @@ def _trajectory(run: DemoRun, folder: Path, settings: LandscapeSettings) -> None
 
 #: the demo's adaptation experiment: three training seeds (the verdict needs them), fewer images and epochs than
 #: `neuralens deform adapt`'s defaults (the report says which)
-DEMO_ADAPT = AdaptSettings(n_train=3000, n_test=300, epochs=4)
+DEMO_ADAPT = AdaptSettings(n_train=3000, n_test=300, epochs=6)
 DEMO_ADAPT_QUICK = AdaptSettings(n_train=512, n_test=128, epochs=1)
 
 
@@ -281,11 +281,10 @@ def _deform_step(run: DemoRun, folder: Path) -> None:
     write_json(folder / "speed.json", time_one_shape(*shape, repeats=5 if quick else 7))
     settings = DEMO_ADAPT_QUICK if quick else DEMO_ADAPT
     run_adaptation(settings, folder / "adapt", log=log, device=run.cfg.device)
-    model, _ = load_classifier(folder / "adapt" / "seed_0" / "small_dcn" / "model.pt", "small_dcn")
-    data, _, _ = scaled_shapes(settings)
-    plot_sampling_points(model, data.x_test[0].float() / 255, folder / "sampling_points.png",
+    model, image = adapted_model(folder / "adapt"), scaled_shapes(settings).x_test[0].float() / 255
+    plot_sampling_points(model, image, folder / "sampling_points.png",
                          title="where one output pixel samples, with the adaptation experiment's learned offsets")
-    plot_offset_heatmaps(model, data.x_test[0].float() / 255, folder / "offset_magnitude.png")
+    plot_offset_heatmaps(model, image, folder / "offset_magnitude.png")
 
 
 

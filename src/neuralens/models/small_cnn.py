@@ -10,10 +10,11 @@ from neuralens.ops import DeformableConv2d
 
 
 class SmallCNN(nn.Module):
-    """stem conv -> pool -> three 3x3 layers at 16x16 (plain or deformable) -> global pool -> linear."""
+    """stem conv -> pool -> three 3x3 layers at 16x16 (plain or deformable) -> global pool -> linear; with
+    ``per_pixel`` a 1x1 conv instead of pool and linear gives (N, num_classes, 16, 16) logits, one per cell."""
 
     def __init__(self, num_classes: int = 10, width: float = 1.0, deformable: bool = False,
-                 modulated: bool = False) -> None:
+                 modulated: bool = False, per_pixel: bool = False) -> None:
         super().__init__()
         c = max(8, round(32 * width))
         self.stem = nn.Sequential(nn.Conv2d(3, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True),
@@ -24,11 +25,12 @@ class SmallCNN(nn.Module):
                     else nn.Conv2d(c, c, 3, padding=1, bias=False))
             layers += [conv, nn.BatchNorm2d(c), nn.ReLU(inplace=True)]
         self.body = nn.Sequential(*layers)
-        self.fc = nn.Linear(c, num_classes)
+        self.per_pixel = per_pixel
+        self.fc = nn.Conv2d(c, num_classes, 1) if per_pixel else nn.Linear(c, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.body(self.stem(x))
-        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+        return self.fc(x) if self.per_pixel else self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
     def deform_layers(self) -> list[DeformableConv2d]:
         return [m for m in self.body if isinstance(m, DeformableConv2d)]

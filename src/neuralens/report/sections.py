@@ -205,12 +205,13 @@ def adaptation_part(folder: Path) -> str:
     st = res["settings"]
     rows = [[run["seed"], run["small_dcn"]["accuracy"], run["small_cnn"]["accuracy"],
              *(f"{lay['correlation']['rho']:+.2f}" for lay in run["layers"])] for run in res["runs"]]
-    text = (f"Does the receptive field adapt to the object? {res['data']}: small_dcn and small_cnn trained "
-            f"{st['epochs']} epoch(s) on {st['n_train']} images per training seed, {len(res['runs'])} seeds; each "
-            f"deformable layer's mean effective dilation (mean distance between adjacent taps' sampling locations, "
-            f"Dai et al. 2017) on the object's pixels of {res['n_test']} test images, against the object's scale.")
+    text = (f"Does the receptive field adapt to the object? {res['data']}: small_dcn and small_cnn (per-cell heads) "
+            f"trained {st['epochs']} epoch(s) on {st['n_train']} images per training seed, {len(res['runs'])} seeds, "
+            "scored by the share of each object's cells given its shape's class; each deformable layer's mean "
+            "effective dilation (mean distance between adjacent taps' sampling locations, Dai et al. 2017) on the "
+            f"object's cells of {res['n_test']} test images, against the object's scale.")
     layers = len(res["runs"][0]["layers"])
-    return (paragraph(text) + table(["seed", "small_dcn accuracy", "small_cnn accuracy",
+    return (paragraph(text) + table(["seed", "small_dcn: cells named right", "small_cnn: cells named right",
                                      *(f"layer {k + 1} rank correlation" for k in range(layers))], rows)
             + figure(folder / "dilation_by_scale.png", "effective dilation by object size, and on the background")
             + figure(folder / "small_and_large.png", "one pixel's sampling points on the smallest and the largest "
