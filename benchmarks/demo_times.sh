@@ -10,7 +10,7 @@ for kind in quick full; do
   flag=(); [ "$kind" = quick ] && flag=(--quick)
   /usr/bin/time -f "demo $kind: %e s wall, %U s user, %S s sys, %M KB peak" \
     env NEURALENS_DATA=../shared/data neuralens -q demo "${flag[@]}" --offline --out "$out/$kind"
-  for step in cnn gradflow landscape deform nerf; do
+  for step in cnn gradflow depth landscape deform nerf; do
     python -c "import json,sys; print('  $step', round(json.load(open('$out/$kind/$step/done.json'))['seconds'], 1), 's')"
   done
 done

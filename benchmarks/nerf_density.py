@@ -1,15 +1,16 @@
-"""Issue 44: one way to keep an MLP NeRF field alive. The improvements' three guards against a dying ReLU density
-(density bias 0.1, a learning-rate warm-up, steps that render nothing retaken with noise) against one density
-activation that cannot die (mip-NeRF's shifted softplus, as nerfacc and nerfstudio use), at equal iterations.
+"""Issue 44: one way to keep an MLP NeRF field alive. Density activations that cannot die (mip-NeRF's shifted
+softplus; nerfstudio's shifted truncated exp) against the three guards of a ReLU density they replaced (density
+bias 0.1, a learning-rate warm-up, steps that render nothing retaken with noise), at equal iterations.
 
     python benchmarks/nerf_density.py [--scene ../shared/data/nerf/lego_100.npz] [--variants tiny_hier,tiny_viewdirs]
-        [--seeds 0,1,2] [--iters 500] [--test-views 0,50] [--threads 1] [--out runs/density]
+        [--seeds 0,1,2] [--iters 500] [--test-views 0,50] [--threads 1] [--arms softplus,trunc_exp]
+        [--out runs/density]
 
-Arms: ``guards`` is the recipe as registered at the time of the run; ``softplus`` is the same recipe with
-``density="softplus"`` and the three guards off (no bias, no warm-up, no retaken steps). Both keep the widened
-sigmoid colour. Each run trains in this process (``train_nerf``) and writes its usual folder under
-OUT/ARM/seedS/VARIANT; finished runs are read, not retrained. Prints each run's held-out PSNR, whether it ended
-black, its retaken steps, and per variant the softplus-minus-guards difference per seed with its spread.
+Each arm is the recipe as registered with that density activation; the arm ``guards`` is the recipe as
+registered at commit 0e08d3c (run this file from that commit for it: its runs there are what BENCHMARKS.md
+compares against). Both keep the widened sigmoid colour. Each run trains in this process (``train_nerf``) and
+writes its usual folder under OUT/ARM/seedS/VARIANT; finished runs are read, not retrained. Prints each run's
+held-out PSNR and whether it ended black, and per variant each arm's difference from the first arm per seed.
 """
 
 from __future__ import annotations
@@ -28,17 +29,18 @@ from neuralens.nerf.metrics import blank_psnr
 from neuralens.nerf.trainer import train_nerf
 from neuralens.nerf.variants import make_config
 
-ARMS = ("guards", "softplus")
+#: "guards" is the recipe as registered at commit 0e08d3c (a ReLU density with its three guards); every other arm
+#: is a density activation of mlp_field.DENSITY_ACTIVATIONS put into the recipe as registered now
+ARMS = ("softplus", "trunc_exp")
 #: a run "ended black" when its last probe is within this of the black image on the probe view
 ALIVE_DB = 0.5
 
 
 def arm_config(arm: str, variant: str, seed: int, iters: int) -> Any:
-    """The variant's recipe, or the same recipe with a softplus density in place of the three guards."""
+    """The variant's recipe as registered ("guards") or with the density activation ``arm``."""
     cfg = make_config(variant, iters=iters, seed=seed)
-    if arm == "softplus":
-        cfg.field_kwargs = {**cfg.field_kwargs, "density": "softplus", "density_bias": None}
-        cfg.lr_warmup, cfg.lr_warmup_rays, cfg.revive_noise = 0, 0, 0.0
+    if arm != "guards":
+        cfg.field_kwargs = {**cfg.field_kwargs, "density": arm}
     return cfg
 
 
@@ -69,21 +71,18 @@ def main() -> None:
                 log = json.loads((run / "psnr_log.json").read_text())
                 black = blank_psnr(scene.images[log["probe_view"]][None])["black"]
                 runs[arm, v, seed] = {"psnr": m["psnr"]["mean"], "seconds": m["seconds"],
-                                      "black_at_end": log["history"][-1]["psnr"] <= black + ALIVE_DB,
-                                      "retaken": m.get("revived", {}).get("steps", 0)}
+                                      "black_at_end": log["history"][-1]["psnr"] <= black + ALIVE_DB}
                 r = runs[arm, v, seed]
-                notes = ["BLACK AT THE END"] if r["black_at_end"] else []
-                notes += [f"{r['retaken']} steps retaken"] if r["retaken"] else []
-                print(f"{arm:8s} {v:14s} seed {seed}: {r['psnr']:.2f} dB after {args.iters} iterations "
-                      f"({r['seconds']:.0f} s)" + "".join(f"; {n}" for n in notes), flush=True)
+                print(f"{arm:9s} {v:14s} seed {seed}: {r['psnr']:.2f} dB after {args.iters} iterations "
+                      f"({r['seconds']:.0f} s){'; BLACK AT THE END' if r['black_at_end'] else ''}", flush=True)
     blank = blank_psnr(scene.images[scene.test_idx])
     summary: dict[str, Any] = {"iters": args.iters, "seeds": seeds, "black": blank["black"], "variants": {}}
     for v in variants:
         row = {arm: [runs[arm, v, s]["psnr"] for s in seeds] for arm in arms}
-        if set(ARMS) <= set(arms):
-            diffs = [runs["softplus", v, s]["psnr"] - runs["guards", v, s]["psnr"] for s in seeds]
-            row["softplus_minus_guards"] = diffs
-            print(f"{v}: softplus - guards per seed " + ", ".join(f"{d:+.2f}" for d in diffs) + f" dB (mean "
+        for arm in arms[1:]:
+            diffs = [runs[arm, v, s]["psnr"] - runs[arms[0], v, s]["psnr"] for s in seeds]
+            row[f"{arm}_minus_{arms[0]}"] = diffs
+            print(f"{v}: {arm} - {arms[0]} per seed " + ", ".join(f"{d:+.2f}" for d in diffs) + f" dB (mean "
                   f"{statistics.fmean(diffs):+.2f}, min {min(diffs):+.2f}, max {max(diffs):+.2f})")
         summary["variants"][v] = {**row, "runs": {f"{a}/seed{s}": runs[a, v, s] for a in arms for s in seeds}}
     print(f"black image {blank['black']:.2f} dB on the same views")

@@ -3,13 +3,13 @@
     python benchmarks/nerf_mlp_variants.py [--scene ../shared/data/nerf/lego_100.npz] [--iters 100]
         [--seeds 0,1,2] [--downscale 1] [--test-views 0,50] [--out runs/mlp]
 
-Trains ``tiny`` (the notebook's ReLU density), ``tiny_hier`` and ``tiny_viewdirs`` (density bias 0.1, a
-learning-rate warm-up, a widened sigmoid colour, steps that render nothing retaken with noise) for the same number
+Trains ``tiny`` (the notebook's ReLU density), ``tiny_hier`` and ``tiny_viewdirs`` (a softplus density and a
+widened sigmoid colour) for the same number
 of iterations with ``nerf train --iters N`` (iterations, not seconds: the comparison NeRF's paper makes, and one
 that does not depend on how busy the CPU is), once per seed. Prints each run's held-out PSNR, each improvement
 against the baseline of the same seed at equal iterations (probes ahead, mean gain), whether a run ever fell back
-to black after rising above it or ended black (one that died in its first steps never rose), how many of its steps
-were retaken because its field had gone dark, and the black image's PSNR; writes ``summary.json`` and
+to black after rising above it or ended black (one that died in its first steps never rose), and the black image's
+PSNR; writes ``summary.json`` and
 ``curves.png`` (probe PSNR against iterations: mean over seeds, each seed thin). Runs already finished in OUT are
 read, not retrained, so several processes may share one OUT with different ``--seeds`` and a last call
 summarises them all.
@@ -87,8 +87,7 @@ def main() -> None:
             log = json.loads((run / "psnr_log.json").read_text())
             probe_black = blank_psnr(scene.images[log["probe_view"]][None])["black"]
             rays = m["rays_per_step"]
-            runs[v][seed] = {"psnr": m["psnr"]["mean"], "seconds": m["seconds"], "history": log["history"],
-                             "retaken": m.get("revived", {}).get("steps", 0)}
+            runs[v][seed] = {"psnr": m["psnr"]["mean"], "seconds": m["seconds"], "history": log["history"]}
     summary: dict[str, Any] = {"iters": args.iters, "seeds": seeds, "rays_per_step": rays, "black": blank["black"],
                                "mean_colour": blank["mean_colour"], "probe_black": probe_black, "variants": {}}
     for v in variants:
@@ -110,10 +109,6 @@ def main() -> None:
         if any(row["black_at_end"]):  # dead from its first probes on: it never rose, so it never fell back
             line += "; BLACK AT THE END with seed " + ",".join(
                 str(s) for s, b in zip(seeds, row["black_at_end"]) if b)
-        row["steps_retaken"] = [runs[v][s]["retaken"] for s in seeds]
-        if any(row["steps_retaken"]):  # its field went dark and came back (or not: see the flags above)
-            line += "; steps retaken after going dark: " + ", ".join(
-                f"seed {s} {n}" for s, n in zip(seeds, row["steps_retaken"]) if n)
         print(line)
         for s, eq, gain in zip(seeds, row.get("at_equal_iterations", []), row.get("gain_over_baseline_db", [])):
             if eq:

@@ -170,7 +170,7 @@ def test_bf16_autocast_lowers_only_the_field_and_renders_in_float32(n_importance
     it differs from the float32 render (autocast was on) by no more than bf16's rounding shows, and the gradient
     reaches every weight."""
     torch.manual_seed(0)
-    field = TinyNeRF(depth=4, width=64, density_bias=0.5)
+    field = TinyNeRF(depth=4, width=64, density="softplus")
     c2w = look_at(torch.tensor([0.0, -4.0, 1.0]), torch.zeros(3))
     origins, dirs = get_rays(8, 8, 10.0, c2w)
     origins, dirs = origins.reshape(-1, 3), dirs.reshape(-1, 3)

@@ -21,7 +21,7 @@ from neuralens.data.scenes import Scene, builtin_scene, load_scene, save_tiny_np
 from neuralens.nerf.config import NerfConfig
 from neuralens.nerf.metrics import psnr, ssim
 from neuralens.nerf.renderer import RenderSettings
-from neuralens.nerf.trainer import LR_WARMUP_START, lr_factor, train_nerf, training_dtype, warmup_steps
+from neuralens.nerf.trainer import train_nerf, training_dtype
 from neuralens.nerf.variants import make_config
 
 
@@ -117,7 +117,7 @@ def test_resume_after_interrupt_matches_uninterrupted(tmp_path: Path, small_scen
 
     def cfg(iters: int) -> NerfConfig:
         return NerfConfig(iters=iters, batch_rays=64, lr=1e-3, field_kwargs=dict(depth=2, width=16), log_every=5,
-                          render=RenderSettings(n_samples=8), seed=3, device="cpu", lr_warmup=8,  # resumes mid-warm-up
+                          render=RenderSettings(n_samples=8), seed=3, device="cpu",
                           score_at=(4, 10, 12))
 
     full = train_nerf(cfg(10), small_scene, tmp_path / "a", log=lambda m: None, progress=False)
@@ -147,23 +147,13 @@ def test_resume_after_interrupt_matches_uninterrupted(tmp_path: Path, small_scen
     assert resumed["scored_at"]["4"]["psnr"] == pytest.approx(full["scored_at"]["4"]["psnr"], abs=1e-4)  # kept
 
 
-def test_the_warm_up_raises_the_learning_rate_along_a_quarter_sine(tmp_path: Path, small_scene: Scene) -> None:
-    cfg = NerfConfig(iters=5, batch_rays=32, lr=1e-3, field_kwargs=dict(depth=2, width=16),
-                     render=RenderSettings(n_samples=8), device="cpu", lr_warmup=4)
-    assert lr_factor(cfg, 0, 0.0, 32) == pytest.approx(LR_WARMUP_START)
-    assert lr_factor(cfg, 2, 0.4, 32) == pytest.approx(LR_WARMUP_START + (1 - LR_WARMUP_START) * 2 ** -0.5)
-    assert [lr_factor(cfg, i, 0.0, 32) for i in (4, 50)] == [1.0, 1.0]
-    assert lr_factor(replace(cfg, lr_decay=0.1), 1, 0.5, 32) == pytest.approx(
-        (LR_WARMUP_START + (1 - LR_WARMUP_START) * math.sin(math.pi / 8)) * 0.1 ** 0.5)
-    # a warm-up in rays lasts longer for smaller steps, never shorter than its steps
-    by_rays = replace(cfg, lr_warmup_rays=256)
-    assert [warmup_steps(by_rays, n) for n in (512, 64, 32, 30)] == [4, 4, 8, 9]
-    assert lr_factor(by_rays, 4, 0.0, 32) == pytest.approx(LR_WARMUP_START + (1 - LR_WARMUP_START) * 2 ** -0.5)
-    train_nerf(replace(cfg, iters=3), small_scene, tmp_path, log=lambda m: None, progress=False)
+def test_the_learning_rate_decays_to_lr_decay_over_the_budget(tmp_path: Path, small_scene: Scene) -> None:
+    cfg = NerfConfig(iters=3, batch_rays=32, lr=1e-3, lr_decay=0.1, field_kwargs=dict(depth=2, width=16),
+                     render=RenderSettings(n_samples=8), device="cpu")
+    train_nerf(cfg, small_scene, tmp_path, log=lambda m: None, progress=False)
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=False)["train_state"]["optimizer"]
-    # the third step (it = 2) ran at the factor the closed form gives
-    third = LR_WARMUP_START + (1 - LR_WARMUP_START) * 0.5 ** 0.5
-    assert state["param_groups"][0]["lr"] == pytest.approx(1e-3 * third)
+    # the third step ran with 2 of 3 steps of the budget spent: 1e-3 * 0.1 ** (2 / 3)
+    assert state["param_groups"][0]["lr"] == pytest.approx(1e-3 * 0.1 ** (2 / 3))
 
 
 def test_bf16_training_learns_and_says_which_precision_it_used(tmp_path: Path, small_scene: Scene) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -178,81 +179,27 @@ def test_the_separate_fine_field_of_nerf_still_trains() -> None:
     assert all(p.grad is not None for p in fields.fine.parameters())
 
 
-def test_a_relu_density_that_starts_negative_is_dead_and_the_bias_keeps_it_alive() -> None:
-    # the failure the improvements guard against: every raw density below zero gives sigma = 0 and no gradient
+def test_a_relu_density_that_turns_negative_is_dead_and_the_softplus_one_is_not() -> None:
+    # the failure the improvements' softplus density rules out: every raw density below zero gives a ReLU sigma of
+    # 0 and no gradient; the same weights under the shifted softplus give sigma > 0 and a gradient everywhere
     from neuralens.nerf.mlp_field import TinyNeRF
 
     x = torch.rand(2000, 3) * 3 - 1.5
+    v = torch.nn.functional.normalize(torch.randn(2000, 3), dim=-1)
     for use_viewdirs in (False, True):
-        dead = TinyNeRF(use_viewdirs=use_viewdirs, density_bias=-0.5)
-        alive = TinyNeRF(use_viewdirs=use_viewdirs, density_bias=0.1)
-        v = torch.nn.functional.normalize(torch.randn(2000, 3), dim=-1)
+        torch.manual_seed(0)
+        dead = TinyNeRF(use_viewdirs=use_viewdirs)
+        with torch.no_grad():
+            (dead.sigma_head.bias if use_viewdirs else dead.head.bias[3:]).fill_(-5.0)
+        alive = TinyNeRF(use_viewdirs=use_viewdirs, density="softplus")
+        alive.load_state_dict(dead.state_dict())
+        assert alive.density_activation(torch.tensor(-5.0)) == pytest.approx(math.log1p(math.exp(-6.0)))
         for net, want_alive in ((dead, False), (alive, True)):
             sigma, _ = net(x, v)
             sigma.sum().backward()
             grads = sum(float(p.grad.abs().sum()) for p in net.parameters() if p.grad is not None)
             assert (grads > 0) == want_alive
             assert bool((sigma > 0).all()) == want_alive
-
-
-def test_noise_on_the_raw_density_lets_a_dead_relu_through_in_training_forwards_only() -> None:
-    from neuralens.nerf.mlp_field import TinyNeRF, raw_density_noise
-
-    x = torch.rand(4000, 3) * 3 - 1.5
-    net = TinyNeRF(density_bias=-0.5)
-    raws: list[torch.Tensor] = []
-    net.head.register_forward_hook(lambda m, i, out: raws.append(out[..., 3].detach()))
-    with raw_density_noise(net, 1.0, torch.Generator().manual_seed(0)):
-        sigma, _ = net(x)
-        sigma.sum().backward()
-        # each sample passes with probability Phi(raw / std): the normal CDF, not a figure from this code
-        passed = torch.distributions.Normal(0.0, 1.0).cdf(raws[-1]).mean()
-        assert float((sigma > 0).float().mean()) == pytest.approx(float(passed), abs=0.03)
-        assert float(passed) > 0.2 and bool((raws[-1] < 0).all())  # (a dead field: every raw density below zero)
-        assert sum(float(p.grad.abs().sum()) for p in net.parameters()) > 0
-        net.train(False)
-        assert float(net(x)[0].detach().abs().max()) == 0.0  # evaluation never sees the noise
-        net.train(True)
-    # nor does the field after the block
-    assert float(net(x)[0].detach().abs().max()) == 0.0 and net.raw_noise_std == 0.0
-
-
-def _small_run(tmp_path: Path, name: str, revive: float, bias: float, iters: int = 60) -> dict:
-    """A small tiny_viewdirs field (a high learning rate, so that it moves within a test's steps) whose density
-    starts at ``bias``: below zero it is dead from the first step."""
-    from neuralens.data.scenes import builtin_scene
-    from neuralens.nerf.trainer import train_nerf
-
-    cfg = make_config("tiny_viewdirs", iters=iters, revive_noise=revive, lr=5e-3)
-    cfg.field_kwargs.update({"width": 32, "depth": 2, "density_bias": bias})
-    cfg.device, cfg.batch_rays, cfg.render.n_samples = "cpu", 64, 16
-    res = train_nerf(cfg, builtin_scene(24, n_train=4, n_test=1), tmp_path / name, log=lambda m: None,
-                     progress=False)
-    res["state"] = torch.load(tmp_path / name / "checkpoint.pt", weights_only=False)["state_dict"]
-    return res
-
-
-def test_a_step_that_renders_nothing_is_retaken_with_noise_and_lifts_the_dead_field(tmp_path: Path) -> None:
-    dead = _small_run(tmp_path, "dead", revive=0.0, bias=-0.3)
-    revived = _small_run(tmp_path, "revived", revive=1.0, bias=-0.3)
-    assert dead["revived"] == {} and float(dead["renders"][0].abs().max()) == 0.0  # no gradient: black for good
-    assert revived["revived"]["first"] == 1 and revived["revived"]["last"] < 60  # retaken, then alive on its own
-    assert float(revived["renders"][0].abs().max()) > 0.1  # the noise-free field renders something again
-    assert revived["psnr"]["mean"] > dead["psnr"]["mean"] + 1.5
-
-
-def test_revive_noise_changes_nothing_while_every_step_renders_something(tmp_path: Path) -> None:
-    plain = _small_run(tmp_path, "plain", revive=0.0, bias=0.1, iters=20)
-    guarded = _small_run(tmp_path, "guarded", revive=1.0, bias=0.1, iters=20)
-    assert guarded["revived"] == {}
-    assert all(torch.equal(plain["state"][k], v) for k, v in guarded["state"].items())
-
-
-def test_revive_noise_is_refused_for_a_field_without_a_raw_density_to_perturb() -> None:
-    from neuralens.nerf.model import field_kwargs
-
-    with pytest.raises(NeuralensError, match="revive_noise"):
-        field_kwargs(make_config("fast", revive_noise=1.0))
 
 
 def test_the_widened_sigmoid_reaches_black_at_a_finite_raw_and_climbs_out_of_saturation() -> None:
@@ -451,7 +398,7 @@ def test_the_coarse_pass_loss_is_weighted_as_the_recipe_says() -> None:
         model = build_model(cfg)
         got = _loss(model, cfg, {"rgb": fine, "coarse_rgb": coarse}, target)
         assert torch.allclose(got, mse(fine, target) + weight * mse(coarse, target))
-    assert make_config("tiny").coarse_weight == 1.0 and make_config("tiny").lr_warmup == 0  # the baseline: faithful
+    assert make_config("tiny").coarse_weight == 1.0 and make_config("tiny").field_kwargs == {}  # the baseline: faithful
 
 
 def test_sampling_headroom_renders_the_baseline_again_with_twice_its_samples(tmp_path: Path) -> None:

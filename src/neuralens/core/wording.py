@@ -100,8 +100,9 @@ TEMPLATES: dict[str, dict[str, Callable[[dict[str, Any], dict[str, str]], str]]]
         "none_decided": lambda e, n: f"no variant beats {n['base']} by its own rule (rows below)",
     },
     "adapts": {
-        "not_learned": lambda e, n: "the deformable net is at chance in some seed (rule: 3 standard errors above "
-                                    "1/classes): untrained offsets say nothing about adaptation",
+        "not_learned": lambda e, n: f"the deformable net names {e['accuracy']:.2f} of the objects' cells in its "
+                                    f"weakest seed, short of the stated {e['bar']:.2f}: offsets of an unfinished "
+                                    "training say nothing about adaptation",
         "thin": lambda e, n: f"{len(e['rhos'])} training seed(s), the rule needs {e['needed']}",
         "grows": lambda e, n: f"the dilation grows with the object: rank correlation {e['mean']:+.2f} over "
                               f"{e['n']} seeds, 95% interval {interval_text(e['ci95'])}",

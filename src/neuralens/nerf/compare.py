@@ -115,7 +115,7 @@ def summarize(folder: Path, variants: list[str]) -> dict[str, Any]:
                    "speedup_to_baseline_psnr": (logs[BASELINE][-1]["seconds"] / reach) if reach and compared else None,
                    "test_views_at_equal_iterations": (scores_at_equal_iterations(m, base_metrics)
                                                       if compared else None),
-                   "revived": m.get("revived", {}), "others_cpu_share": m.get("others_cpu_share")}
+                   "others_cpu_share": m.get("others_cpu_share")}
     best = max(rows, key=lambda v: rows[v]["psnr"])
     return {"variants": rows, "baseline": BASELINE if BASELINE in rows else None, "best": best,
             "baseline_final_probe_psnr": base_final, "baseline_test_fall_db": fall_in_test_psnr(base_metrics),

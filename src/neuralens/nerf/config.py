@@ -72,18 +72,6 @@ class NerfConfig:
     lr: float = option(5e-4, "learning rate of the networks", type=positive_float)
     grid_lr: float = 0.02  # learning rate of explicit grids (fields with grid_parameters())
     lr_decay: float = 1.0  # learning-rate factor reached at the end of the budget (1: constant)
-    # steps over which the learning rate rises from LR_WARMUP_START x to 1x along a quarter sine (mip-NeRF's
-    # lr_delay): Adam's first, same-sized steps otherwise push a ReLU density below zero everywhere at once
-    lr_warmup: int = 0
-    # ... and at least until this many rays were trained on: smaller batches take more steps at the low rates
-    # (tiny_hier with 64-ray steps died after a 10-step warm-up and lived after 40, seeds 0-3; BENCHMARKS.md)
-    lr_warmup_rays: int = 0
-    # the std of NeRF's noise on the raw density with which a step is retaken when its batch rendered nothing at
-    # all (every density exactly zero: a ReLU density that went below zero everywhere has no gradient left and
-    # would stay black for good); 0 = off. Steps that render something are untouched (fields with raw_noise). A
-    # living field whose whole batch misses the object (unlikely with 256 rays) gets one noisy step: NeRF's own
-    # recipe for LLFF takes every step so
-    revive_noise: float = 0.0
     tv_weight: float = 0.0  # total-variation weight for fields with tv_loss()
     # coarse-to-fine: [budget fraction, grid resolution] pairs; the field's grids are resampled when the run's
     # progress passes each fraction (fields with upsample())
@@ -132,10 +120,11 @@ def apply_overrides(cfg: NerfConfig, **overrides: Any) -> NerfConfig:
 
 
 def config_from_dict(d: dict[str, Any]) -> NerfConfig:
-    """Inverse of ``dataclasses.asdict`` (a checkpoint's config); old checkpoints named the field ``model``."""
-    d = dict(d)
-    if "model" in d:
-        d.setdefault("field", d["model"])
-        d.setdefault("variant", d.pop("model"))
-    d["render"] = RenderSettings(**d.get("render", {}))
-    return NerfConfig(**d)
+    """Inverse of ``dataclasses.asdict`` (a checkpoint's config); settings this version does not know are refused
+    in one line (a checkpoint of another neuralens)."""
+    unknown = sorted((set(d) - {f.name for f in fields(NerfConfig)})
+                     | {f"render.{k}" for k in set(d.get("render", {})) - {f.name for f in fields(RenderSettings)}})
+    if unknown:
+        raise NeuralensError(f"the checkpoint's NeRF config has settings this neuralens does not know "
+                             f"({', '.join(unknown)}): it was written by another version; retrain it")
+    return NerfConfig(**{**d, "render": RenderSettings(**d.get("render", {}))})

@@ -19,11 +19,10 @@ from neuralens.nerf.mlp_field import TinyNeRF
 #: each field with what it can do: ``mlp_trunk`` (takes --width/--depth), ``scene_box`` (a grid over the renderer's
 #: box: takes ``bound``), ``matmul_bound`` (its time goes to matrix products, which ``precision="auto"`` runs in
 #: bf16 where the hardware has it: lego, 300 steps, AVX-512-BF16 CPU: tiny 2.2x faster, the grid field's lookups
-#: only 5%; BENCHMARKS.md), ``raw_noise`` (takes NeRF's noise on the raw density: a ``raw_noise_std`` attribute that
-#: its training forwards read); code asks these, never the field's name
+#: only 5%; BENCHMARKS.md); code asks these, never the field's name
 FIELDS: Registry[Callable[..., nn.Module]] = Registry("NeRF field")
-FIELDS.register("tiny", TinyNeRF, mlp_trunk=True, scene_box=False, matmul_bound=True, raw_noise=True)
-FIELDS.register("vm", VMField, mlp_trunk=False, scene_box=True, matmul_bound=False, raw_noise=False)
+FIELDS.register("tiny", TinyNeRF, mlp_trunk=True, scene_box=False, matmul_bound=True)
+FIELDS.register("vm", VMField, mlp_trunk=False, scene_box=True, matmul_bound=False)
 
 
 def create_field(name: str, **kw: Any) -> nn.Module:

@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from neuralens.nerf.encoding import PositionalEncoding
 
+
+class _TruncExp(torch.autograd.Function):
+    """exp(x) whose backward clamps x at 15: instant-ngp's density activation, kept from overflowing gradients."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> Tensor:
+        ctx.save_for_backward(x)
+        return torch.exp(x)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return grad * torch.exp(x.clamp(max=15))
+
+
 #: how raw network outputs become densities: the notebook's ReLU (zero gradient once all outputs of a region
-#: turn negative: the field can die and render black), or mip-NeRF's shifted softplus, which never stops learning
+#: turn negative: the field can die and render black), mip-NeRF's shifted softplus or nerfstudio's shifted
+#: truncated exp, neither of which ever stops learning
 DENSITY_ACTIVATIONS = {
     "relu": torch.relu,
     "softplus": lambda raw: nn.functional.softplus(raw - 1.0),
+    "trunc_exp": lambda raw: _TruncExp.apply(raw - 1.0),
 }
 
 #: how raw network outputs become colours: the notebook's sigmoid (a black target sits at raw = -inf, so a field
@@ -37,18 +53,13 @@ class TinyNeRF(nn.Module):
     """The classic tiny_nerf MLP: gamma(x) with L=6 (no pi), 8 ReLU layers of 256, input re-injected after
     the fifth layer, a linear head to (r, g, b, sigma); rgb = sigmoid, sigma = relu (or ``density="softplus"``).
     No view directions unless ``use_viewdirs`` (then a 128-wide colour branch takes gamma(d) with 4 frequencies,
-    as in the NeRF paper). ``density_bias`` starts the density output's bias there instead of PyTorch's random
-    +-1/16: a ReLU density whose raw value starts negative for every input has no gradient and renders black for
-    good (the baseline does with seed 1 on lego); 0.1 starts every sample faintly alive.
-
-    ``raw_noise_std`` (0 unless :func:`raw_density_noise` sets it) adds NeRF's regulariser, Gaussian noise on the
-    raw density before its activation, in training forwards only: a ReLU density below zero everywhere then still
-    lets some samples through, so the loss has a gradient to lift it again.
+    as in the NeRF paper). A ReLU density whose raw value turns negative for every input has no gradient and
+    renders black for good (the baseline does with seed 1 on lego); the softplus density cannot.
     """
 
     def __init__(self, depth: int = 8, width: int = 256, n_freqs: int = 6, skip: int = 4, use_pi: bool = False,
                  use_viewdirs: bool = False, dir_freqs: int = 4, density: str = "relu",
-                 density_bias: float | None = None, colour: str = "sigmoid") -> None:
+                 colour: str = "sigmoid") -> None:
         super().__init__()
         for what, name, table in (("density", density, DENSITY_ACTIVATIONS), ("colour", colour, COLOUR_ACTIVATIONS)):
             if name not in table:
@@ -69,17 +80,6 @@ class TinyNeRF(nn.Module):
                                        nn.Linear(width // 2, 3))
         else:
             self.head = nn.Linear(in_dim, 4)
-        if density_bias is not None:
-            with torch.no_grad():
-                (self.sigma_head.bias if use_viewdirs else self.head.bias[3:]).fill_(density_bias)
-        self.raw_noise_std = 0.0
-        self.raw_noise_generator: torch.Generator | None = None
-
-    def _density(self, raw: Tensor) -> Tensor:
-        if self.training and self.raw_noise_std > 0:
-            noise = torch.randn(raw.shape, generator=self.raw_noise_generator)
-            raw = raw + self.raw_noise_std * noise.to(raw)
-        return self.density_activation(raw)
 
     def forward(self, x: Tensor, viewdirs: Tensor | None = None) -> tuple[Tensor, Tensor]:
         e = self.enc(x)
@@ -90,20 +90,10 @@ class TinyNeRF(nn.Module):
                 h = torch.cat([h, e], -1)
         if not self.use_viewdirs:
             raw = self.head(h)
-            return self._density(raw[..., 3]), self.colour_activation(raw[..., :3])
+            return self.density_activation(raw[..., 3]), self.colour_activation(raw[..., :3])
         if viewdirs is None:
             raise ValueError("TinyNeRF(use_viewdirs=True) needs viewdirs")
-        sigma = self._density(self.sigma_head(h)[..., 0])
+        sigma = self.density_activation(self.sigma_head(h)[..., 0])
         rgb = self.colour_activation(self.color(torch.cat([self.feature(h), self.dir_enc(viewdirs)], -1)))
         return sigma, rgb
 
-
-@contextmanager
-def raw_density_noise(field: TinyNeRF, std: float, generator: torch.Generator | None = None) -> Iterator[None]:
-    """Within the block, ``field``'s training forwards add N(0, std^2) noise (drawn from ``generator``) to the raw
-    density before its activation (NeRF's ``raw_noise_std``); outside it the field is exactly itself."""
-    field.raw_noise_std, field.raw_noise_generator = std, generator
-    try:
-        yield
-    finally:
-        field.raw_noise_std, field.raw_noise_generator = 0.0, None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,6 @@ from neuralens.core.errors import NeuralensError
 from neuralens.data.cameras import Camera
 from neuralens.nerf.config import NerfConfig, config_from_dict
 from neuralens.nerf.fields import FIELDS, create_field
-from neuralens.nerf.mlp_field import raw_density_noise
 from neuralens.nerf.occupancy import OccupancyGrid
 from neuralens.nerf.renderer import render_image, render_pixels
 
@@ -54,16 +51,6 @@ class NerfModel:
         for name, m in self.modules().items():
             m.load_state_dict({k[len(name) + 1:]: v for k, v in state.items() if k.startswith(name + ".")})
 
-    @contextmanager
-    def raw_density_noise(self, std: float, generator: torch.Generator | None = None) -> Iterator[None]:
-        """NeRF's noise on the raw density in the fields' training forwards, within the block (fields that take
-        it: FIELDS' ``raw_noise``; :func:`field_kwargs` refuses configs that ask it of others)."""
-        with ExitStack() as stack:
-            for m in (self.coarse, self.fine):
-                if m is not None:
-                    stack.enter_context(raw_density_noise(m, std, generator))
-            yield
-
     def rays_per_step(self, batch_rays: int) -> int:
         return self.occ.rays_per_step(batch_rays) if self.occ is not None else batch_rays
 
@@ -92,9 +79,6 @@ def field_kwargs(cfg: NerfConfig) -> dict[str, Any]:
                 raise NeuralensError(f"--{key} sets the MLP trunk of a field; variant {cfg.variant!r} uses the "
                                      f"{cfg.field!r} field, which has none")
             kw[key] = value
-    if cfg.revive_noise > 0 and not can.get("raw_noise"):
-        raise NeuralensError(f"revive_noise adds noise to an MLP's raw density; variant {cfg.variant!r} uses the "
-                             f"{cfg.field!r} field, which takes none")
     return kw
 
 

@@ -155,16 +155,6 @@ class _Progress:
     # the training steps' precision, one entry per change ("fp32", "bf16"): a run resumed on another machine or
     # with another --precision trained partly in each
     precisions: list[str] = field(default_factory=list)
-    # steps retaken with noise on the raw density because their batch rendered nothing (cfg.revive_noise): how
-    # many, and the first and last such step (1-based, as iterations are counted)
-    revived: dict[str, int] = field(default_factory=dict)
-
-    def note_revived(self) -> bool:
-        """Count the step just taken (``it``) as retaken with noise; True if it was the run's first."""
-        first = not self.revived
-        self.revived = {"steps": self.revived.get("steps", 0) + 1, "first": self.revived.get("first", self.it),
-                        "last": self.it}
-        return first
 
     def fraction(self, cfg: NerfConfig) -> float:
         fracs = [self.it / cfg.iters] if cfg.iters else []
@@ -185,25 +175,6 @@ def _loss(model: NerfModel, cfg: NerfConfig, rendered: dict[str, Tensor], target
     if cfg.tv_weight > 0 and hasattr(model.coarse, "tv_loss"):
         loss = loss + cfg.tv_weight * model.coarse.tv_loss()
     return loss
-
-
-#: the learning-rate factor a warm-up (``lr_warmup`` steps) starts from
-LR_WARMUP_START = 0.1
-
-
-def warmup_steps(cfg: NerfConfig, rays_per_step: int) -> int:
-    """Steps of the learning-rate warm-up: ``lr_warmup``, or more where steps of ``rays_per_step`` rays need them
-    to train on ``lr_warmup_rays`` rays before the full rate."""
-    return max(cfg.lr_warmup, math.ceil(cfg.lr_warmup_rays / max(rays_per_step, 1)))
-
-
-def lr_factor(cfg: NerfConfig, it: int, fraction: float, rays_per_step: int) -> float:
-    """The factor on every base learning rate at step ``it`` (0-based) with ``fraction`` of the budget spent:
-    a quarter-sine warm-up from LR_WARMUP_START over :func:`warmup_steps`, times ``lr_decay ** fraction``."""
-    warm, steps = 1.0, warmup_steps(cfg, rays_per_step)
-    if it < steps:
-        warm = LR_WARMUP_START + (1 - LR_WARMUP_START) * math.sin(0.5 * math.pi * it / steps)
-    return warm * cfg.lr_decay ** fraction
 
 
 def training_dtype(cfg: NerfConfig, device: torch.device) -> torch.dtype | None:
@@ -242,18 +213,12 @@ class Streams:
         self.samples.set_state(state["sample_generator"])
 
 
-def rendered_nothing(rendered: dict[str, Tensor]) -> bool:
-    """Whether a batch's render is exactly empty: every sample's density is zero, so neither density nor colour
-    gets a gradient from it (a ReLU density below zero everywhere: the field would stay black for good)."""
-    return not bool(rendered["opacity"].detach().gt(0).any())
-
-
 def _step(model: NerfModel, optimizer: torch.optim.Optimizer, cfg: NerfConfig, rays: TrainingRays, gen: Streams,
-          pos: _Progress, device: torch.device, amp_dtype: torch.dtype | None = None) -> tuple[float, int, bool]:
-    """One optimisation step on a random ray batch; returns the loss, the number of rays and whether the step was
-    retaken with noise on the raw density (``cfg.revive_noise``: its batch first rendered nothing). Under
-    ``amp_dtype`` autocast covers the rendering only: rays are built in float32 and the renderer integrates in
-    float32, so only the field's matrix products run in the lower precision."""
+          pos: _Progress, device: torch.device, amp_dtype: torch.dtype | None = None) -> tuple[float, int]:
+    """One optimisation step on a random ray batch; returns the loss and the number of rays. The learning rate
+    decays from each group's base rate to ``lr_decay`` times it over the budget. Under ``amp_dtype`` autocast
+    covers the rendering only: rays are built in float32 and the renderer integrates in float32, so only the
+    field's matrix products run in the lower precision."""
     if model.occ is not None:
         march_step = (cfg.render.far - cfg.render.near) / cfg.render.march_steps
         model.occ.update_every_n_steps(pos.it, density_fn(model.coarse), march_step, gen.samples)
@@ -263,25 +228,18 @@ def _step(model: NerfModel, optimizer: torch.optim.Optimizer, cfg: NerfConfig, r
     origins, dirs = (x.to(device) for x in rays.rays(idx))
     bg = None if background is None else background.to(device)
 
-    def render() -> dict[str, Tensor]:
-        with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-            return render_rays(model.coarse, origins, dirs, cfg.render, train=True, generator=gen.samples,
+    with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+        rendered = render_rays(model.coarse, origins, dirs, cfg.render, train=True, generator=gen.samples,
                                fine=model.fine, occ=model.occ, background=bg)
-
-    rendered = render()
-    revived = cfg.revive_noise > 0 and rendered_nothing(rendered)
-    if revived:  # (only then is noise drawn: a run whose steps all render something is the run without it)
-        with model.raw_density_noise(cfg.revive_noise, gen.samples):
-            rendered = render()
     loss = _loss(model, cfg, rendered, target)
-    factor = lr_factor(cfg, pos.it, pos.fraction(cfg), cfg.batch_rays or rays.n_pix)
+    factor = cfg.lr_decay ** pos.fraction(cfg)
     for group in optimizer.param_groups:
         group["lr"] = group["base_lr"] * factor
     optimizer.zero_grad(set_to_none=True)
     if loss.requires_grad:  # (no sample survived skipping: nothing to learn from this batch)
         loss.backward()
         optimizer.step()
-    return loss.item(), len(idx), revived
+    return loss.item(), len(idx)
 
 
 def _upsample_due(model: NerfModel, cfg: NerfConfig, pos: _Progress) -> bool:
@@ -386,8 +344,7 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
         ts = ckpt["train_state"]
         optimizer.load_state_dict(ts["optimizer"])
         gen.load(ts)
-        pos = _Progress(ts["iteration"], ts["elapsed"], ts["rays"], ts["history"], ts["scored"], ts["precisions"],
-                        ts["revived"])
+        pos = _Progress(ts["iteration"], ts["elapsed"], ts["rays"], ts["history"], ts["scored"], ts["precisions"])
         log(f"resuming at iteration {pos.it} ({pos.elapsed:.1f}s trained) from {ckpt_path}")
     step_gen_state = gen.state()
     here = "bf16" if amp_dtype else "fp32"
@@ -398,8 +355,7 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
         save_checkpoint(ckpt_path, "nerf", cfg.variant, asdict(cfg), model.state_dict(), {"history": pos.history},
                         {"optimizer": optimizer.state_dict(), **step_gen_state,
                          "iteration": pos.it, "elapsed": pos.elapsed, "rays": pos.rays, "history": pos.history,
-                         "scored": pos.scored, "precisions": pos.precisions,
-                         "revived": pos.revived},
+                         "scored": pos.scored, "precisions": pos.precisions},
                         scene=scene_info(scene))
 
     by_time = cfg.seconds is not None and (cfg.iters is None or cfg.seconds < cfg.iters)
@@ -418,11 +374,8 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
             step_gen_state = gen.state()  # an interrupted step is redone identically
             if _upsample_due(model, cfg, pos):
                 optimizer = _optimizer(model, cfg)  # new grids, fresh moments (as TensoRF does)
-            loss, n_rays, revived = _step(model, optimizer, cfg, rays, gen, pos, device, amp_dtype)
+            loss, n_rays = _step(model, optimizer, cfg, rays, gen, pos, device, amp_dtype)
             pos.it += 1
-            if revived and pos.note_revived():
-                log(f"step {pos.it}: the batch rendered nothing (every density zero, no gradient); retaking such "
-                    f"steps with noise of std {cfg.revive_noise:g} on the raw density")
             pos.rays += n_rays
             dt = time.perf_counter() - t0
             pos.elapsed += dt
@@ -454,7 +407,7 @@ def train_nerf(cfg: NerfConfig, scene: Scene, out: str | Path, resume: bool = Fa
                "iterations_per_s": pos.it / max(pos.elapsed, 1e-9), "precision": "+".join(pos.precisions),
                "model": cfg.variant, "scene": scene.name,
                "train_views": list(scene.train_idx), "test_views": res["indices"], "peak_rss_mb": peak_rss_mb(),
-               "scored_at": pos.scored, "revived": pos.revived,
+               "scored_at": pos.scored,
                "others_cpu_share": others}
     write_json(out / "metrics.json", metrics)
     write_json(out / "psnr_log.json", {"history": pos.history, "probe_view": probe})

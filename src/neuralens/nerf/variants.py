@@ -36,35 +36,21 @@ def _tiny_notebook() -> NerfConfig:
     return replace(_tiny(), variant="tiny_notebook", batch_rays=0)
 
 
-#: the improvements' field: the baseline's ReLU density dies when its raw output starts negative everywhere (black
-#: for good: the baseline with seed 1, tiny_viewdirs with seed 0); a bias starting at 0.1 keeps every sample alive
-#: at the start (mip-NeRF's shifted softplus: alive but slower, it cannot reach an exact zero in empty space; NeRF's
-#: noise on raw density: black for the first 60-80 steps). Its colour is mip-NeRF's widened sigmoid with a slope
-#: that cannot vanish: fitting lego's black background, the plain sigmoid drove tiny_hier (seed 2, half size) into an
-#: opaque wall of raw colour -25, where its gradient is zero (black for good). BENCHMARKS.md
-LIVE_FIELD = {"density": "relu", "density_bias": 0.1, "colour": "wide_sigmoid"}
-#: ... and its first steps: while clearing the initial fog, Adam's equal-sized first steps pushed every raw density
-#: below zero within 15 steps (tiny_viewdirs, seed 0, half size); a warm-up from 0.1x keeps it alive (mip-NeRF's
-#: lr_delay). 10 steps cost less than 20 (half size, 120 steps, seeds 0-2: tiny_viewdirs 16.91 against 16.71 dB
-#: mean) and kept every run alive. A ReLU passing gradients below zero also stays alive but learns slower. Smaller
-#: batches warm up over as many rays (2560: 40 steps of 64 rays), as their noisier steps need (BENCHMARKS.md)
-LIVE_WARMUP = 10
-#: ... and when both fail: a step whose batch renders nothing (every density exactly zero, so no gradient) is
-#: retaken with NeRF's noise of std 1 on the raw density (its raw_noise_std), which lets some samples through and
-#: gives the loss a gradient to lift the field again. tiny_hier with seed 6 on lego went dark at step 19 despite
-#: bias and warm-up (black for good after 2000 steps); with this it came back (BENCHMARKS.md). Noise on every
-#: early step instead blacked out every seed for 20-50 steps. A run none of whose steps renders nothing is exactly
-#: the run without it
-REVIVE_NOISE = 1.0
+#: the improvements' field: the baseline's ReLU density dies when its raw output turns negative everywhere (black
+#: for good: the baseline with seed 1, tiny_viewdirs with seed 0, tiny_hier with seed 6 on lego); mip-NeRF's shifted
+#: softplus (as nerfacc and nerfstudio) always has a gradient. It replaced three guards of a ReLU density (a bias
+#: start, a learning-rate warm-up, steps retaken with noise) at no loss (benchmarks/nerf_density.py, BENCHMARKS.md).
+#: Its colour is mip-NeRF's widened sigmoid with a slope that cannot vanish: fitting lego's black background, the
+#: plain sigmoid drove tiny_hier (seed 2, half size) into an opaque wall of raw colour -25, where its gradient is
+#: zero (black for good). BENCHMARKS.md
+LIVE_FIELD = {"density": "softplus", "colour": "wide_sigmoid"}
 #: tiny_hier's coarse-pass loss weight: mip-NeRF's 0.1, so the one shared field fits the render it is judged by
 HIER_COARSE_WEIGHT = 0.1
 
 
 def _improved(variant: str) -> NerfConfig:
-    """The baseline with a field guarded against falling dark for good: started alive (LIVE_FIELD, LIVE_WARMUP)
-    and lifted back by noise on any step that renders nothing (REVIVE_NOISE)."""
-    return replace(_tiny(), variant=variant, field_kwargs=dict(LIVE_FIELD), lr_warmup=LIVE_WARMUP,
-                   lr_warmup_rays=LIVE_WARMUP * MLP_BATCH_RAYS, revive_noise=REVIVE_NOISE)
+    """The baseline with a field that cannot fall dark for good (LIVE_FIELD)."""
+    return replace(_tiny(), variant=variant, field_kwargs=dict(LIVE_FIELD))
 
 
 def _tiny_hier() -> NerfConfig:
@@ -112,12 +98,9 @@ def _fast() -> NerfConfig:
 FORWARD_FACING = {"occupancy": False, "weight_threshold": 0.0, "n_samples": 32, "batch_rays": 1024}
 
 
-_LIVE_DOC = (f"Against going dark for good: the density ReLU starts with bias "
-             f"{LIVE_FIELD['density_bias']}, the learning rate warms up over the first {LIVE_WARMUP} steps (over "
-             f"{LIVE_WARMUP * MLP_BATCH_RAYS} rays when steps are smaller than {MLP_BATCH_RAYS} rays), the "
-             "colour is mip-NeRF's widened sigmoid, which reaches black at a finite value and keeps a gradient, and "
-             "a step whose batch renders nothing at all (every density zero: no gradient) is retaken with NeRF's "
-             f"noise (std {REVIVE_NOISE:g}) on the raw density, which gives the field a gradient back.")
+_LIVE_DOC = ("Against going dark for good: the density is mip-NeRF's shifted softplus, which always has a gradient "
+             "(the baseline's ReLU has none once its raw output is negative everywhere), and the colour is "
+             "mip-NeRF's widened sigmoid, which reaches black at a finite value and keeps a gradient.")
 
 #: each recipe with what it is (the report prints it beside the measured numbers)
 VARIANTS: Registry[Callable[[], NerfConfig]] = Registry("NeRF variant")

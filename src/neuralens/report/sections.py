@@ -16,6 +16,7 @@ from neuralens.cnn.settings import DIRECTIONS
 from neuralens.core.io import read_json
 from neuralens.core.stats import interval_text
 from neuralens.core.wording import speed_words
+from neuralens.deform.adaptation import AdaptSettings
 from neuralens.deform.explain import OFFSET_CHANNELS, OFFSET_IS_CONV
 from neuralens.nerf.explain import NERF_OTHER_SCENE, NERF_RENDERING
 from neuralens.nerf.seeds import GAIN_FIGURE
@@ -210,6 +211,10 @@ def adaptation_part(folder: Path) -> str:
             "scored by the share of each object's cells given its shape's class; each deformable layer's mean "
             "effective dilation (mean distance between adjacent taps' sampling locations, Dai et al. 2017) on the "
             f"object's cells of {res['n_test']} test images, against the object's scale.")
+    full = AdaptSettings()
+    if st["n_train"] * st["epochs"] < full.n_train * full.epochs:
+        text += (f" That is less training than `neuralens deform adapt`'s defaults ({full.n_train} images, "
+                 f"{full.epochs} epochs), on which the verdict is measured in BENCHMARKS.md.")
     layers = len(res["runs"][0]["layers"])
     return (paragraph(text) + table(["seed", "small_dcn: cells named right", "small_cnn: cells named right",
                                      *(f"layer {k + 1} rank correlation" for k in range(layers))], rows)
