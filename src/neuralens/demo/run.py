@@ -266,10 +266,10 @@ def _trajectory(run: DemoRun, folder: Path, settings: LandscapeSettings) -> None
     run_trajectory(folder / "run", data, replace(settings, steps=5 if run.quick else 11), folder)
 
 
-#: the demo's adaptation experiment: three training seeds (the verdict needs them), a third of the images and half
+#: the demo's adaptation experiment: three training seeds (the verdict needs them), a quarter of the images and half
 #: the epochs of `neuralens deform adapt`'s defaults, so the full demo stays within 8 minutes (at 3000 images x 6
 #: epochs its deform step took 218 s and the verdict still read inconclusive; BENCHMARKS.md): the report says which
-DEMO_ADAPT = AdaptSettings(n_train=2000, n_test=300, epochs=4)
+DEMO_ADAPT = AdaptSettings(n_train=1500, n_test=300, epochs=4)
 DEMO_ADAPT_QUICK = AdaptSettings(n_train=512, n_test=128, epochs=1)
 
 
