@@ -202,6 +202,17 @@ def test_a_relu_density_that_turns_negative_is_dead_and_the_softplus_one_is_not(
             assert bool((sigma > 0).all()) == want_alive
 
 
+def test_a_checkpoint_config_with_settings_this_version_lacks_is_refused_in_one_line() -> None:
+    from dataclasses import asdict
+
+    from neuralens.nerf.config import config_from_dict
+
+    d = asdict(make_config("tiny_hier"))
+    assert config_from_dict(d) == make_config("tiny_hier")
+    with pytest.raises(NeuralensError, match=r"\(lr_warmup, render\.old\): it was written by another version"):
+        config_from_dict({**d, "lr_warmup": 10, "render": {**d["render"], "old": 1}})
+
+
 def test_the_widened_sigmoid_reaches_black_at_a_finite_raw_and_climbs_out_of_saturation() -> None:
     from neuralens.nerf.mlp_field import TinyNeRF, wide_sigmoid
 

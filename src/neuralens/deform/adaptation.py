@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from neuralens.core import rules
+from neuralens.core.checkpoint import load_checkpoint, save_checkpoint
 from neuralens.core.io import write_json
 from neuralens.core.progress import progress
 from neuralens.core.rules import Decision
@@ -141,7 +142,7 @@ def layer_dilations(model: SmallCNN, images: Tensor, masks: np.ndarray) -> list[
 def adapted_model(folder: Path) -> SmallCNN:
     """The deformable net of training seed 0 that :func:`run_adaptation` kept in ``folder``."""
     model = make_net(deformable=True)
-    model.load_state_dict(torch.load(folder / ADAPTED, map_location="cpu", weights_only=True))
+    model.load_state_dict(load_checkpoint(folder / ADAPTED, kind="adapt")["state_dict"])
     return model.eval()
 
 
@@ -165,7 +166,8 @@ def run_adaptation(settings: AdaptSettings, out: Path, log: Any = print, device:
                                                     seed=seed + 10 * k)
         if seed == 0:
             out.mkdir(parents=True, exist_ok=True)
-            torch.save(model.cpu().state_dict(), out / ADAPTED)
+            save_checkpoint(out / ADAPTED, "adapt", "small_dcn", {"per_pixel": True, "settings": asdict(settings)},
+                            model.state_dict(), row["small_dcn"])
         runs.append(row)
     result = {"settings": asdict(settings), "data": task.source, "n_test": len(task.scales),
               "scales": task.scales.tolist(), "bins": BINS, "runs": runs}

@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import Tensor, nn
 
 from neuralens.nerf.encoding import PositionalEncoding
 
-
-class _TruncExp(torch.autograd.Function):
-    """exp(x) whose backward clamps x at 15: instant-ngp's density activation, kept from overflowing gradients."""
-
-    @staticmethod
-    def forward(ctx: Any, x: Tensor) -> Tensor:
-        ctx.save_for_backward(x)
-        return torch.exp(x)
-
-    @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tensor:
-        (x,) = ctx.saved_tensors
-        return grad * torch.exp(x.clamp(max=15))
-
-
 #: how raw network outputs become densities: the notebook's ReLU (zero gradient once all outputs of a region
-#: turn negative: the field can die and render black), mip-NeRF's shifted softplus or nerfstudio's shifted
-#: truncated exp, neither of which ever stops learning
+#: turn negative: the field can die and render black), or mip-NeRF's shifted softplus, which never stops learning
+#: (nerfstudio's shifted truncated exp did worse on lego at 500 steps: BENCHMARKS.md)
 DENSITY_ACTIVATIONS = {
     "relu": torch.relu,
     "softplus": lambda raw: nn.functional.softplus(raw - 1.0),
-    "trunc_exp": lambda raw: _TruncExp.apply(raw - 1.0),
 }
 
 #: how raw network outputs become colours: the notebook's sigmoid (a black target sits at raw = -inf, so a field
