@@ -40,6 +40,11 @@ def run_many(jobs: list[tuple[dict[str, str], list[str]]], cwd: Path, env: dict[
     return results
 
 
+def said(stderr: str) -> str:
+    """A failed torchrun's stderr, cut to what tells why: the ranks' own lines come first, torchrun's summary last."""
+    return stderr if len(stderr) <= 4000 else f"{stderr[:2500]}\n[...]\n{stderr[-1500:]}"
+
+
 def one_and_torchrun(common: list[str], tmp_path: Path, port: int) -> tuple[Path, Path]:
     """``neuralens COMMON`` in one process (into ``tmp_path/one``) and over ``torchrun --nproc-per-node 2``
     (``tmp_path/two``, gloo); both must succeed, and under torchrun rank 0 alone reports."""
@@ -50,7 +55,7 @@ def one_and_torchrun(common: list[str], tmp_path: Path, port: int) -> tuple[Path
     two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port",
                           str(port), "-m", "neuralens.cli", *common, "--out", str(tmp_path / "two")],
                          capture_output=True, text=True, timeout=300, env=env)
-    assert two.returncode == 0, two.stderr[-2000:]
+    assert two.returncode == 0, said(two.stderr)
     assert two.stdout.count("->") <= 1
     return tmp_path / "one", tmp_path / "two"
 

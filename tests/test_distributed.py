@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cli_driver import one_and_torchrun
+from cli_driver import one_and_torchrun, said
 from neuralens.models import load_checkpoint
 
 
@@ -38,6 +38,27 @@ def test_two_processes_give_the_hessian_of_one(tmp_path: Path, tiny_npz: Path) -
     np.testing.assert_allclose(a["top_eigenvalues"]["per_seed"], b["top_eigenvalues"]["per_seed"], rtol=1e-5)
     np.testing.assert_allclose(a["trace"]["per_seed"], b["trace"]["per_seed"], rtol=1e-5)
     np.testing.assert_allclose(list(a["layers"].values()), list(b["layers"].values()), rtol=1e-4)
+
+
+LEAVES = """
+import atexit, os, pathlib, torch, torch.distributed as dist
+def report():  # registered first, so it runs after neuralens's own exit handler
+    pathlib.Path(f"rank{os.environ['RANK']}").write_text(f"joined at finalization: {dist.is_initialized()}")
+atexit.register(report)
+from neuralens.core.distributed import all_reduce_sum
+assert all_reduce_sum(torch.ones(1)).item() == 2
+"""
+
+
+def test_every_process_leaves_its_group_before_the_interpreter_finalizes(tmp_path: Path) -> None:
+    """A gloo group alive at finalization aborts its process about every other run; the exit must destroy it."""
+    (tmp_path / "leaves.py").write_text(LEAVES)
+    res = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port",
+                          "29644", "leaves.py"], capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert res.returncode == 0, said(res.stderr)
+    for rank in (0, 1):
+        assert (tmp_path / f"rank{rank}").read_text() == "joined at finalization: False"
 
 
 def test_a_batch_that_does_not_split_evenly_is_refused(tmp_path: Path, tiny_npz: Path) -> None:

@@ -21,14 +21,29 @@ def in_distributed_run() -> bool:
 
 
 def world() -> tuple[int, int]:
-    """(rank, number of processes), joining the process group on first use; (0, 1) outside torchrun."""
+    """(rank, number of processes), joining the process group on first use; (0, 1) outside torchrun.
+
+    The process leaves the group when the interpreter exits but before it finalizes: a gloo group still alive
+    at finalization has its worker threads torn down under it and aborts the process (SIGABRT, "terminate called
+    without an active exception") about every other run, after the work is done."""
     if not in_distributed_run():
         return 0, 1
+    import atexit
+
     import torch.distributed as dist  # lazy: only torchrun runs need the distributed package
 
     if not dist.is_initialized():
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        atexit.register(_leave)
     return dist.get_rank(), dist.get_world_size()
+
+
+def _leave() -> None:
+    """Destroy the default process group unless the caller already has."""
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def is_rank0() -> bool:
