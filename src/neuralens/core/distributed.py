@@ -8,6 +8,7 @@ so the processes together compute what one process computes on that batch.
 
 from __future__ import annotations
 
+import atexit
 import os
 from typing import Any
 
@@ -28,8 +29,6 @@ def world() -> tuple[int, int]:
     without an active exception") about every other run, after the work is done."""
     if not in_distributed_run():
         return 0, 1
-    import atexit
-
     import torch.distributed as dist  # lazy: only torchrun runs need the distributed package
 
     if not dist.is_initialized():
@@ -40,7 +39,7 @@ def world() -> tuple[int, int]:
 
 def _leave() -> None:
     """Destroy the default process group unless the caller already has."""
-    import torch.distributed as dist
+    import torch.distributed as dist  # lazy: only torchrun runs need the distributed package
 
     if dist.is_initialized():
         dist.destroy_process_group()
