@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from cli_driver import run_many
+from cli_driver import run_many, said
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -257,7 +257,7 @@ def test_every_documented_command_runs(tmp_path: Path) -> None:
         argv = [*words[:i + 1], *small(words[i + 1:])]
         run = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=300,
                              env={**os.environ, **env, "OMP_NUM_THREADS": "1"})
-        assert run.returncode == 0, f"{doc}: {' '.join(argv)}: {run.stderr[-2000:]}"
+        assert run.returncode == 0, f"{doc}: {' '.join(argv)}: {said(run.stderr)}"
 
 
 @pytest.mark.slow
