@@ -1,6 +1,6 @@
 """``torchrun --nproc-per-node 2`` (gloo on CPU) against one process: training with DistributedDataParallel and
 global-batch batch norm follows the one-process loss curve; the Hessian's products summed over data shards give
-the one-process eigenvalues, trace and per-layer tops."""
+the one-process eigenvalues, trace and per-layer tops; every process leaves its group before it exits."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ assert all_reduce_sum(torch.ones(1)).item() == 2
 
 
 def test_every_process_leaves_its_group_before_the_interpreter_finalizes(tmp_path: Path) -> None:
-    """A gloo group alive at finalization aborts its process about every other run; the exit must destroy it."""
+    """A gloo group alive at finalization aborted its process in up to half the runs; the exit must destroy it."""
     (tmp_path / "leaves.py").write_text(LEAVES)
     res = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port",
                           "29644", "leaves.py"], capture_output=True, text=True, timeout=120, cwd=tmp_path,

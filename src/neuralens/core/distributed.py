@@ -26,7 +26,7 @@ def world() -> tuple[int, int]:
 
     The process leaves the group when the interpreter exits but before it finalizes: a gloo group still alive
     at finalization has its worker threads torn down under it and aborts the process (SIGABRT, "terminate called
-    without an active exception") about every other run, after the work is done."""
+    without an active exception") in a quarter to a half of the runs measured, after the work is done."""
     if not in_distributed_run():
         return 0, 1
     import torch.distributed as dist  # lazy: only torchrun runs need the distributed package
